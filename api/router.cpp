@@ -1,0 +1,139 @@
+#include "api/router.hpp"
+
+#include <algorithm>
+#include <typeinfo>
+#include <spdlog/spdlog.h>
+
+namespace credbroker::api {
+namespace {
+
+std::vector<std::string_view> split(std::string_view s) {
+  std::vector<std::string_view> out;
+  for (;;) {
+    const auto slash = s.find('/');
+    out.push_back(s.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    s.remove_prefix(slash + 1);
+  }
+  return out;
+}
+
+bool word_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
+bool match_pattern(std::string_view pattern, std::string_view path, std::map<std::string, std::string>& caps) {
+  const auto pat = split(pattern);
+  std::string_view rest = path;
+  for (std::size_t i = 0; i < pat.size(); ++i) {
+    const std::string_view p = pat[i];
+    if (!p.empty() && p[0] == '*') {
+      caps[std::string(p.substr(1))] = std::string(rest);
+      return true;
+    }
+    const auto slash = rest.find('/');
+    const bool last = i + 1 == pat.size();
+    if (last != (slash == std::string_view::npos)) return false;
+    const std::string_view seg = rest.substr(0, slash);
+    if (!p.empty() && p[0] == ':') {
+      if (!is_generic_name(seg)) return false;
+      caps[std::string(p.substr(1))] = std::string(seg);
+    } else if (p != seg) {
+      return false;
+    }
+    if (!last) {
+      rest.remove_prefix(slash + 1);
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+bool is_generic_name(std::string_view s) {
+  if (s.empty() || !word_char(s.front()) || !word_char(s.back())) return false;
+  for (char c : s) {
+    if (!word_char(c) && c != '-' && c != '.') return false;
+  }
+  return true;
+}
+
+void router::add_mount(std::shared_ptr<const mount_table_entry> m) {
+  std::unique_lock lock(mu_);
+  std::erase_if(mounts_, [&](const auto& e) { return e->path == m->path; });
+  mounts_.push_back(std::move(m));
+  std::sort(mounts_.begin(), mounts_.end(),
+            [](const auto& a, const auto& b) { return a->path.size() > b->path.size(); });
+}
+
+bool router::remove_mount(const std::string& path) {
+  std::unique_lock lock(mu_);
+  return std::erase_if(mounts_, [&](const auto& e) { return e->path == path; }) > 0;
+}
+
+router::match router::find(const std::string& path) const {
+  match m;
+  {
+    std::shared_lock lock(mu_);
+    for (const auto& entry : mounts_) {
+      if (path.compare(0, entry->path.size(), entry->path) == 0) {
+        m.mount = entry;
+        break;
+      }
+    }
+  }
+  if (!m.mount) return m;
+  const std::string_view rel = std::string_view(path).substr(m.mount->path.size());
+  for (const auto& r : m.mount->routes) {
+    std::map<std::string, std::string> caps;
+    if (match_pattern(r.pattern, rel, caps)) {
+      m.r = &r;
+      m.captures = std::move(caps);
+      break;
+    }
+  }
+  return m;
+}
+
+reply router::invoke(const match& m, request& req) const {
+  const route& r = *m.r;
+  req.captures = m.captures;
+  req.mount = m.mount->path;
+  if (req.op == operation::update && r.exists && !r.exists(req)) req.op = operation::create;
+  auto op = r.operations.find(req.op);
+  if (op == r.operations.end() && req.op == operation::create) op = r.operations.find(operation::update);
+  if (op == r.operations.end()) {
+    if (r.unauthenticated) return reply::fail(405, std::vector<std::string>{});
+    return reply::fail(405, multierror_text("unsupported operation"));
+  }
+  nlohmann::json raw = req.body;
+  for (const auto& [k, v] : req.captures) raw[k] = v;
+  auto fd = field_data::make(r.fields, raw);
+  if (!fd) return reply::fail(400, fd.err().message);
+  reply out;
+  try {
+    out = op->second(req, *fd);
+  } catch (const std::exception& e) {
+    // what() may carry a secret (driver text): log the type only.
+    spdlog::error("handler for {} {} threw an exception of type {}", to_string(req.op), req.path, typeid(e).name());
+    return reply::fail(500, multierror_text("internal error"));
+  }
+  if (req.op == operation::list && out.k == reply::kind::envelope) {
+    const auto keys = out.data.is_object() ? out.data.find("keys") : out.data.end();
+    if (!out.data.is_object() || keys == out.data.end() || !keys->is_array() || keys->empty()) {
+      return reply::not_found();
+    }
+  }
+  std::vector<std::string> unknown;
+  for (const auto& k : fd->unknown()) {
+    if (!req.captures.contains(k)) unknown.push_back(k);
+  }
+  if (r.warn_unknown_fields && !unknown.empty() && out.k == reply::kind::envelope) {
+    std::string list;
+    for (const auto& k : unknown) list += (list.empty() ? "" : " ") + k;
+    out.warnings.push_back("Endpoint ignored these unrecognized parameters: [" + list + "]");
+  }
+  return out;
+}
+
+}  // namespace credbroker::api

@@ -1,0 +1,72 @@
+#pragma once
+// router: mount table + per-mount path tables (Vault's router + framework.Path).
+//
+// A mount is a path prefix ending in '/' ("sys/", "database/") with a type ("system", "database")
+// and an ordered list of routes. Patterns are relative to the mount and split on '/':
+//   "health"               literal segments
+//   "policy/:name"         one segment, matching Vault's GenericNameRegex \w(([\w-.]+)?\w)?
+//   "leases/lookup/*prefix" the rest of the path, possibly empty, slashes included
+//   "roles/"               a list route (list requests end in '/')
+// The first route whose pattern matches wins. Example: mount "sys/", path "sys/policy/dev" ->
+// route "policy/:name" with captures {name: "dev"}.
+//
+// Thread: routes are added at start-up; add_mount/remove_mount take a writer lock and lookups a
+// reader lock, so mounts may change while requests are served.
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "api/fields.hpp"
+#include "api/message.hpp"
+
+namespace credbroker::api {
+
+using handler = std::function<reply(request&, const field_data&)>;
+
+struct route {
+  std::string pattern;
+  std::vector<field_spec> fields;
+  std::map<operation, handler> operations;
+  bool unauthenticated = false;   // no token needed (sys/health, sys/seal-status, ...)
+  bool available_sealed = false;  // served while sealed or uninitialised
+  bool warn_unknown_fields = true;
+  // Turns an update into a create when the target does not exist yet (ACL create vs update).
+  std::function<bool(const request&)> exists;
+};
+
+struct mount_table_entry {
+  std::string path;  // "sys/"
+  std::string type;  // "system"
+  std::vector<route> routes;
+};
+
+class router {
+ public:
+  void add_mount(std::shared_ptr<const mount_table_entry> m);
+  bool remove_mount(const std::string& path);
+
+  struct match {
+    std::shared_ptr<const mount_table_entry> mount;  // null: no mount for this path
+    const route* r = nullptr;                       // null: no route under the mount
+    std::map<std::string, std::string> captures;
+  };
+  match find(const std::string& path) const;
+
+  // Runs the matched route: existence check, operation lookup (405), field conversion (400),
+  // the handler (exceptions become 500), then Vault's post-processing (empty list -> 404,
+  // unknown-parameter warning). Precondition: m.r != nullptr.
+  reply invoke(const match& m, request& req) const;
+
+ private:
+  mutable std::shared_mutex mu_;
+  std::vector<std::shared_ptr<const mount_table_entry>> mounts_;  // longest path first
+};
+
+// Vault's GenericNameRegex: \w(([\w-.]+)?\w)?
+bool is_generic_name(std::string_view s);
+
+}  // namespace credbroker::api

@@ -1,0 +1,51 @@
+// sys/seal-status and GET sys/init — unauthenticated, not enveloped (vault-api.md §4.2).
+#include "api/sys_routes.hpp"
+
+namespace credbroker::api {
+
+nlohmann::json seal_status_body(const seal_snapshot& s) {
+  nlohmann::json body = {
+      {"type", "shamir"},
+      {"initialized", s.initialized},
+      {"sealed", s.sealed},
+      {"t", s.threshold},
+      {"n", s.shares},
+      {"progress", s.progress},
+      {"nonce", s.nonce},
+      {"version", CREDBROKER_VERSION},
+      {"build_date", ""},
+      {"migration", false},
+      {"recovery_seal", false},
+      {"storage_type", s.storage_type},
+      {"removed_from_cluster", false},
+  };
+  if (s.initialized && !s.sealed) {
+    body["cluster_name"] = s.cluster_name;
+    body["cluster_id"] = s.cluster_id;
+  }
+  return body;
+}
+
+route sys_seal_status_route(const node_status& node) {
+  route r;
+  r.pattern = "seal-status";
+  r.unauthenticated = true;
+  r.available_sealed = true;
+  r.operations[operation::read] = [&node](request&, const field_data&) {
+    return reply::raw(200, seal_status_body(node.status()));
+  };
+  return r;
+}
+
+route sys_init_route(const node_status& node) {
+  route r;
+  r.pattern = "init";
+  r.unauthenticated = true;
+  r.available_sealed = true;
+  r.operations[operation::read] = [&node](request&, const field_data&) {
+    return reply::raw(200, nlohmann::json{{"initialized", node.status().initialized}});
+  };
+  return r;
+}
+
+}  // namespace credbroker::api

@@ -1,0 +1,199 @@
+#include "api/wire.hpp"
+
+#include "broker/core/random.hpp"
+
+namespace credbroker::api {
+namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string json_text(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
+
+std::optional<bool> parse_go_bool(std::string_view s) {
+  if (s == "1" || s == "t" || s == "T" || s == "TRUE" || s == "true" || s == "True") return true;
+  if (s == "0" || s == "f" || s == "F" || s == "FALSE" || s == "false" || s == "False") return false;
+  return std::nullopt;
+}
+
+std::optional<std::string> percent_decode(std::string_view s, bool form) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '%') {
+      if (i + 2 >= s.size()) return std::nullopt;
+      const int hi = hex_value(s[i + 1]), lo = hex_value(s[i + 2]);
+      if (hi < 0 || lo < 0) return std::nullopt;
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else if (c == '+' && form) {
+      out.push_back(' ');
+    } else {
+      out.push_back(c);
+    }
+  }
+  if (out.find('\0') != std::string::npos) return std::nullopt;
+  return out;
+}
+
+parsed parse_request(const raw_request& raw) {
+  parsed p;
+  request req;
+  req.method = raw.method;
+
+  // Target -> path + query.
+  const std::string_view target = raw.target;
+  const auto qpos = target.find('?');
+  const std::string_view raw_path = target.substr(0, qpos);
+  const std::string_view raw_query = qpos == std::string_view::npos ? std::string_view{} : target.substr(qpos + 1);
+  if (raw_path.substr(0, 4) != "/v1/") {
+    p.failure = reply::not_found();
+    return p;
+  }
+  auto path = percent_decode(raw_path.substr(4), false);
+  if (!path) {
+    p.failure = reply::fail(400, "invalid percent-encoding in request path");
+    return p;
+  }
+  req.path = std::move(*path);
+  for (std::size_t start = 0; start <= raw_query.size() && !raw_query.empty();) {
+    const auto amp = raw_query.find('&', start);
+    const std::string_view pair = raw_query.substr(start, amp == std::string_view::npos ? std::string_view::npos : amp - start);
+    if (!pair.empty()) {
+      const auto eq = pair.find('=');
+      auto key = percent_decode(pair.substr(0, eq), true);
+      auto value = percent_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), true);
+      if (!key || !value) {
+        p.failure = reply::fail(400, "invalid percent-encoding in query string");
+        return p;
+      }
+      req.query.emplace(std::move(*key), std::move(*value));  // first value wins, as Go's Get
+    }
+    if (amp == std::string_view::npos) break;
+    start = amp + 1;
+  }
+
+  // Verb -> operation.
+  const std::string& m = raw.method;
+  bool takes_body = false;
+  if (m == "GET") {
+    req.op = operation::read;
+  } else if (m == "LIST") {
+    req.op = operation::list;
+  } else if (m == "POST" || m == "PUT") {
+    req.op = operation::update;
+    takes_body = true;
+  } else if (m == "DELETE") {
+    req.op = operation::remove;
+  } else if (m == "HEAD") {
+    req.op = operation::head;
+  } else if (m == "PATCH") {
+    const std::string* ct = raw.header("content-type");
+    if (ct == nullptr || ct->rfind("application/merge-patch+json", 0) != 0) {
+      p.failure = reply::fail(415, "PATCH requires the Content-Type header to be application/merge-patch+json");
+      return p;
+    }
+    req.op = operation::patch;
+    takes_body = true;
+  } else {
+    p.failure = reply::fail(405, std::vector<std::string>{});
+    return p;
+  }
+  if (auto it = req.query.find("list"); it != req.query.end()) {
+    const auto b = parse_go_bool(it->second);
+    if (!b) {
+      p.failure = reply::fail(400, "invalid value for query parameter \"list\": \"" + it->second +
+                                       "\" (expected true, false, 1, 0, t or f)");
+      return p;
+    }
+    if (*b && req.op == operation::read) req.op = operation::list;
+    req.query.erase(it);
+  }
+  if (req.op == operation::list && (req.path.empty() || req.path.back() != '/')) req.path += '/';
+
+  // Data: the JSON body for writes, the query string otherwise.
+  if (takes_body) {
+    const auto first = raw.body.find_first_not_of(" \t\r\n");
+    if (first != std::string::npos) {
+      nlohmann::json body = nlohmann::json::parse(raw.body, nullptr, false);
+      if (body.is_discarded()) {
+        p.failure = reply::fail(400, "failed to parse JSON input: invalid JSON in request body");
+        return p;
+      }
+      if (body.is_null()) body = nlohmann::json::object();
+      if (!body.is_object()) {
+        p.failure = reply::fail(400, std::string("failed to parse JSON input: expected a JSON object, got ") +
+                                         body.type_name());
+        return p;
+      }
+      req.body = std::move(body);
+    }
+  } else {
+    for (const auto& [k, v] : req.query) req.body[k] = v;
+  }
+
+  // Token.
+  if (const std::string* t = raw.header("x-vault-token"); t != nullptr && !t->empty()) {
+    req.token = secret(*t);
+  } else if (const std::string* a = raw.header("authorization"); a != nullptr) {
+    constexpr std::string_view bearer = "Bearer ";
+    if (a->size() > bearer.size() && std::string_view(*a).substr(0, bearer.size()) == bearer) {
+      req.token = secret(a->substr(bearer.size()));
+    }
+  }
+  req.request_id = random_uuid();
+  p.req = std::move(req);
+  return p;
+}
+
+raw_response render(const reply& r, const request* req, std::string_view mount_type) {
+  raw_response out;
+  out.headers = {{"Content-Type", "application/json"}, {"Cache-Control", "no-store"}};
+  switch (r.k) {
+    case reply::kind::empty:
+      out.status = 204;
+      break;
+    case reply::kind::raw:
+      out.status = r.status;
+      if (!r.data.is_null()) out.body = json_text(r.data);
+      break;
+    case reply::kind::error: {
+      out.status = r.status;
+      out.body = json_text(nlohmann::json{{"errors", r.errors}});
+      break;
+    }
+    case reply::kind::envelope: {
+      out.status = r.status;
+      nlohmann::json env = {
+          {"request_id", req != nullptr ? req->request_id : random_uuid()},
+          {"lease_id", r.lease_id},
+          {"renewable", r.renewable},
+          {"lease_duration", r.lease_duration},
+          {"data", r.data},
+          {"wrap_info", nullptr},
+          {"warnings", r.warnings.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.warnings)},
+          {"auth", r.auth},
+          {"mount_type", std::string(mount_type)},
+      };
+      if (r.inject_top_level && r.data.is_object()) {
+        for (const auto& [k, v] : r.data.items()) {
+          if (!env.contains(k)) env[k] = v;
+        }
+      }
+      out.body = json_text(env);
+      break;
+    }
+  }
+  return out;
+}
+
+}  // namespace credbroker::api

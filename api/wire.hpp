@@ -1,0 +1,36 @@
+#pragma once
+// Vault's wire conventions (../shared/reference/vault-api.md §1), both directions:
+//
+//   parse_request: raw HTTP -> request
+//     - routes live under /v1/; the path is percent-decoded
+//     - PUT == POST (update); GET read; DELETE delete; HEAD head; PATCH needs merge-patch+json (415);
+//       LIST, or GET with ?list=<Go bool>, is a list and appends '/' to the path; other verbs -> 405
+//     - body: a JSON object (empty is fine) for writes; read/list/delete take the query string instead
+//     - token: X-Vault-Token, else "Authorization: Bearer <t>"; X-Vault-Request is ignored
+//   render: reply -> raw HTTP
+//     - envelope {request_id, lease_id, renewable, lease_duration, data, wrap_info, warnings, auth,
+//       mount_type}; 204 (no body) when there is nothing to say; errors as {"errors":[...]}
+//     - Content-Type is exactly "application/json" on every response (hvac 0.11.2 compares it)
+#include <optional>
+#include <string_view>
+
+#include "api/message.hpp"
+
+namespace credbroker::api {
+
+// Either a request ready for routing, or the error reply to send instead.
+struct parsed {
+  std::optional<request> req;
+  reply failure;
+};
+parsed parse_request(const raw_request& raw);
+
+raw_response render(const reply& r, const request* req, std::string_view mount_type);
+
+// Go's strconv.ParseBool: 1 t T TRUE true True / 0 f F FALSE false False.
+std::optional<bool> parse_go_bool(std::string_view s);
+
+// Percent-decoding; '+' becomes a space when form is true (query strings). nullopt on bad escapes.
+std::optional<std::string> percent_decode(std::string_view s, bool form);
+
+}  // namespace credbroker::api

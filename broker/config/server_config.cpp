@@ -1,0 +1,219 @@
+#include "broker/config/server_config.hpp"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "broker/core/duration.hpp"
+
+namespace credbroker::config {
+namespace {
+
+error bad(const std::string& key, const std::string& expected, const nlohmann::json& got) {
+  return make_error(errc::invalid_request,
+                    key + ": expected " + expected + ", got " + got.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+status only_keys(const nlohmann::json& obj, const std::string& where, const std::set<std::string>& known) {
+  for (const auto& [k, _] : obj.items()) {
+    if (!known.contains(k)) {
+      std::string list;
+      for (const auto& name : known) list += (list.empty() ? "" : ", ") + name;
+      const std::string path = where.empty() ? k : where + "." + k;
+      return make_error(errc::invalid_request, "unknown key \"" + path + "\"; expected one of: " + list);
+    }
+  }
+  return ok_v;
+}
+
+status get_string(const nlohmann::json& obj, const std::string& where, const char* key, std::string& out) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return ok_v;
+  if (!it->is_string()) return bad(where + key, "a string", *it);
+  out = it->get<std::string>();
+  return ok_v;
+}
+
+status get_bool(const nlohmann::json& obj, const std::string& where, const char* key, bool& out) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return ok_v;
+  if (it->is_boolean()) {
+    out = it->get<bool>();
+    return ok_v;
+  }
+  if (it->is_string()) {
+    const auto& s = it->get_ref<const std::string&>();
+    if (s == "true" || s == "1") {
+      out = true;
+      return ok_v;
+    }
+    if (s == "false" || s == "0") {
+      out = false;
+      return ok_v;
+    }
+  }
+  return bad(where + key, "true or false", *it);
+}
+
+status get_duration(const nlohmann::json& obj, const std::string& where, const char* key, std::chrono::seconds& out) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return ok_v;
+  auto d = parse_duration_value(*it);
+  if (!d) return bad(where + key, "a duration such as \"30s\", \"5m\", \"768h\" or a number of seconds", *it);
+  out = *d;
+  return ok_v;
+}
+
+status get_uint(const nlohmann::json& obj, const std::string& where, const char* key, unsigned long long max,
+                unsigned long long& out) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return ok_v;
+  if (it->is_number_integer() && it->get<long long>() >= 0 &&
+      static_cast<unsigned long long>(it->get<long long>()) <= max) {
+    out = static_cast<unsigned long long>(it->get<long long>());
+    return ok_v;
+  }
+  return bad(where + key, "a whole number from 0 to " + std::to_string(max), *it);
+}
+
+// Vault allows a block to be an object or a one-element array of objects.
+result<nlohmann::json> single_block(const nlohmann::json& v, const std::string& key) {
+  if (v.is_array() && v.size() == 1 && v[0].is_object()) return v[0];
+  if (v.is_object()) return v;
+  return bad(key, "an object", v);
+}
+
+}  // namespace
+
+bool valid_listen_address(const std::string& address) {
+  const auto colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == address.size()) return false;
+  const std::string port = address.substr(colon + 1);
+  if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return false;
+  return std::stoi(port) <= 65535;
+}
+
+result<server_config> parse_server_config(const nlohmann::json& doc) {
+  if (!doc.is_object()) return bad("(top level)", "a JSON object", doc);
+  server_config c;
+  if (auto s = only_keys(doc, "", {"listener", "storage", "api_addr", "log_level", "log_format", "default_lease_ttl",
+                                   "max_lease_ttl", "io_threads", "worker_threads", "shutdown_timeout",
+                                   "disable_mlock", "ui", "cluster_name"});
+      !s) {
+    return std::move(s).err();
+  }
+
+  if (auto it = doc.find("listener"); it != doc.end() && !it->is_null()) {
+    auto block = single_block(*it, "listener");
+    if (!block) return std::move(block).err();
+    if (auto s = only_keys(*block, "listener", {"tcp"}); !s) return std::move(s).err();
+    auto tcp_it = block->find("tcp");
+    if (tcp_it == block->end()) return bad("listener", "{\"tcp\": {...}}", *block);
+    auto tcp = single_block(*tcp_it, "listener.tcp");
+    if (!tcp) return std::move(tcp).err();
+    const std::string w = "listener.tcp.";
+    if (auto s = only_keys(*tcp, "listener.tcp",
+                           {"address", "tls_disable", "tls_cert_file", "tls_key_file", "max_request_size",
+                            "http_read_timeout", "http_idle_timeout", "http_write_timeout"});
+        !s) {
+      return std::move(s).err();
+    }
+    auto& l = c.listener;
+    if (auto s = get_string(*tcp, w, "address", l.address); !s) return std::move(s).err();
+    if (!valid_listen_address(l.address)) {
+      return bad(w + "address", "\"host:port\" such as \"127.0.0.1:8200\"", (*tcp)["address"]);
+    }
+    if (auto s = get_bool(*tcp, w, "tls_disable", l.tls_disable); !s) return std::move(s).err();
+    if (auto s = get_string(*tcp, w, "tls_cert_file", l.tls_cert_file); !s) return std::move(s).err();
+    if (auto s = get_string(*tcp, w, "tls_key_file", l.tls_key_file); !s) return std::move(s).err();
+    unsigned long long mrs = l.max_request_size;
+    if (auto s = get_uint(*tcp, w, "max_request_size", 1ULL << 32, mrs); !s) return std::move(s).err();
+    if (mrs == 0) mrs = 32 * 1024 * 1024;
+    l.max_request_size = static_cast<std::size_t>(mrs);
+    if (auto s = get_duration(*tcp, w, "http_read_timeout", l.read_timeout); !s) return std::move(s).err();
+    if (auto s = get_duration(*tcp, w, "http_idle_timeout", l.idle_timeout); !s) return std::move(s).err();
+    if (auto s = get_duration(*tcp, w, "http_write_timeout", l.write_timeout); !s) return std::move(s).err();
+    if (!l.tls_disable && (l.tls_cert_file.empty() || l.tls_key_file.empty())) {
+      return make_error(errc::invalid_request,
+                        "listener.tcp.tls_cert_file and listener.tcp.tls_key_file: required unless "
+                        "listener.tcp.tls_disable is true");
+    }
+  } else {
+    return make_error(errc::invalid_request, "listener: required, e.g. {\"tcp\": {\"address\": \"127.0.0.1:8200\"}}");
+  }
+
+  if (auto it = doc.find("storage"); it != doc.end() && !it->is_null()) {
+    auto block = single_block(*it, "storage");
+    if (!block) return std::move(block).err();
+    if (block->size() != 1) return bad("storage", "exactly one backend: {\"sqlite\": {\"path\": \"...\"}} or {\"inmem\": {}}", *block);
+    const auto first = block->begin();
+    const std::string type = first.key();
+    const nlohmann::json& settings = first.value();
+    if (type == "sqlite") {
+      if (!settings.is_object()) return bad("storage.sqlite", "an object", settings);
+      if (auto s = only_keys(settings, "storage.sqlite", {"path"}); !s) return std::move(s).err();
+      if (auto s = get_string(settings, "storage.sqlite.", "path", c.storage.path); !s) return std::move(s).err();
+      if (c.storage.path.empty()) return bad("storage.sqlite.path", "the data directory, a non-empty string", settings.value("path", nlohmann::json()));
+    } else if (type == "inmem") {
+      if (!settings.is_object() || !settings.empty()) return bad("storage.inmem", "an empty object {}", settings);
+    } else {
+      return make_error(errc::invalid_request,
+                        "unknown key \"storage." + type + "\"; expected one of: inmem, sqlite");
+    }
+    c.storage.type = type;
+  } else {
+    return make_error(errc::invalid_request, "storage: required, e.g. {\"sqlite\": {\"path\": \"/var/lib/credbroker\"}}");
+  }
+
+  if (auto s = get_string(doc, "", "api_addr", c.api_addr); !s) return std::move(s).err();
+  if (auto s = get_string(doc, "", "log_level", c.log_level); !s) return std::move(s).err();
+  static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error", "off"};
+  if (!levels.contains(c.log_level)) return bad("log_level", "one of trace, debug, info, warn, error, off", doc["log_level"]);
+  std::string format = "standard";
+  if (auto s = get_string(doc, "", "log_format", format); !s) return std::move(s).err();
+  if (format == "standard" || format == "text") {
+    c.format = log_format::standard;
+  } else if (format == "json") {
+    c.format = log_format::json;
+  } else {
+    return bad("log_format", "\"standard\" or \"json\"", doc["log_format"]);
+  }
+  if (auto s = get_duration(doc, "", "default_lease_ttl", c.default_lease_ttl); !s) return std::move(s).err();
+  if (auto s = get_duration(doc, "", "max_lease_ttl", c.max_lease_ttl); !s) return std::move(s).err();
+  if (c.default_lease_ttl.count() == 0) c.default_lease_ttl = std::chrono::seconds{768 * 3600};
+  if (c.max_lease_ttl.count() == 0) c.max_lease_ttl = std::chrono::seconds{768 * 3600};
+  if (c.default_lease_ttl > c.max_lease_ttl) {
+    return make_error(errc::invalid_request, "default_lease_ttl: must not exceed max_lease_ttl");
+  }
+  unsigned long long io = 0, workers = c.worker_threads;
+  if (auto s = get_uint(doc, "", "io_threads", 256, io); !s) return std::move(s).err();
+  if (auto s = get_uint(doc, "", "worker_threads", 4096, workers); !s) return std::move(s).err();
+  if (workers == 0) return bad("worker_threads", "a whole number from 1 to 4096", doc["worker_threads"]);
+  c.io_threads = static_cast<unsigned>(io);
+  c.worker_threads = static_cast<unsigned>(workers);
+  if (auto s = get_duration(doc, "", "shutdown_timeout", c.shutdown_timeout); !s) return std::move(s).err();
+  bool ignored = false;
+  if (auto s = get_bool(doc, "", "disable_mlock", ignored); !s) return std::move(s).err();
+  if (auto s = get_bool(doc, "", "ui", ignored); !s) return std::move(s).err();
+  if (auto s = get_string(doc, "", "cluster_name", c.cluster_name); !s) return std::move(s).err();
+  return c;
+}
+
+result<server_config> load_server_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return make_error(errc::invalid_request, path + ": cannot open the config file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(ss.str(), nullptr, true, true);
+  } catch (const nlohmann::json::parse_error& e) {
+    return make_error(errc::invalid_request, path + ": not valid JSON: " + e.what());
+  }
+  auto c = parse_server_config(doc);
+  if (!c) return make_error(errc::invalid_request, path + ": " + c.err().message);
+  return c;
+}
+
+}  // namespace credbroker::config

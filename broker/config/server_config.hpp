@@ -1,0 +1,63 @@
+#pragma once
+// The server's configuration file: JSON in Vault's shape where Vault has one.
+//
+// {
+//   "listener": {"tcp": {"address": "127.0.0.1:8200", "tls_disable": true}},
+//   "storage": {"sqlite": {"path": "/var/lib/credbroker"}},
+//   "api_addr": "http://127.0.0.1:8200",
+//   "log_level": "info", "log_format": "standard",
+//   "default_lease_ttl": "768h", "max_lease_ttl": "768h"
+// }
+//
+// Every key is checked: an unknown key or a bad value is an error naming the key path
+// ("listener.tcp.address") and the expected form. See docs/configuration.md for each key.
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "broker/core/logging.hpp"
+#include "broker/core/result.hpp"
+
+namespace credbroker::config {
+
+struct listener_config {
+  std::string address = "127.0.0.1:8200";
+  bool tls_disable = false;
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  std::size_t max_request_size = 32 * 1024 * 1024;
+  std::chrono::seconds read_timeout{30};
+  std::chrono::seconds idle_timeout{300};
+  std::chrono::seconds write_timeout{30};
+};
+
+struct storage_config {
+  std::string type = "sqlite";  // "sqlite" | "inmem"
+  std::string path;             // sqlite: data directory
+};
+
+struct server_config {
+  listener_config listener;
+  storage_config storage;
+  std::string api_addr;
+  std::string cluster_name;
+  std::string log_level = "info";
+  log_format format = log_format::standard;
+  std::chrono::seconds default_lease_ttl{768 * 3600};
+  std::chrono::seconds max_lease_ttl{768 * 3600};
+  unsigned io_threads = 0;      // 0: number of cores
+  unsigned worker_threads = 64;  // blocking work: database calls, fsync waits
+  std::chrono::seconds shutdown_timeout{30};
+};
+
+// Parses and validates; the error message names the key and the expected form.
+result<server_config> parse_server_config(const nlohmann::json& doc);
+// Reads the file, parses JSON, then parse_server_config. Errors start with the file name.
+result<server_config> load_server_config(const std::string& path);
+
+// "host:port" with a numeric port 0-65535.
+bool valid_listen_address(const std::string& address);
+
+}  // namespace credbroker::config

@@ -1,0 +1,31 @@
+#pragma once
+// Durations as Vault reads and writes them.
+//
+// Input (Vault's parseutil.ParseDurationSecond + framework TypeDurationSecond):
+//   - an integer number of seconds, as a JSON number or a string: 3600, "3600"
+//   - a whole number of days with a "d" suffix: "7d"
+//   - a Go duration string: "90s", "1h30m", "1.5h", "250ms" (fractions truncated to whole seconds)
+//   - "" or JSON null: not provided
+//   Negative values are refused ("cannot provide negative value").
+// Output: Go's time.Duration.String() form for messages ("1h0m0s", "90s" -> "1m30s").
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "broker/core/result.hpp"
+
+namespace credbroker {
+
+// Go's time.ParseDuration; result in nanoseconds. Error texts as Go's ("time: invalid duration \"x\"").
+result<std::chrono::nanoseconds> parse_go_duration(std::string_view text);
+
+// Vault's TypeDurationSecond conversion of a JSON value (number or string); null/"" -> 0.
+result<std::chrono::seconds> parse_duration_value(const nlohmann::json& value);
+result<std::chrono::seconds> parse_duration_seconds(std::string_view text);
+
+// Go's time.Duration.String() for whole seconds: 0 -> "0s", 90 -> "1m30s", 3600 -> "1h0m0s".
+std::string format_go_duration(std::chrono::seconds d);
+
+}  // namespace credbroker

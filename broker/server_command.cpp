@@ -1,0 +1,221 @@
+// "credbroker server": parse flags and config, wire the components, serve until SIGTERM/SIGINT.
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <spdlog/spdlog.h>
+
+#include "api/http_server.hpp"
+#include "api/service.hpp"
+#include "broker/auth/authenticator.hpp"
+#include "broker/commands.hpp"
+#include "broker/config/server_config.hpp"
+#include "broker/core/logging.hpp"
+#include "broker/core/node_status.hpp"
+#include "broker/core/random.hpp"
+#include "cli/flags.hpp"
+
+namespace credbroker {
+namespace {
+
+const std::vector<cli::flag_spec> server_flags = {
+    {"config", true, "FILE", "Path to the JSON configuration file (see docs/configuration.md)."},
+    {"dev", false, "", "Dev mode: in-memory, unsealed, root token known; listens on 127.0.0.1:8200."},
+    {"dev-root-token-id", true, "TOKEN",
+     "Dev mode: use this root token instead of a generated one (also VAULT_DEV_ROOT_TOKEN_ID)."},
+    {"dev-listen-address", true, "ADDR", "Dev mode: listen on this host:port (default 127.0.0.1:8200)."},
+    {"log-level", true, "LEVEL", "Override log_level: trace, debug, info, warn, error, off."},
+    {"log-format", true, "FORMAT", "Override log_format: standard or json."},
+};
+
+int usage_error(const std::string& message) {
+  std::fprintf(stderr, "credbroker server: %s\n\nRun \"credbroker server -help\" for usage.\n", message.c_str());
+  return 2;
+}
+
+}  // namespace
+
+const char* const server_help = R"(Usage: credbroker server [-config FILE | -dev] [options]
+
+Starts a credbroker server. With -config, the server reads a JSON file in Vault's shape
+(listener.tcp.address, storage, api_addr, log_level, log_format, default_lease_ttl, max_lease_ttl).
+With -dev, it starts in memory, unsealed, with a root token printed once on standard output;
+everything is lost when it stops. Stop it with SIGTERM or Ctrl-C: requests in flight finish first.
+
+Exit codes: 0 after a clean shutdown, 1 on a runtime failure, 2 on a usage or configuration error.
+
+Options:
+)";
+
+int server_command(const std::vector<std::string>& args) {
+  auto flags = cli::parse_flags(server_flags, args);
+  if (!flags) return usage_error(flags.err().message);
+  if (flags->help) {
+    std::fputs(server_help, stdout);
+    std::fputs(cli::describe_flags(server_flags).c_str(), stdout);
+    return 0;
+  }
+  if (!flags->positional.empty()) return usage_error("unexpected argument \"" + flags->positional.front() + "\"");
+  const bool dev = flags->flag("dev");
+  if (dev == flags->has("config")) return usage_error("exactly one of -config FILE or -dev is required");
+
+  config::server_config cfg;
+  if (dev) {
+    cfg.listener.address = flags->value("dev-listen-address", "127.0.0.1:8200");
+    if (!config::valid_listen_address(cfg.listener.address)) {
+      return usage_error("-dev-listen-address: expected host:port such as 127.0.0.1:8200, got \"" +
+                         cfg.listener.address + "\"");
+    }
+    cfg.listener.tls_disable = true;
+    cfg.storage.type = "inmem";
+    cfg.api_addr = "http://" + cfg.listener.address;
+  } else {
+    if (flags->has("dev-root-token-id") || flags->has("dev-listen-address")) {
+      return usage_error("-dev-root-token-id and -dev-listen-address need -dev");
+    }
+    auto loaded = config::load_server_config(flags->value("config"));
+    if (!loaded) return usage_error(loaded.err().message);
+    cfg = std::move(*loaded);
+  }
+  if (flags->has("log-level")) cfg.log_level = flags->value("log-level");
+  if (flags->has("log-format")) {
+    const auto f = flags->value("log-format");
+    if (f == "json") cfg.format = log_format::json;
+    else if (f == "standard" || f == "text") cfg.format = log_format::standard;
+    else return usage_error("-log-format: expected standard or json, got \"" + f + "\"");
+  }
+  if (auto s = configure_logging(cfg.log_level, cfg.format); !s) return usage_error(s.err().message);
+
+  std::shared_ptr<boost::asio::ssl::context> tls;
+  if (!cfg.listener.tls_disable) {
+    tls = std::make_shared<boost::asio::ssl::context>(boost::asio::ssl::context::tls_server);
+    boost::system::error_code ec;
+    tls->set_options(boost::asio::ssl::context::default_workarounds | boost::asio::ssl::context::no_sslv2 |
+                         boost::asio::ssl::context::no_sslv3 | boost::asio::ssl::context::no_tlsv1 |
+                         boost::asio::ssl::context::no_tlsv1_1,
+                     ec);
+    tls->use_certificate_chain_file(cfg.listener.tls_cert_file, ec);
+    if (ec) return usage_error("listener.tcp.tls_cert_file: cannot load \"" + cfg.listener.tls_cert_file + "\": " + ec.message());
+    tls->use_private_key_file(cfg.listener.tls_key_file, boost::asio::ssl::context::pem, ec);
+    if (ec) return usage_error("listener.tcp.tls_key_file: cannot load \"" + cfg.listener.tls_key_file + "\": " + ec.message());
+  }
+
+  // Node state and authentication. Persistent storage with init/unseal replaces the fixed state.
+  secret root_token;
+  bool generated_token = false;
+  seal_snapshot snapshot;
+  snapshot.storage_type = cfg.storage.type;
+  snapshot.cluster_name = cfg.cluster_name.empty() ? "credbroker-cluster" : cfg.cluster_name;
+  if (dev) {
+    std::string given = flags->value("dev-root-token-id");
+    if (given.empty()) {
+      if (const char* env = std::getenv("VAULT_DEV_ROOT_TOKEN_ID")) given = env;
+    }
+    if (given.empty()) {
+      root_token = random_token();
+      generated_token = true;
+    } else {
+      root_token = secret(std::move(given));
+    }
+    snapshot.initialized = true;
+    snapshot.sealed = false;
+    snapshot.threshold = 1;
+    snapshot.shares = 1;
+    snapshot.cluster_id = random_uuid();
+  }
+  fixed_node_status node(snapshot);
+  auth::root_token_authenticator authn(root_token);
+  api::service svc(node, authn);
+
+  boost::asio::io_context io;
+  boost::asio::thread_pool workers(cfg.worker_threads);
+  api::server_options opts;
+  opts.body_limit = cfg.listener.max_request_size;
+  opts.read_timeout = cfg.listener.read_timeout;
+  opts.idle_timeout = cfg.listener.idle_timeout;
+  opts.write_timeout = cfg.listener.write_timeout;
+  opts.tls = tls;
+  api::http_server server(io, workers, [&svc](const api::raw_request& r) { return svc.handle(r); }, opts);
+  if (auto s = server.listen(cfg.listener.address); !s) {
+    spdlog::error("{}", s.err().message);
+    std::fprintf(stderr, "credbroker server: %s\n", s.err().message.c_str());
+    return 1;
+  }
+  const auto ep = server.local_endpoint();
+  const std::string scheme = tls ? "https" : "http";
+  const std::string addr = scheme + "://" + ep.address().to_string() + ":" + std::to_string(ep.port());
+
+  auto control = boost::asio::make_strand(io);
+  boost::asio::signal_set signals(control, SIGINT, SIGTERM);
+  boost::asio::steady_timer deadline(control);
+  int exit_code = 0;
+  bool shutting_down = false;
+  std::function<void()> wait_signal = [&] {
+    signals.async_wait([&](const boost::system::error_code& ec, int signo) {
+      if (ec) return;
+      if (shutting_down) {
+        spdlog::warn("second signal {}: stopping now", signo);
+        exit_code = 1;
+        io.stop();
+        return;
+      }
+      shutting_down = true;
+      spdlog::info("signal {} received: no new connections; finishing requests in flight", signo);
+      deadline.expires_after(cfg.shutdown_timeout);
+      deadline.async_wait([&](const boost::system::error_code& tec) {
+        if (tec) return;
+        spdlog::error("shutdown_timeout ({}s) reached with requests still in flight: stopping",
+                      cfg.shutdown_timeout.count());
+        exit_code = 1;
+        io.stop();
+      });
+      server.shutdown([&] {
+        boost::asio::post(control, [&] {
+          spdlog::info("all connections closed: exiting");
+          boost::system::error_code ignored;
+          signals.cancel(ignored);
+          deadline.cancel();
+        });
+      });
+      wait_signal();
+    });
+  };
+  wait_signal();
+  server.start();
+
+  spdlog::info("credbroker v{} listening on {} (storage: {}, io threads: {}, workers: {})", CREDBROKER_VERSION, addr,
+               cfg.storage.type, cfg.io_threads == 0 ? std::max(1u, std::thread::hardware_concurrency()) : cfg.io_threads,
+               cfg.worker_threads);
+  if (dev) {
+    // The banner goes to stdout, never to the log.
+    std::printf("==> credbroker server started in dev mode: in-memory, unsealed. Do not use it in production.\n");
+    std::printf("    Api Address: %s\n", addr.c_str());
+    if (generated_token) {
+      std::printf("    Root Token: %s\n", root_token.reveal().c_str());
+    } else {
+      std::printf("    Root Token: (the value given with -dev-root-token-id)\n");
+    }
+    std::printf("    export VAULT_ADDR='%s'\n", addr.c_str());
+    std::fflush(stdout);
+  }
+
+  const unsigned n = cfg.io_threads == 0 ? std::max(1u, std::thread::hardware_concurrency()) : cfg.io_threads;
+  std::vector<std::thread> threads;
+  for (unsigned i = 1; i < n; ++i) threads.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& t : threads) t.join();
+  if (exit_code != 0) workers.stop();
+  workers.join();
+  spdlog::info("credbroker stopped");
+  return exit_code;
+}
+
+}  // namespace credbroker

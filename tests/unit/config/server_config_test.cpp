@@ -1,0 +1,115 @@
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "broker/config/server_config.hpp"
+
+using namespace credbroker;
+using nlohmann::json;
+
+namespace {
+
+json base() {
+  return json::parse(R"({"listener":{"tcp":{"address":"127.0.0.1:8200","tls_disable":true}},
+                        "storage":{"sqlite":{"path":"/var/lib/credbroker"}}})");
+}
+
+struct config_case {
+  const char* name;
+  std::function<void(json&)> edit;
+  const char* error;  // nullptr: valid
+};
+
+TEST(server_config, table) {
+  const std::vector<config_case> cases = {
+      {"minimal", [](json&) {}, nullptr},
+      {"everything", [](json& j) {
+         j["api_addr"] = "http://127.0.0.1:8200";
+         j["log_level"] = "debug";
+         j["log_format"] = "json";
+         j["default_lease_ttl"] = "1h";
+         j["max_lease_ttl"] = 86400;
+         j["listener"]["tcp"]["http_idle_timeout"] = "2m";
+         j["listener"]["tcp"]["max_request_size"] = 1024;
+         j["disable_mlock"] = true;
+       }, nullptr},
+      {"listener as array", [](json& j) { j["listener"] = json::array({j["listener"]}); }, nullptr},
+      {"inmem storage", [](json& j) { j["storage"] = {{"inmem", json::object()}}; }, nullptr},
+      {"unknown top key", [](json& j) { j["listner"] = 1; },
+       "unknown key \"listner\"; expected one of: api_addr, cluster_name, default_lease_ttl, disable_mlock, io_threads, "
+       "listener, log_format, log_level, max_lease_ttl, shutdown_timeout, storage, ui, worker_threads"},
+      {"unknown listener key", [](json& j) { j["listener"]["tcp"]["adress"] = "x"; },
+       "unknown key \"listener.tcp.adress\"; expected one of: address, http_idle_timeout, http_read_timeout, "
+       "http_write_timeout, max_request_size, tls_cert_file, tls_disable, tls_key_file"},
+      {"bad address", [](json& j) { j["listener"]["tcp"]["address"] = "8200"; },
+       "listener.tcp.address: expected \"host:port\" such as \"127.0.0.1:8200\", got \"8200\""},
+      {"address not string", [](json& j) { j["listener"]["tcp"]["address"] = 8200; },
+       "listener.tcp.address: expected a string, got 8200"},
+      {"port too large", [](json& j) { j["listener"]["tcp"]["address"] = "127.0.0.1:70000"; },
+       "listener.tcp.address: expected \"host:port\" such as \"127.0.0.1:8200\", got \"127.0.0.1:70000\""},
+      {"tls without files", [](json& j) { j["listener"]["tcp"].erase("tls_disable"); },
+       "listener.tcp.tls_cert_file and listener.tcp.tls_key_file: required unless listener.tcp.tls_disable is true"},
+      {"bad tls_disable", [](json& j) { j["listener"]["tcp"]["tls_disable"] = "yes"; },
+       "listener.tcp.tls_disable: expected true or false, got \"yes\""},
+      {"bad duration", [](json& j) { j["default_lease_ttl"] = "soon"; },
+       "default_lease_ttl: expected a duration such as \"30s\", \"5m\", \"768h\" or a number of seconds, got \"soon\""},
+      {"default above max", [](json& j) { j["default_lease_ttl"] = "2h"; j["max_lease_ttl"] = "1h"; },
+       "default_lease_ttl: must not exceed max_lease_ttl"},
+      {"bad log level", [](json& j) { j["log_level"] = "loud"; },
+       "log_level: expected one of trace, debug, info, warn, error, off, got \"loud\""},
+      {"bad log format", [](json& j) { j["log_format"] = "xml"; },
+       "log_format: expected \"standard\" or \"json\", got \"xml\""},
+      {"unknown storage", [](json& j) { j["storage"] = {{"file", {{"path", "/x"}}}}; },
+       "unknown key \"storage.file\"; expected one of: inmem, sqlite"},
+      {"sqlite without path", [](json& j) { j["storage"]["sqlite"] = json::object(); },
+       "storage.sqlite.path: expected the data directory, a non-empty string, got null"},
+      {"missing listener", [](json& j) { j.erase("listener"); },
+       "listener: required, e.g. {\"tcp\": {\"address\": \"127.0.0.1:8200\"}}"},
+      {"missing storage", [](json& j) { j.erase("storage"); },
+       "storage: required, e.g. {\"sqlite\": {\"path\": \"/var/lib/credbroker\"}}"},
+      {"negative workers", [](json& j) { j["worker_threads"] = -1; },
+       "worker_threads: expected a whole number from 0 to 4096, got -1"},
+      {"top level not object", [](json& j) { j = json::array(); },
+       "(top level): expected a JSON object, got []"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    json doc = base();
+    c.edit(doc);
+    auto r = config::parse_server_config(doc);
+    if (c.error == nullptr) {
+      EXPECT_TRUE(r.ok()) << r.err().message;
+    } else {
+      ASSERT_FALSE(r.ok());
+      EXPECT_EQ(r.err().message, c.error);
+    }
+  }
+}
+
+TEST(server_config, values_are_read) {
+  json doc = base();
+  doc["default_lease_ttl"] = "1h";
+  doc["log_format"] = "json";
+  doc["listener"]["tcp"]["http_idle_timeout"] = "2m";
+  auto r = config::parse_server_config(doc);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->default_lease_ttl.count(), 3600);
+  EXPECT_EQ(r->max_lease_ttl.count(), 768 * 3600);
+  EXPECT_EQ(r->listener.idle_timeout.count(), 120);
+  EXPECT_EQ(r->format, log_format::json);
+  EXPECT_EQ(r->storage.type, "sqlite");
+  EXPECT_EQ(r->storage.path, "/var/lib/credbroker");
+}
+
+TEST(server_config, file_errors_name_the_file) {
+  auto missing = config::load_server_config("/nonexistent/credbroker.json");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.err().message, "/nonexistent/credbroker.json: cannot open the config file");
+  const std::string path = ::testing::TempDir() + "/bad.json";
+  std::ofstream(path) << "{ not json";
+  auto bad = config::load_server_config(path);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.err().message.find(path + ": not valid JSON"), std::string::npos) << bad.err().message;
+}
+
+}  // namespace

@@ -1,0 +1,78 @@
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "broker/core/duration.hpp"
+
+using namespace credbroker;
+using nlohmann::json;
+
+namespace {
+
+struct duration_case {
+  json input;
+  std::int64_t seconds;  // expected, if ok
+  const char* error;     // expected error text, or nullptr
+};
+
+TEST(duration, vault_duration_second_table) {
+  const std::vector<duration_case> cases = {
+      {json(nullptr), 0, nullptr},
+      {json(""), 0, nullptr},
+      {json(0), 0, nullptr},
+      {json(3600), 3600, nullptr},
+      {json("3600"), 3600, nullptr},
+      {json("90s"), 90, nullptr},
+      {json("1h"), 3600, nullptr},
+      {json("1h30m"), 5400, nullptr},
+      {json("1.5h"), 5400, nullptr},
+      {json("2500ms"), 2, nullptr},
+      {json("7d"), 604800, nullptr},
+      {json("0"), 0, nullptr},
+      {json(1.9), 1, nullptr},
+      {json("+5s"), 5, nullptr},
+      {json(-1), 0, "cannot provide negative value"},
+      {json("-5s"), 0, "cannot provide negative value"},
+      {json("-10"), 0, "cannot provide negative value"},
+      {json("abc"), 0, "time: invalid duration \"abc\""},
+      {json("1.5"), 0, "time: missing unit in duration \"1.5\""},
+      {json("10x"), 0, "time: unknown unit \"x\" in duration \"10x\""},
+      {json("1h x"), 0, "time: unknown unit \"h x\" in duration \"1h x\""},
+      {json("xd"), 0, "strconv.ParseInt: parsing \"x\": invalid syntax"},
+      {json("."), 0, "time: invalid duration \".\""},
+      {json("99999999999999999999h"), 0, "time: invalid duration \"99999999999999999999h\""},
+      {json(true), 0, "expected a number of seconds or a duration string such as \"1h\", got boolean"},
+      {json::array(), 0, "expected a number of seconds or a duration string such as \"1h\", got array"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.input.dump());
+    auto r = parse_duration_value(c.input);
+    if (c.error == nullptr) {
+      ASSERT_TRUE(r.ok()) << r.err().message;
+      EXPECT_EQ(r->count(), c.seconds);
+    } else {
+      ASSERT_FALSE(r.ok());
+      EXPECT_EQ(r.err().message, c.error);
+    }
+  }
+}
+
+TEST(duration, go_parse_duration_units) {
+  EXPECT_EQ(parse_go_duration("1ns")->count(), 1);
+  EXPECT_EQ(parse_go_duration("1us")->count(), 1000);
+  EXPECT_EQ(parse_go_duration("1\xc2\xb5s")->count(), 1000);
+  EXPECT_EQ(parse_go_duration("1m0.5s")->count(), 60'500'000'000LL);
+  EXPECT_EQ(parse_go_duration("-1s")->count(), -1'000'000'000LL);
+  EXPECT_FALSE(parse_go_duration("").ok());
+  EXPECT_FALSE(parse_go_duration("s").ok());
+}
+
+TEST(duration, go_string_form) {
+  EXPECT_EQ(format_go_duration(std::chrono::seconds{0}), "0s");
+  EXPECT_EQ(format_go_duration(std::chrono::seconds{45}), "45s");
+  EXPECT_EQ(format_go_duration(std::chrono::seconds{90}), "1m30s");
+  EXPECT_EQ(format_go_duration(std::chrono::seconds{3600}), "1h0m0s");
+  EXPECT_EQ(format_go_duration(std::chrono::seconds{2764800}), "768h0m0s");
+  EXPECT_EQ(format_go_duration(std::chrono::seconds{-61}), "-1m1s");
+}
+
+}  // namespace
