@@ -5,13 +5,25 @@
 
 namespace credbroker::api {
 
-service::service(const node_status& node, const auth::authenticator& authn) : node_(node), authn_(authn) {
+service::service(const node_status& node, const auth::authenticator& authn, seal_services* seal)
+    : node_(node), authn_(authn) {
   auto sys = std::make_shared<mount_table_entry>();
   sys->path = "sys/";
   sys->type = "system";
   sys->routes.push_back(sys_health_route(node_));
   sys->routes.push_back(sys_seal_status_route(node_));
-  sys->routes.push_back(sys_init_route(node_));
+  if (seal != nullptr) {
+    // "init" takes GET (status) and PUT (initialise): one route with both operations.
+    route init = sys_init_write_route(*seal);
+    init.operations[operation::read] = sys_init_route(node_).operations.at(operation::read);
+    sys->routes.push_back(std::move(init));
+    sys->routes.push_back(sys_unseal_route(*seal));
+    sys->routes.push_back(sys_seal_route(*seal));
+    sys->routes.push_back(sys_rotate_route(*seal));
+    sys->routes.push_back(sys_key_status_route(*seal));
+  } else {
+    sys->routes.push_back(sys_init_route(node_));
+  }
   router_.add_mount(std::move(sys));
 }
 

@@ -13,6 +13,7 @@
 
 #include "api/message.hpp"
 #include "api/router.hpp"
+#include "api/sys_routes.hpp"
 #include "broker/auth/authenticator.hpp"
 #include "broker/core/node_status.hpp"
 
@@ -20,7 +21,8 @@ namespace credbroker::api {
 
 class service {
  public:
-  service(const node_status& node, const auth::authenticator& authn);
+  // seal: the init/unseal/seal/keyring routes; null leaves them out (unit tests with a fixed state).
+  service(const node_status& node, const auth::authenticator& authn, seal_services* seal = nullptr);
 
   raw_response handle(const raw_request& raw) const;
 

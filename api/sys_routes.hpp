@@ -2,6 +2,9 @@
 // The routes of the "sys/" mount, one file per resource. Each factory returns a route whose handlers
 // hold references to the services they need; those must outlive the router.
 #include "api/router.hpp"
+#include "broker/auth/token_store.hpp"
+#include "broker/barrier/barrier.hpp"
+#include "broker/barrier/seal_manager.hpp"
 #include "broker/core/node_status.hpp"
 
 namespace credbroker::api {
@@ -10,5 +13,17 @@ route sys_health_route(const node_status& node);       // sys_health.cpp
 route sys_seal_status_route(const node_status& node);  // sys_seal.cpp
 route sys_init_route(const node_status& node);         // sys_seal.cpp
 nlohmann::json seal_status_body(const seal_snapshot& s);
+
+// The services behind init, unseal, seal and the keyring routes.
+struct seal_services {
+  barrier::seal_manager& seal;
+  barrier::barrier& barrier;
+  auth::token_store& tokens;
+};
+route sys_init_write_route(seal_services& s);  // sys_init.cpp
+route sys_unseal_route(seal_services& s);
+route sys_seal_route(seal_services& s);
+route sys_rotate_route(seal_services& s);
+route sys_key_status_route(seal_services& s);
 
 }  // namespace credbroker::api

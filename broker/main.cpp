@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "broker/commands.hpp"
+#include "cli/operator_commands.hpp"
 
 namespace {
 
@@ -14,7 +15,12 @@ database secrets engine API, so Vault clients (vault CLI, hvac, node-vault) work
 
 Commands:
   server     Start a credbroker server (-dev for an in-memory, unsealed trial server)
+  status     Show whether the server is initialised and sealed (exit 0 unsealed, 2 sealed)
+  operator   init, unseal, seal
   version    Print the version
+
+Client commands find the server in CREDBROKER_ADDR or VAULT_ADDR (default http://127.0.0.1:8200)
+and the token in CREDBROKER_TOKEN or VAULT_TOKEN.
 
 Run "credbroker <command> -help" for a command's options.
 )";
@@ -38,6 +44,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (cmd == "server") return credbroker::server_command(args);
+  if (cmd == "status") return credbroker::cli::status_command(args);
+  if (cmd == "operator") return credbroker::cli::operator_command(args);
   std::fprintf(stderr, "credbroker: unknown command \"%s\"\n\n%s", cmd.c_str(), main_help);
   return 2;
 }

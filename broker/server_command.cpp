@@ -13,7 +13,17 @@
 #include <boost/asio/thread_pool.hpp>
 #include <spdlog/spdlog.h>
 
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+
 #include "api/http_server.hpp"
+#include "broker/auth/token_store.hpp"
+#include "broker/barrier/barrier.hpp"
+#include "broker/barrier/seal_manager.hpp"
+#include "broker/storage/inmem_backend.hpp"
+#include "broker/storage/sqlite_backend.hpp"
 #include "api/service.hpp"
 #include "broker/auth/authenticator.hpp"
 #include "broker/commands.hpp"
@@ -35,6 +45,42 @@ const std::vector<cli::flag_spec> server_flags = {
     {"log-level", true, "LEVEL", "Override log_level: trace, debug, info, warn, error, off."},
     {"log-format", true, "FORMAT", "Override log_format: standard or json."},
 };
+
+// Reads unseal keys (one per line, hex or base64) from a file only its owner can read, and unseals.
+// errc::invalid_request for a file others can read (a configuration error).
+status auto_unseal(barrier::seal_manager& seal, const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    return make_error(errc::invalid_request, "unseal_key_file \"" + path + "\": cannot read it");
+  }
+  if ((st.st_mode & 077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return make_error(errc::invalid_request, "unseal_key_file \"" + path + "\" is readable by group or others (mode " +
+                                                 mode + "): run chmod 600 on it");
+  }
+  const auto status_now = seal.status();
+  if (!status_now.initialized) {
+    spdlog::warn("unseal_key_file is set but storage is not initialised yet: nothing to unseal");
+    return ok_v;
+  }
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (line.empty()) continue;
+    auto raw = barrier::decode_key(line);
+    if (!raw) return make_error(errc::invalid_request, "unseal_key_file \"" + path + "\": a line is not a hex or base64 key");
+    auto r = seal.unseal(secret(std::move(*raw)));
+    if (!r) return make_error(errc::permission_denied, "auto-unseal from \"" + path + "\" failed: " + r.err().message);
+    if (!r->sealed) {
+      spdlog::info("unsealed with the keys in unseal_key_file");
+      return ok_v;
+    }
+  }
+  return make_error(errc::permission_denied, "unseal_key_file \"" + path + "\" holds fewer keys than the threshold (" +
+                                                 std::to_string(status_now.threshold) + ")");
+}
 
 int usage_error(const std::string& message) {
   std::fprintf(stderr, "credbroker server: %s\n\nRun \"credbroker server -help\" for usage.\n", message.c_str());
@@ -108,32 +154,67 @@ int server_command(const std::vector<std::string>& args) {
     if (ec) return usage_error("listener.tcp.tls_key_file: cannot load \"" + cfg.listener.tls_key_file + "\": " + ec.message());
   }
 
-  // Node state and authentication. Persistent storage with init/unseal replaces the fixed state.
+  // Storage -> barrier -> seal -> tokens.
+  std::unique_ptr<storage::physical> backend;
+  if (cfg.storage.type == "sqlite") {
+    storage::sqlite_options so;
+    so.path = (std::filesystem::path(cfg.storage.path) / "credbroker.db").string();
+    auto opened = storage::sqlite_backend::open(so);
+    if (!opened) {
+      std::fprintf(stderr, "credbroker server: %s\n", opened.err().message.c_str());
+      spdlog::error("{}", opened.err().message);
+      return 1;
+    }
+    backend = std::move(*opened);
+  } else {
+    backend = std::make_unique<storage::inmem_backend>();
+  }
+  barrier::barrier encrypted(*backend);
+  barrier::seal_manager seal(*backend, encrypted, cfg.storage.type,
+                             cfg.cluster_name.empty() ? "credbroker-cluster" : cfg.cluster_name);
+  if (auto s = seal.load(); !s) {
+    std::fprintf(stderr, "credbroker server: %s\n", s.err().message.c_str());
+    return 1;
+  }
+  auth::token_store tokens(encrypted);
+  seal.on_seal([&tokens] { tokens.clear_cache(); });
+
   secret root_token;
   bool generated_token = false;
-  seal_snapshot snapshot;
-  snapshot.storage_type = cfg.storage.type;
-  snapshot.cluster_name = cfg.cluster_name.empty() ? "credbroker-cluster" : cfg.cluster_name;
   if (dev) {
     std::string given = flags->value("dev-root-token-id");
     if (given.empty()) {
       if (const char* env = std::getenv("VAULT_DEV_ROOT_TOKEN_ID")) given = env;
     }
-    if (given.empty()) {
-      root_token = random_token();
-      generated_token = true;
-    } else {
-      root_token = secret(std::move(given));
+    generated_token = given.empty();
+    auto keys = seal.init(1, 1);  // leaves the barrier unsealed
+    if (!keys) {
+      std::fprintf(stderr, "credbroker server: %s\n", keys.err().message.c_str());
+      return 1;
     }
-    snapshot.initialized = true;
-    snapshot.sealed = false;
-    snapshot.threshold = 1;
-    snapshot.shares = 1;
-    snapshot.cluster_id = random_uuid();
+    auto token = tokens.create_root(generated_token ? std::nullopt : std::optional<std::string>(given));
+    if (!token) {
+      std::fprintf(stderr, "credbroker server: %s\n", token.err().message.c_str());
+      return 1;
+    }
+    root_token = std::move(*token);
+  } else if (!cfg.unseal_key_file.empty()) {
+    if (auto s = auto_unseal(seal, cfg.unseal_key_file); !s) {
+      if (s.err().code == make_error_code(errc::invalid_request)) return usage_error(s.err().message);
+      std::fprintf(stderr, "credbroker server: %s\n", s.err().message.c_str());
+      return 1;
+    }
   }
-  fixed_node_status node(snapshot);
-  auth::root_token_authenticator authn(root_token);
-  api::service svc(node, authn);
+  {
+    const auto st = seal.status();
+    if (!st.initialized) {
+      spdlog::warn("storage is not initialised: run \"credbroker operator init\" against this server");
+    } else if (st.sealed) {
+      spdlog::warn("sealed: give {} unseal keys with \"credbroker operator unseal\"", st.threshold);
+    }
+  }
+  api::seal_services seal_routes{seal, encrypted, tokens};
+  api::service svc(seal, tokens, &seal_routes);
 
   boost::asio::io_context io;
   boost::asio::thread_pool workers(cfg.worker_threads);

@@ -99,7 +99,7 @@ result<server_config> parse_server_config(const nlohmann::json& doc) {
   server_config c;
   if (auto s = only_keys(doc, "", {"listener", "storage", "api_addr", "log_level", "log_format", "default_lease_ttl",
                                    "max_lease_ttl", "io_threads", "worker_threads", "shutdown_timeout",
-                                   "disable_mlock", "ui", "cluster_name"});
+                                   "disable_mlock", "ui", "cluster_name", "unseal_key_file"});
       !s) {
     return std::move(s).err();
   }
@@ -197,6 +197,7 @@ result<server_config> parse_server_config(const nlohmann::json& doc) {
   if (auto s = get_bool(doc, "", "disable_mlock", ignored); !s) return std::move(s).err();
   if (auto s = get_bool(doc, "", "ui", ignored); !s) return std::move(s).err();
   if (auto s = get_string(doc, "", "cluster_name", c.cluster_name); !s) return std::move(s).err();
+  if (auto s = get_string(doc, "", "unseal_key_file", c.unseal_key_file); !s) return std::move(s).err();
   return c;
 }
 

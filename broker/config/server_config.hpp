@@ -43,6 +43,7 @@ struct server_config {
   storage_config storage;
   std::string api_addr;
   std::string cluster_name;
+  std::string unseal_key_file;  // auto-unseal: unseal keys, one per line; must be mode 0600 or stricter
   std::string log_level = "info";
   log_format format = log_format::standard;
   std::chrono::seconds default_lease_ttl{768 * 3600};

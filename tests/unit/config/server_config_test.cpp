@@ -37,7 +37,7 @@ TEST(server_config, table) {
       {"inmem storage", [](json& j) { j["storage"] = {{"inmem", json::object()}}; }, nullptr},
       {"unknown top key", [](json& j) { j["listner"] = 1; },
        "unknown key \"listner\"; expected one of: api_addr, cluster_name, default_lease_ttl, disable_mlock, io_threads, "
-       "listener, log_format, log_level, max_lease_ttl, shutdown_timeout, storage, ui, worker_threads"},
+       "listener, log_format, log_level, max_lease_ttl, shutdown_timeout, storage, ui, unseal_key_file, worker_threads"},
       {"unknown listener key", [](json& j) { j["listener"]["tcp"]["adress"] = "x"; },
        "unknown key \"listener.tcp.adress\"; expected one of: address, http_idle_timeout, http_read_timeout, "
        "http_write_timeout, max_request_size, tls_cert_file, tls_disable, tls_key_file"},

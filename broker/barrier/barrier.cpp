@@ -1,0 +1,203 @@
+#include "broker/barrier/barrier.hpp"
+
+#include <openssl/evp.h>
+
+#include <chrono>
+#include <mutex>
+#include <nlohmann/json.hpp>
+
+#include "broker/barrier/aes_gcm.hpp"
+#include "broker/core/random.hpp"
+
+namespace credbroker::barrier {
+namespace {
+
+std::string now_rfc3339() {
+  const auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string b64(const std::string& raw) {
+  std::string out(4 * ((raw.size() + 2) / 3), '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(raw.data()), static_cast<int>(raw.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+result<std::string> unb64(const std::string& text) {
+  std::string out(3 * text.size() / 4 + 3, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+  if (n < 0) return make_error(errc::integrity_failure, "keyring holds a malformed key");
+  std::size_t len = static_cast<std::size_t>(n);
+  if (!text.empty() && text.back() == '=') --len;
+  if (text.size() > 1 && text[text.size() - 2] == '=') --len;
+  out.resize(len);
+  return out;
+}
+
+error sealed_error() { return make_error(errc::sealed, "Vault is sealed"); }
+
+}  // namespace
+
+result<bool> barrier::initialized() const {
+  auto v = backend_.get(keyring_path);
+  if (!v) return std::move(v).err();
+  return v->has_value();
+}
+
+result<std::string> barrier::encode_keyring(const keyring& k) const {
+  nlohmann::json j = {{"active_term", k.active}, {"keys", nlohmann::json::array()}};
+  for (const auto& [term, entry] : k.keys) {
+    j["keys"].push_back({{"term", term}, {"key", b64(entry.first.reveal())}, {"install_time", entry.second}});
+  }
+  std::string text = j.dump();
+  return text;
+}
+
+status barrier::store_keyring(const keyring& k, const secret& root_key) {
+  auto plain = encode_keyring(k);
+  if (!plain) return std::move(plain).err();
+  auto sealed_value = encrypt(root_key, 0, *plain, keyring_path);
+  std::fill(plain->begin(), plain->end(), '\0');
+  if (!sealed_value) return std::move(sealed_value).err();
+  return backend_.put(keyring_path, std::move(*sealed_value));
+}
+
+status barrier::initialize(const secret& root_key) {
+  if (root_key.size() != key_size) return make_error(errc::invalid_request, "root key must be 32 bytes");
+  auto init = initialized();
+  if (!init) return std::move(init).err();
+  if (*init) return make_error(errc::invalid_request, "Vault is already initialized");
+  keyring k;
+  k.active = 1;
+  const auto raw = random_bytes(key_size);
+  k.keys.emplace(1, std::make_pair(secret(std::string(raw.begin(), raw.end())), now_rfc3339()));
+  if (auto s = store_keyring(k, root_key); !s) return s;
+  std::unique_lock lock(mu_);
+  keyring_ = std::move(k);
+  root_key_ = root_key;
+  unsealed_ = true;
+  return ok_v;
+}
+
+status barrier::unseal(const secret& root_key) {
+  auto stored = backend_.get(keyring_path);
+  if (!stored) return std::move(stored).err();
+  if (!stored->has_value()) return make_error(errc::not_initialized, "Vault is not initialized");
+  if (root_key.size() != key_size) return make_error(errc::permission_denied, "invalid key: the unseal keys do not reconstruct the root key");
+  auto plain = decrypt(root_key, **stored, keyring_path);
+  if (!plain) return make_error(errc::permission_denied, "invalid key: the unseal keys do not reconstruct the root key");
+  const auto j = nlohmann::json::parse(*plain, nullptr, false);
+  std::fill(plain->begin(), plain->end(), '\0');
+  if (j.is_discarded() || !j.contains("active_term") || !j.contains("keys")) {
+    return make_error(errc::integrity_failure, "stored keyring is malformed");
+  }
+  keyring k;
+  k.active = j["active_term"].get<std::uint32_t>();
+  for (const auto& e : j["keys"]) {
+    auto raw = unb64(e["key"].get<std::string>());
+    if (!raw || raw->size() != key_size) return make_error(errc::integrity_failure, "stored keyring holds a malformed key");
+    k.keys.emplace(e["term"].get<std::uint32_t>(), std::make_pair(secret(std::move(*raw)), e["install_time"].get<std::string>()));
+  }
+  if (!k.keys.contains(k.active)) return make_error(errc::integrity_failure, "stored keyring lacks its active key");
+  std::unique_lock lock(mu_);
+  keyring_ = std::move(k);
+  root_key_ = root_key;
+  unsealed_ = true;
+  return ok_v;
+}
+
+void barrier::seal() {
+  std::unique_lock lock(mu_);
+  unsealed_ = false;
+  keyring_ = keyring{};
+  root_key_ = secret();
+}
+
+bool barrier::sealed() const {
+  std::shared_lock lock(mu_);
+  return !unsealed_;
+}
+
+result<key_info> barrier::rotate() {
+  std::unique_lock lock(mu_);
+  if (!unsealed_) return sealed_error();
+  keyring next;
+  next.active = keyring_.active + 1;
+  for (const auto& [term, entry] : keyring_.keys) next.keys.emplace(term, entry);
+  const auto raw = random_bytes(key_size);
+  const std::string installed = now_rfc3339();
+  next.keys.emplace(next.active, std::make_pair(secret(std::string(raw.begin(), raw.end())), installed));
+  if (auto s = store_keyring(next, root_key_); !s) return std::move(s).err();
+  keyring_ = std::move(next);
+  return key_info{keyring_.active, installed};
+}
+
+result<key_info> barrier::key_status() const {
+  std::shared_lock lock(mu_);
+  if (!unsealed_) return sealed_error();
+  return key_info{keyring_.active, keyring_.keys.at(keyring_.active).second};
+}
+
+result<std::optional<std::string>> barrier::get(const std::string& key) {
+  auto stored = backend_.get(key);
+  if (!stored) return std::move(stored).err();
+  if (!stored->has_value()) return std::optional<std::string>{};
+  std::shared_lock lock(mu_);
+  if (!unsealed_) return sealed_error();
+  auto term = term_of(**stored);
+  if (!term) return make_error(errc::integrity_failure, "stored value for \"" + key + "\" is unreadable: " + term.err().message);
+  auto it = keyring_.keys.find(*term);
+  if (it == keyring_.keys.end()) {
+    return make_error(errc::integrity_failure, "stored value for \"" + key + "\" uses key term " + std::to_string(*term) +
+                                                   ", which the keyring does not hold");
+  }
+  auto plain = decrypt(it->second.first, **stored, key);
+  if (!plain) return make_error(errc::integrity_failure, "stored value for \"" + key + "\" " + plain.err().message);
+  return std::optional<std::string>{std::move(*plain)};
+}
+
+status barrier::put(const std::string& key, std::string value) {
+  std::vector<storage::operation> ops;
+  ops.push_back(storage::operation::put(key, std::move(value)));
+  return apply(std::move(ops));
+}
+
+status barrier::remove(const std::string& key) {
+  std::vector<storage::operation> ops;
+  ops.push_back(storage::operation::remove(key));
+  return apply(std::move(ops));
+}
+
+result<std::vector<std::string>> barrier::list(const std::string& prefix) {
+  {
+    std::shared_lock lock(mu_);
+    if (!unsealed_) return sealed_error();
+  }
+  return backend_.list(prefix);
+}
+
+status barrier::apply(std::vector<storage::operation> ops) {
+  {
+    std::shared_lock lock(mu_);
+    if (!unsealed_) return sealed_error();
+    const auto& [key, _] = keyring_.keys.at(keyring_.active);
+    for (auto& op : ops) {
+      if (op.key == keyring_path) return make_error(errc::invalid_request, "\"core/keyring\" is reserved");
+      if (op.k != storage::operation::kind::put) continue;
+      auto enc = encrypt(key, keyring_.active, op.value, op.key);
+      std::fill(op.value.begin(), op.value.end(), '\0');
+      if (!enc) return std::move(enc).err();
+      op.value = std::move(*enc);
+    }
+  }
+  return backend_.apply(std::move(ops));
+}
+
+}  // namespace credbroker::barrier

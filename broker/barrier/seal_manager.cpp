@@ -1,0 +1,203 @@
+#include "broker/barrier/seal_manager.hpp"
+
+#include <openssl/evp.h>
+
+#include <nlohmann/json.hpp>
+
+#include "broker/barrier/aes_gcm.hpp"
+#include "broker/barrier/shamir.hpp"
+#include "broker/core/random.hpp"
+
+namespace credbroker::barrier {
+
+std::string to_hex(const std::string& raw) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(raw.size() * 2);
+  for (unsigned char c : raw) {
+    out.push_back(hex[c >> 4]);
+    out.push_back(hex[c & 0x0f]);
+  }
+  return out;
+}
+
+std::string to_base64(const std::string& raw) {
+  std::string out(4 * ((raw.size() + 2) / 3), '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(raw.data()), static_cast<int>(raw.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+std::optional<std::string> decode_key(const std::string& text) {
+  auto hexval = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  if (!text.empty() && text.size() % 2 == 0) {
+    std::string out;
+    bool ok = true;
+    for (std::size_t i = 0; i < text.size() && ok; i += 2) {
+      const int hi = hexval(text[i]), lo = hexval(text[i + 1]);
+      ok = hi >= 0 && lo >= 0;
+      if (ok) out.push_back(static_cast<char>(hi * 16 + lo));
+    }
+    if (ok) return out;
+  }
+  if (text.empty() || text.size() % 4 != 0) return std::nullopt;
+  for (char c : text) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '=')) return std::nullopt;
+  }
+  std::string out(3 * text.size() / 4, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+  if (n < 0) return std::nullopt;
+  std::size_t len = static_cast<std::size_t>(n);
+  if (text.back() == '=') --len;
+  if (text.size() > 1 && text[text.size() - 2] == '=') --len;
+  out.resize(len);
+  return out;
+}
+
+seal_manager::seal_manager(storage::physical& backend, barrier& b, std::string storage_type, std::string cluster_name)
+    : backend_(backend), barrier_(b), storage_type_(std::move(storage_type)), cluster_name_(std::move(cluster_name)) {}
+
+credbroker::status seal_manager::load() {
+  auto stored = backend_.get(config_path);
+  if (!stored) return std::move(stored).err();
+  std::lock_guard lock(mu_);
+  if (!stored->has_value()) {
+    initialized_ = false;
+    return ok_v;
+  }
+  const auto j = nlohmann::json::parse(**stored, nullptr, false);
+  if (j.is_discarded() || !j.contains("secret_shares") || !j.contains("secret_threshold")) {
+    return make_error(errc::integrity_failure, "stored seal configuration \"core/seal-config\" is malformed");
+  }
+  config_.shares = j["secret_shares"].get<int>();
+  config_.threshold = j["secret_threshold"].get<int>();
+  cluster_id_ = j.value("cluster_id", "");
+  initialized_ = true;
+  return ok_v;
+}
+
+result<std::vector<secret>> seal_manager::init(int shares, int threshold) {
+  std::lock_guard lock(mu_);
+  if (initialized_) return make_error(errc::invalid_request, "Vault is already initialized");
+  if (shares < 1) return make_error(errc::invalid_request, "invalid seal configuration: secret_shares must be at least 1");
+  if (shares > 255) return make_error(errc::invalid_request, "invalid seal configuration: secret_shares must be at most 255");
+  if (threshold < 1) return make_error(errc::invalid_request, "invalid seal configuration: secret_threshold must be at least 1");
+  if (threshold > shares) {
+    return make_error(errc::invalid_request, "invalid seal configuration: secret_threshold cannot be larger than secret_shares");
+  }
+  if (shares > 1 && threshold == 1) {
+    return make_error(errc::invalid_request, "invalid seal configuration: secret_threshold must be greater than 1 when secret_shares is greater than 1");
+  }
+  const auto raw = random_bytes(key_size);
+  const secret root_key(std::string(raw.begin(), raw.end()));
+  std::vector<secret> out;
+  if (shares == 1) {
+    out.emplace_back(root_key.reveal());
+  } else {
+    auto parts = shamir::split(root_key.reveal(), shares, threshold);
+    if (!parts) return std::move(parts).err();
+    for (auto& p : *parts) {
+      out.emplace_back(p);
+      std::fill(p.begin(), p.end(), '\0');
+    }
+  }
+  if (auto s = barrier_.initialize(root_key); !s) return std::move(s).err();
+  const std::string cluster_id = random_uuid();
+  const nlohmann::json cfg = {{"type", "shamir"}, {"secret_shares", shares}, {"secret_threshold", threshold},
+                              {"cluster_id", cluster_id}};
+  if (auto s = backend_.put(config_path, cfg.dump()); !s) {
+    barrier_.seal();
+    return std::move(s).err();
+  }
+  initialized_ = true;
+  config_ = {shares, threshold};
+  cluster_id_ = cluster_id;
+  progress_.clear();
+  nonce_.clear();
+  for (auto& f : on_unseal_) f();
+  return out;
+}
+
+result<seal_snapshot> seal_manager::unseal(const secret& share) {
+  std::unique_lock lock(mu_);
+  if (!initialized_) return make_error(errc::not_initialized, "Vault is not initialized");
+  if (!barrier_.sealed()) {
+    lock.unlock();
+    return status();
+  }
+  const std::size_t expected = config_.shares == 1 ? key_size : key_size + 1;
+  if (share.size() != expected) {
+    return make_error(errc::invalid_request, "invalid unseal key: expected " + std::to_string(expected) +
+                                                 " bytes, got " + std::to_string(share.size()));
+  }
+  for (const auto& p : progress_) {
+    if (p == share) return make_error(errc::invalid_request, "this unseal key was already provided in this attempt");
+  }
+  if (progress_.empty()) nonce_ = random_uuid();
+  progress_.push_back(share);
+  if (static_cast<int>(progress_.size()) < config_.threshold) {
+    lock.unlock();
+    return status();
+  }
+  secret root_key;
+  if (config_.shares == 1) {
+    root_key = progress_.front();
+  } else {
+    std::vector<std::string> parts;
+    for (const auto& p : progress_) parts.push_back(p.reveal());
+    auto combined = shamir::combine(parts);
+    for (auto& p : parts) std::fill(p.begin(), p.end(), '\0');
+    if (!combined) {
+      progress_.clear();
+      nonce_.clear();
+      return std::move(combined).err();
+    }
+    root_key = secret(std::move(*combined));
+  }
+  progress_.clear();
+  nonce_.clear();
+  if (auto s = barrier_.unseal(root_key); !s) return std::move(s).err();
+  for (auto& f : on_unseal_) f();
+  lock.unlock();
+  return status();
+}
+
+void seal_manager::reset() {
+  std::lock_guard lock(mu_);
+  progress_.clear();
+  nonce_.clear();
+}
+
+credbroker::status seal_manager::seal() {
+  std::lock_guard lock(mu_);
+  if (!initialized_) return make_error(errc::not_initialized, "Vault is not initialized");
+  for (auto& f : on_seal_) f();
+  barrier_.seal();
+  progress_.clear();
+  nonce_.clear();
+  return ok_v;
+}
+
+seal_snapshot seal_manager::status() const {
+  std::lock_guard lock(mu_);
+  seal_snapshot s;
+  s.initialized = initialized_;
+  s.sealed = barrier_.sealed();
+  s.threshold = config_.threshold;
+  s.shares = config_.shares;
+  s.progress = static_cast<int>(progress_.size());
+  s.nonce = nonce_;
+  s.storage_type = storage_type_;
+  s.cluster_name = cluster_name_;
+  s.cluster_id = cluster_id_;
+  return s;
+}
+
+}  // namespace credbroker::barrier

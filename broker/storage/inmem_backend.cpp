@@ -1,0 +1,65 @@
+#include "broker/storage/inmem_backend.hpp"
+
+#include <mutex>
+
+namespace credbroker::storage {
+
+result<std::optional<std::string>> inmem_backend::get(const std::string& key) {
+  std::shared_lock lock(mu_);
+  auto it = data_.find(key);
+  if (it == data_.end()) return std::optional<std::string>{};
+  return std::optional<std::string>{it->second};
+}
+
+status inmem_backend::put(const std::string& key, std::string value) {
+  std::vector<operation> ops;
+  ops.push_back(operation::put(key, std::move(value)));
+  return apply(std::move(ops));
+}
+
+status inmem_backend::remove(const std::string& key) {
+  std::vector<operation> ops;
+  ops.push_back(operation::remove(key));
+  return apply(std::move(ops));
+}
+
+result<std::vector<std::string>> inmem_backend::list(const std::string& prefix) {
+  std::vector<std::string> keys;
+  {
+    std::shared_lock lock(mu_);
+    for (auto it = data_.lower_bound(prefix); it != data_.end() && it->first.compare(0, prefix.size(), prefix) == 0;
+         ++it) {
+      keys.push_back(it->first);
+    }
+  }
+  return children_of(prefix, keys);
+}
+
+status inmem_backend::apply(std::vector<operation> ops) {
+  if (fail_writes_) {
+    return make_error(errc::storage_failure,
+                      "storage write failed for \"" + (ops.empty() ? std::string() : ops.front().key) +
+                          "\": injected failure");
+  }
+  std::unique_lock lock(mu_);
+  for (auto& op : ops) {
+    if (op.k == operation::kind::put) {
+      data_[op.key] = std::move(op.value);
+    } else {
+      data_.erase(op.key);
+    }
+  }
+  return ok_v;
+}
+
+std::map<std::string, std::string> inmem_backend::snapshot() const {
+  std::shared_lock lock(mu_);
+  return data_;
+}
+
+void inmem_backend::poke(const std::string& key, std::string value) {
+  std::unique_lock lock(mu_);
+  data_[key] = std::move(value);
+}
+
+}  // namespace credbroker::storage

@@ -1,0 +1,46 @@
+#pragma once
+// physical: the storage interface every backend implements (Vault's physical.Backend).
+//
+// Keys are '/'-separated paths ("sys/token/id/ab12"); values are opaque bytes.
+//   get(k)          -> the value, or nullopt when absent
+//   put(k, v)       -> durable when it returns ok (a crash afterwards never loses it)
+//   remove(k)       -> durable; removing an absent key is ok (idempotent)
+//   list(prefix)    -> one level below prefix, sorted: leaves as names, folders as "name/".
+//                      Example: keys a/x, a/y/z, b  -> list("a/") = ["x", "y/"], list("") = ["a/", "b"]
+//   apply(ops)      -> all puts and removes in one atomic, durable step, in order
+// Errors: errc::storage_failure with a message naming the key (disk full, read-only, busy...).
+// Thread: every method may be called concurrently from any thread.
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "broker/core/result.hpp"
+
+namespace credbroker::storage {
+
+struct operation {
+  enum class kind { put, remove };
+  kind k = kind::put;
+  std::string key;
+  std::string value;  // put only
+
+  static operation put(std::string key, std::string value) { return {kind::put, std::move(key), std::move(value)}; }
+  static operation remove(std::string key) { return {kind::remove, std::move(key), {}}; }
+};
+
+class physical {
+ public:
+  virtual ~physical() = default;
+  virtual result<std::optional<std::string>> get(const std::string& key) = 0;
+  virtual status put(const std::string& key, std::string value) = 0;
+  virtual status remove(const std::string& key) = 0;
+  virtual result<std::vector<std::string>> list(const std::string& prefix) = 0;
+  virtual status apply(std::vector<operation> ops) = 0;
+};
+
+// One level of children below prefix from a sorted range of full keys (shared by backends).
+// Keys that do not start with prefix are ignored.
+std::vector<std::string> children_of(const std::string& prefix, const std::vector<std::string>& sorted_keys);
+
+}  // namespace credbroker::storage

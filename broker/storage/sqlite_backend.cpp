@@ -1,0 +1,344 @@
+#include "broker/storage/sqlite_backend.hpp"
+
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+
+namespace credbroker::storage {
+namespace {
+
+error sqlite_error(sqlite3* db, int rc, const std::string& what) {
+  const char* msg = db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  return make_error(errc::storage_failure, what + ": " + (msg != nullptr ? msg : sqlite3_errstr(rc)));
+}
+
+status exec(sqlite3* db, const char* sql, const std::string& what) {
+  char* err = nullptr;
+  const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    std::string msg = err != nullptr ? err : sqlite3_errstr(rc);
+    sqlite3_free(err);
+    return make_error(errc::storage_failure, what + ": " + msg);
+  }
+  return ok_v;
+}
+
+result<sqlite3*> open_connection(const sqlite_options& o, bool writer) {
+  sqlite3* db = nullptr;
+  const int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  const int rc = sqlite3_open_v2(o.path.c_str(), &db, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    auto e = sqlite_error(db, rc, "cannot open storage file \"" + o.path + "\"");
+    sqlite3_close(db);
+    return e;
+  }
+  sqlite3_busy_timeout(db, o.busy_timeout_ms);
+  sqlite3_extended_result_codes(db, 1);
+  const std::string where = "storage file \"" + o.path + "\"";
+  // journal_mode=WAL is persistent; asking again is cheap and confirms the file is a database.
+  sqlite3_stmt* st = nullptr;
+  int prc = sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &st, nullptr);
+  if (prc == SQLITE_OK) prc = sqlite3_step(st);
+  const bool wal = prc == SQLITE_ROW &&
+                   std::string_view(reinterpret_cast<const char*>(sqlite3_column_text(st, 0))) == "wal";
+  sqlite3_finalize(st);
+  if (!wal) {
+    auto e = sqlite_error(db, prc, where + " cannot be used (WAL mode refused)");
+    sqlite3_close(db);
+    return e;
+  }
+  for (const char* pragma : {"PRAGMA synchronous=FULL", "PRAGMA foreign_keys=OFF", "PRAGMA temp_store=MEMORY"}) {
+    if (auto s = exec(db, pragma, where); !s) {
+      sqlite3_close(db);
+      return std::move(s).err();
+    }
+  }
+  if (writer) {
+    if (o.max_page_count > 0) {
+      const std::string p = "PRAGMA max_page_count=" + std::to_string(o.max_page_count);
+      if (auto s = exec(db, p.c_str(), where); !s) {
+        sqlite3_close(db);
+        return std::move(s).err();
+      }
+    }
+    if (auto s = exec(db,
+                      "CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY NOT NULL, value BLOB NOT NULL) WITHOUT ROWID",
+                      where);
+        !s) {
+      sqlite3_close(db);
+      return std::move(s).err();
+    }
+  } else {
+    if (auto s = exec(db, "PRAGMA query_only=1", where); !s) {
+      sqlite3_close(db);
+      return std::move(s).err();
+    }
+  }
+  return db;
+}
+
+// The smallest string greater than every string with this prefix, or "" if there is none.
+std::string prefix_upper_bound(std::string p) {
+  while (!p.empty()) {
+    auto& c = reinterpret_cast<unsigned char&>(p.back());
+    if (c != 0xff) {
+      ++c;
+      return p;
+    }
+    p.pop_back();
+  }
+  return {};
+}
+
+}  // namespace
+
+struct sqlite_backend::reader {
+  std::mutex mu;
+  sqlite3* db = nullptr;
+  sqlite3_stmt* get = nullptr;
+  sqlite3_stmt* list_range = nullptr;
+  sqlite3_stmt* list_from = nullptr;
+  ~reader() {
+    sqlite3_finalize(get);
+    sqlite3_finalize(list_range);
+    sqlite3_finalize(list_from);
+    sqlite3_close(db);
+  }
+};
+
+sqlite_backend::sqlite_backend(sqlite_options options) : options_(std::move(options)) {}
+
+result<std::unique_ptr<sqlite_backend>> sqlite_backend::open(const sqlite_options& options) {
+  if (options.path.empty()) return make_error(errc::invalid_request, "storage path is empty");
+  const auto dir = std::filesystem::path(options.path).parent_path();
+  std::error_code ec;
+  if (!dir.empty() && !std::filesystem::exists(dir, ec)) {
+    std::filesystem::create_directories(dir, ec);
+    if (ec) {
+      return make_error(errc::storage_failure,
+                        "cannot create the data directory \"" + dir.string() + "\": " + ec.message());
+    }
+    ::chmod(dir.c_str(), 0700);
+  }
+  const mode_t old = ::umask(077);
+  std::unique_ptr<sqlite_backend> b(new sqlite_backend(options));
+  auto s = b->init_writer();
+  if (s) {
+    for (unsigned i = 0; i < std::max(1u, options.read_connections); ++i) {
+      auto db = open_connection(options, false);
+      if (!db) {
+        s = std::move(db).err();
+        break;
+      }
+      auto r = std::make_unique<reader>();
+      r->db = *db;
+      const int rc1 = sqlite3_prepare_v2(r->db, "SELECT value FROM kv WHERE key = ?1", -1, &r->get, nullptr);
+      const int rc2 = sqlite3_prepare_v2(r->db, "SELECT key FROM kv WHERE key >= ?1 AND key < ?2 ORDER BY key", -1,
+                                         &r->list_range, nullptr);
+      const int rc3 = sqlite3_prepare_v2(r->db, "SELECT key FROM kv WHERE key >= ?1 ORDER BY key", -1, &r->list_from,
+                                         nullptr);
+      if (rc1 != SQLITE_OK || rc2 != SQLITE_OK || rc3 != SQLITE_OK) {
+        s = sqlite_error(r->db, rc1 != SQLITE_OK ? rc1 : rc2 != SQLITE_OK ? rc2 : rc3,
+                         "storage file \"" + options.path + "\" cannot be read");
+        break;
+      }
+      b->readers_.push_back(std::move(r));
+    }
+  }
+  ::umask(old);
+  if (!s) return std::move(s).err();
+  b->writer_ = std::thread([p = b.get()] { p->writer_loop(); });
+  return b;
+}
+
+status sqlite_backend::init_writer() {
+  auto db = open_connection(options_, true);
+  if (!db) return std::move(db).err();
+  writer_db_ = *db;
+  int rc = sqlite3_prepare_v2(writer_db_,
+                              "INSERT INTO kv(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                              -1, &put_stmt_, nullptr);
+  if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(writer_db_, "DELETE FROM kv WHERE key = ?1", -1, &delete_stmt_, nullptr);
+  if (rc != SQLITE_OK) return sqlite_error(writer_db_, rc, "storage file \"" + options_.path + "\" cannot be written");
+  return ok_v;
+}
+
+sqlite_backend::~sqlite_backend() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+  readers_.clear();
+  sqlite3_finalize(put_stmt_);
+  sqlite3_finalize(delete_stmt_);
+  sqlite3_close(writer_db_);
+}
+
+sqlite_backend::reader& sqlite_backend::acquire_reader(std::unique_lock<std::mutex>& lock) {
+  const unsigned n = static_cast<unsigned>(readers_.size());
+  const unsigned start = next_reader_.fetch_add(1, std::memory_order_relaxed);
+  for (unsigned i = 0; i < n; ++i) {
+    reader& r = *readers_[(start + i) % n];
+    std::unique_lock attempt(r.mu, std::try_to_lock);
+    if (attempt.owns_lock()) {
+      lock = std::move(attempt);
+      return r;
+    }
+  }
+  reader& r = *readers_[start % n];
+  lock = std::unique_lock(r.mu);
+  return r;
+}
+
+result<std::optional<std::string>> sqlite_backend::get(const std::string& key) {
+  std::unique_lock<std::mutex> lock;
+  reader& r = acquire_reader(lock);
+  sqlite3_reset(r.get);
+  sqlite3_bind_text(r.get, 1, key.data(), static_cast<int>(key.size()), SQLITE_TRANSIENT);
+  const int rc = sqlite3_step(r.get);
+  if (rc == SQLITE_DONE) {
+    sqlite3_reset(r.get);
+    return std::optional<std::string>{};
+  }
+  if (rc != SQLITE_ROW) {
+    auto e = sqlite_error(r.db, rc, "storage read failed for \"" + key + "\"");
+    sqlite3_reset(r.get);
+    return e;
+  }
+  const auto* data = static_cast<const char*>(sqlite3_column_blob(r.get, 0));
+  const int size = sqlite3_column_bytes(r.get, 0);
+  std::optional<std::string> out(std::in_place, data == nullptr ? "" : std::string(data, static_cast<std::size_t>(size)));
+  sqlite3_reset(r.get);
+  return out;
+}
+
+result<std::vector<std::string>> sqlite_backend::list(const std::string& prefix) {
+  std::unique_lock<std::mutex> lock;
+  reader& r = acquire_reader(lock);
+  const std::string upper = prefix_upper_bound(prefix);
+  sqlite3_stmt* st = upper.empty() ? r.list_from : r.list_range;
+  sqlite3_reset(st);
+  sqlite3_bind_text(st, 1, prefix.data(), static_cast<int>(prefix.size()), SQLITE_TRANSIENT);
+  if (!upper.empty()) sqlite3_bind_text(st, 2, upper.data(), static_cast<int>(upper.size()), SQLITE_TRANSIENT);
+  std::vector<std::string> keys;
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    keys.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)),
+                      static_cast<std::size_t>(sqlite3_column_bytes(st, 0)));
+  }
+  sqlite3_reset(st);
+  if (rc != SQLITE_DONE) return sqlite_error(r.db, rc, "storage list failed for \"" + prefix + "\"");
+  return children_of(prefix, keys);
+}
+
+status sqlite_backend::put(const std::string& key, std::string value) {
+  std::vector<operation> ops;
+  ops.push_back(operation::put(key, std::move(value)));
+  return apply(std::move(ops));
+}
+
+status sqlite_backend::remove(const std::string& key) {
+  std::vector<operation> ops;
+  ops.push_back(operation::remove(key));
+  return apply(std::move(ops));
+}
+
+status sqlite_backend::apply(std::vector<operation> ops) {
+  if (ops.empty()) return ok_v;
+  auto p = std::make_unique<pending>();
+  p->ops = std::move(ops);
+  auto done = p->done.get_future();
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return make_error(errc::storage_failure, "storage is closed");
+    queue_.push_back(std::move(p));
+  }
+  cv_.notify_one();
+  return done.get();
+}
+
+void sqlite_backend::writer_loop() {
+  std::vector<std::unique_ptr<pending>> batch;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping and drained
+      std::size_t writes = 0;
+      while (!queue_.empty() && (batch.empty() || writes + queue_.front()->ops.size() <= options_.max_batch)) {
+        writes += queue_.front()->ops.size();
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    commit_batch(batch);
+    batch.clear();
+  }
+}
+
+void sqlite_backend::commit_batch(std::vector<std::unique_ptr<pending>>& batch) {
+  std::vector<status> results(batch.size(), status(ok_v));
+  auto fail_all = [&](const error& e) {
+    for (auto& r : results) {
+      if (r) r = e;
+    }
+  };
+  const std::string first_key = batch.front()->ops.front().key;
+  if (auto s = exec(writer_db_, "BEGIN IMMEDIATE", "storage write failed for \"" + first_key + "\""); !s) {
+    fail_all(s.err());
+  } else {
+    std::size_t writes = 0;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (auto s2 = exec(writer_db_, "SAVEPOINT w", "storage write failed"); !s2) {
+        results[i] = std::move(s2).err();
+        continue;
+      }
+      for (const auto& op : batch[i]->ops) {
+        sqlite3_stmt* st = op.k == operation::kind::put ? put_stmt_ : delete_stmt_;
+        sqlite3_reset(st);
+        sqlite3_bind_text(st, 1, op.key.data(), static_cast<int>(op.key.size()), SQLITE_STATIC);
+        if (op.k == operation::kind::put) {
+          sqlite3_bind_blob(st, 2, op.value.data(), static_cast<int>(op.value.size()), SQLITE_STATIC);
+        }
+        const int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        if (rc != SQLITE_DONE) {
+          results[i] = sqlite_error(writer_db_, rc, "storage write failed for \"" + op.key + "\"");
+          break;
+        }
+      }
+      if (!results[i] && sqlite3_get_autocommit(writer_db_) != 0) {
+        // SQLite rolled back the whole transaction (disk full, I/O error): nothing of this batch
+        // is stored, so every write in it fails with this error.
+        const error e = results[i].err();
+        for (auto& r : results) r = e;
+        for (std::size_t k = 0; k < batch.size(); ++k) batch[k]->done.set_value(std::move(results[k]));
+        return;
+      }
+      if (results[i]) {
+        (void)exec(writer_db_, "RELEASE w", "release");
+        writes += batch[i]->ops.size();
+      } else {
+        (void)exec(writer_db_, "ROLLBACK TO w", "rollback");
+        (void)exec(writer_db_, "RELEASE w", "release");
+      }
+    }
+    if (auto c = exec(writer_db_, "COMMIT", "storage commit failed for \"" + first_key + "\""); !c) {
+      (void)exec(writer_db_, "ROLLBACK", "rollback");
+      fail_all(c.err());
+    } else {
+      commits_.fetch_add(1, std::memory_order_relaxed);
+      committed_writes_.fetch_add(writes, std::memory_order_relaxed);
+    }
+  }
+  for (std::size_t i = 0; i < batch.size(); ++i) batch[i]->done.set_value(std::move(results[i]));
+}
+
+std::uint64_t sqlite_backend::commits() const { return commits_.load(); }
+std::uint64_t sqlite_backend::committed_writes() const { return committed_writes_.load(); }
+
+}  // namespace credbroker::storage
