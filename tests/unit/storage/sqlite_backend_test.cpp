@@ -1,0 +1,124 @@
+// SQLite-specific behaviour: durability across reopen, group commit, and bad conditions
+// (corrupt file, disk full, another process holding the lock).
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "broker/core/random.hpp"
+#include "broker/storage/sqlite_backend.hpp"
+
+using namespace credbroker;
+using namespace credbroker::storage;
+
+namespace {
+
+class sqlite_backend_test : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() / ("credbroker-sqlite-" + random_alnum(12));
+    path_ = (dir_ / "credbroker.db").string();
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::unique_ptr<sqlite_backend> open(std::int64_t max_pages = 0, int busy_ms = 5000) {
+    sqlite_options o;
+    o.path = path_;
+    o.max_page_count = max_pages;
+    o.busy_timeout_ms = busy_ms;
+    auto r = sqlite_backend::open(o);
+    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.err().message);
+    return r.ok() ? std::move(*r) : nullptr;
+  }
+  std::filesystem::path dir_;
+  std::string path_;
+};
+
+TEST_F(sqlite_backend_test, writes_survive_reopen_and_the_file_is_private) {
+  {
+    auto db = open();
+    ASSERT_TRUE(db->put("k", "v").ok());
+  }
+  auto db = open();
+  EXPECT_EQ(**db->get("k"), "v");
+  EXPECT_EQ(std::filesystem::status(path_).permissions() & std::filesystem::perms::others_read,
+            std::filesystem::perms::none);
+  EXPECT_EQ(std::filesystem::status(dir_).permissions() & std::filesystem::perms::group_all, std::filesystem::perms::none);
+}
+
+TEST_F(sqlite_backend_test, concurrent_writers_share_transactions) {
+  auto db = open();
+  constexpr int writers = 64, each = 20;
+  std::vector<std::thread> ts;
+  for (int t = 0; t < writers; ++t) {
+    ts.emplace_back([&, t] {
+      for (int i = 0; i < each; ++i) ASSERT_TRUE(db->put("g/" + std::to_string(t) + "/" + std::to_string(i), "v").ok());
+    });
+  }
+  for (auto& th : ts) th.join();
+  EXPECT_EQ(db->committed_writes(), static_cast<std::uint64_t>(writers * each));
+  // 64 writers each waiting for their commit: transactions must carry many writes each.
+  EXPECT_LT(db->commits(), static_cast<std::uint64_t>(writers * each) / 4) << "commits: " << db->commits();
+}
+
+TEST_F(sqlite_backend_test, corrupt_file_is_a_clear_error) {
+  std::filesystem::create_directories(dir_);
+  std::ofstream(path_) << std::string(8192, 'Z');
+  sqlite_options o;
+  o.path = path_;
+  auto r = sqlite_backend::open(o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.err().message.find(path_), std::string::npos) << r.err().message;
+  EXPECT_NE(r.err().message.find("file is not a database"), std::string::npos) << r.err().message;
+}
+
+TEST_F(sqlite_backend_test, disk_full_fails_the_write_and_keeps_what_was_committed) {
+  auto db = open(/*max_pages=*/40);
+  ASSERT_TRUE(db->put("early", "kept").ok());
+  const std::string chunk(4000, 'x');
+  status last = ok_v;
+  int written = 0;
+  for (int i = 0; i < 200; ++i) {
+    last = db->put("fill/" + std::to_string(i), chunk);
+    if (!last) break;
+    ++written;
+  }
+  ASSERT_FALSE(last.ok()) << "never filled";
+  EXPECT_EQ(last.err().code, make_error_code(errc::storage_failure));
+  EXPECT_NE(last.err().message.find("fill/" + std::to_string(written)), std::string::npos) << last.err().message;
+  EXPECT_NE(last.err().message.find("full"), std::string::npos) << last.err().message;
+  EXPECT_EQ(**db->get("early"), "kept");
+  for (int i = 0; i < written; ++i) EXPECT_TRUE(db->get("fill/" + std::to_string(i))->has_value());
+  // Freeing space makes writes work again.
+  for (int i = 0; i < written; ++i) ASSERT_TRUE(db->remove("fill/" + std::to_string(i)).ok());
+  EXPECT_TRUE(db->put("after", "ok").ok());
+}
+
+TEST_F(sqlite_backend_test, busy_database_is_a_clear_error_then_recovers) {
+  auto db = open(0, /*busy_ms=*/200);
+  ASSERT_TRUE(db->put("k", "v1").ok());
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  auto blocked = db->put("k", "v2");
+  ASSERT_FALSE(blocked.ok());
+  EXPECT_NE(blocked.err().message.find("locked"), std::string::npos) << blocked.err().message;
+  EXPECT_EQ(**db->get("k"), "v1");  // readers are not blocked
+  sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(other);
+  EXPECT_TRUE(db->put("k", "v2").ok());
+  EXPECT_EQ(**db->get("k"), "v2");
+}
+
+TEST_F(sqlite_backend_test, unusable_directory_is_a_clear_error) {
+  std::filesystem::create_directories(dir_);
+  std::ofstream(dir_ / "file") << "x";
+  sqlite_options o;
+  o.path = (dir_ / "file" / "credbroker.db").string();  // parent is a file
+  auto r = sqlite_backend::open(o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.err().message.find("cannot open storage file"), std::string::npos) << r.err().message;
+}
+
+}  // namespace
