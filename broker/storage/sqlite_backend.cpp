@@ -279,63 +279,54 @@ void sqlite_backend::writer_loop() {
   }
 }
 
-void sqlite_backend::commit_batch(std::vector<std::unique_ptr<pending>>& batch) {
-  std::vector<status> results(batch.size(), status(ok_v));
-  auto fail_all = [&](const error& e) {
-    for (auto& r : results) {
-      if (r) r = e;
+// Runs one pending write's operations inside the current transaction.
+status sqlite_backend::run_ops(const pending& p) {
+  for (const auto& op : p.ops) {
+    sqlite3_stmt* st = op.k == operation::kind::put ? put_stmt_ : delete_stmt_;
+    sqlite3_bind_text(st, 1, op.key.data(), static_cast<int>(op.key.size()), SQLITE_STATIC);
+    if (op.k == operation::kind::put) {
+      sqlite3_bind_blob(st, 2, op.value.data(), static_cast<int>(op.value.size()), SQLITE_STATIC);
     }
-  };
-  const std::string first_key = batch.front()->ops.front().key;
-  if (auto s = exec(writer_db_, "BEGIN IMMEDIATE", "storage write failed for \"" + first_key + "\""); !s) {
-    fail_all(s.err());
-  } else {
-    std::size_t writes = 0;
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (auto s2 = exec(writer_db_, "SAVEPOINT w", "storage write failed"); !s2) {
-        results[i] = std::move(s2).err();
-        continue;
-      }
-      for (const auto& op : batch[i]->ops) {
-        sqlite3_stmt* st = op.k == operation::kind::put ? put_stmt_ : delete_stmt_;
-        sqlite3_reset(st);
-        sqlite3_bind_text(st, 1, op.key.data(), static_cast<int>(op.key.size()), SQLITE_STATIC);
-        if (op.k == operation::kind::put) {
-          sqlite3_bind_blob(st, 2, op.value.data(), static_cast<int>(op.value.size()), SQLITE_STATIC);
-        }
-        const int rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        sqlite3_clear_bindings(st);
-        if (rc != SQLITE_DONE) {
-          results[i] = sqlite_error(writer_db_, rc, "storage write failed for \"" + op.key + "\"");
-          break;
-        }
-      }
-      if (!results[i] && sqlite3_get_autocommit(writer_db_) != 0) {
-        // SQLite rolled back the whole transaction (disk full, I/O error): nothing of this batch
-        // is stored, so every write in it fails with this error.
-        const error e = results[i].err();
-        for (auto& r : results) r = e;
-        for (std::size_t k = 0; k < batch.size(); ++k) batch[k]->done.set_value(std::move(results[k]));
-        return;
-      }
-      if (results[i]) {
-        (void)exec(writer_db_, "RELEASE w", "release");
-        writes += batch[i]->ops.size();
-      } else {
-        (void)exec(writer_db_, "ROLLBACK TO w", "rollback");
-        (void)exec(writer_db_, "RELEASE w", "release");
-      }
-    }
-    if (auto c = exec(writer_db_, "COMMIT", "storage commit failed for \"" + first_key + "\""); !c) {
-      (void)exec(writer_db_, "ROLLBACK", "rollback");
-      fail_all(c.err());
-    } else {
-      commits_.fetch_add(1, std::memory_order_relaxed);
-      committed_writes_.fetch_add(writes, std::memory_order_relaxed);
+    const int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE) return sqlite_error(writer_db_, rc, "storage write failed for \"" + op.key + "\"");
+  }
+  return ok_v;
+}
+
+// One transaction around `items` (begin, run, commit); on any failure nothing of it is stored.
+status sqlite_backend::transact(const std::vector<pending*>& items) {
+  const std::string first_key = items.front()->ops.front().key;
+  if (auto s = exec(writer_db_, "BEGIN IMMEDIATE", "storage write failed for \"" + first_key + "\""); !s) return s;
+  for (const pending* p : items) {
+    if (auto s = run_ops(*p); !s) {
+      if (sqlite3_get_autocommit(writer_db_) == 0) (void)exec(writer_db_, "ROLLBACK", "rollback");
+      return s;
     }
   }
-  for (std::size_t i = 0; i < batch.size(); ++i) batch[i]->done.set_value(std::move(results[i]));
+  if (auto c = exec(writer_db_, "COMMIT", "storage commit failed for \"" + first_key + "\""); !c) {
+    if (sqlite3_get_autocommit(writer_db_) == 0) (void)exec(writer_db_, "ROLLBACK", "rollback");
+    return c;
+  }
+  commits_.fetch_add(1, std::memory_order_relaxed);
+  std::uint64_t writes = 0;
+  for (const pending* p : items) writes += p->ops.size();
+  committed_writes_.fetch_add(writes, std::memory_order_relaxed);
+  return ok_v;
+}
+
+void sqlite_backend::commit_batch(std::vector<std::unique_ptr<pending>>& batch) {
+  std::vector<pending*> all;
+  for (auto& p : batch) all.push_back(p.get());
+  // Fast path: the whole batch in one transaction, one fsync.
+  if (auto s = transact(all); s) {
+    for (auto& p : batch) p->done.set_value(ok_v);
+    return;
+  }
+  // Something failed (disk full, a bad write, busy): nothing was stored. Give every write its own
+  // transaction so each caller learns its own result and one failure does not fail the others.
+  for (auto& p : batch) p->done.set_value(transact({p.get()}));
 }
 
 std::uint64_t sqlite_backend::commits() const { return commits_.load(); }

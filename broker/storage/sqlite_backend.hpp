@@ -3,9 +3,10 @@
 // directory; table kv(key TEXT PRIMARY KEY, value BLOB).
 //
 // Group commit: every write (put, remove, apply) is queued to one writer thread. The writer takes
-// everything queued (up to max_batch writes), runs it in ONE transaction — each write inside its own
-// SAVEPOINT, so one failing write does not fail its neighbours — and commits with ONE fsync. Each
-// caller blocks until the transaction holding its write has committed, then learns its own result.
+// everything queued (up to max_batch writes), runs it in ONE transaction and commits with ONE fsync.
+// If anything in the batch fails, nothing of it is stored and each write is retried in its own
+// transaction, so one failing write never fails its neighbours. Each caller blocks until the
+// transaction holding its write has committed, then learns its own result.
 // While one batch is fsyncing, the next one gathers, so batches grow with load and no timer or delay
 // is needed.
 //
@@ -63,6 +64,8 @@ class sqlite_backend final : public physical {
   status init_writer();
   void writer_loop();
   void commit_batch(std::vector<std::unique_ptr<pending>>& batch);
+  credbroker::status run_ops(const pending& p);
+  credbroker::status transact(const std::vector<pending*>& items);
   reader& acquire_reader(std::unique_lock<std::mutex>& lock);
 
   sqlite_options options_;
