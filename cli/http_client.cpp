@@ -82,7 +82,9 @@ result<http_reply> http_client::call(const std::string& method, const std::strin
         else ctx.set_default_verify_paths();
       }
       beast::ssl_stream<beast::tcp_stream> stream(io, ctx);
-      SSL_set_tlsext_host_name(stream.native_handle(), host.c_str());
+      // SNI (SSL_set_tlsext_host_name without its C-style cast).
+      SSL_ctrl(stream.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+               static_cast<void*>(const_cast<char*>(host.c_str())));
       beast::get_lowest_layer(stream).expires_after(std::chrono::seconds(60));
       beast::get_lowest_layer(stream).connect(endpoints);
       stream.handshake(asio::ssl::stream_base::client);

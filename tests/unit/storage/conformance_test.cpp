@@ -175,6 +175,6 @@ TEST_P(conformance, concurrent_writers_and_readers) {
 }
 
 INSTANTIATE_TEST_SUITE_P(backends, conformance, ::testing::ValuesIn(factories()),
-                         [](const auto& info) { return info.param.name; });
+                         [](const ::testing::TestParamInfo<named_factory>& p) { return p.param.name; });
 
 }  // namespace
