@@ -1,6 +1,6 @@
 // PUT sys/init, PUT sys/unseal, PUT sys/seal, PUT sys/rotate, GET sys/key-status (vault-api.md §4.2).
 #include "api/sys_routes.hpp"
-#include "broker/barrier/aes_gcm.hpp"
+#include "broker/core/encoding.hpp"
 
 namespace credbroker::api {
 namespace {
@@ -39,8 +39,8 @@ route sys_init_write_route(seal_services& s) {
     nlohmann::json body = {{"keys", nlohmann::json::array()}, {"keys_base64", nlohmann::json::array()},
                            {"root_token", token->reveal()}};
     for (const auto& k : *keys) {
-      body["keys"].push_back(barrier::to_hex(k.reveal()));
-      body["keys_base64"].push_back(barrier::to_base64(k.reveal()));
+      body["keys"].push_back(hex_encode(k.reveal()));
+      body["keys_base64"].push_back(base64_encode(k.reveal()));
     }
     return reply::raw(200, std::move(body));
   };

@@ -128,12 +128,7 @@ class timer_wheel {
       while (n != s) {
         const std::uint32_t next = nodes_[n].next;
         if (nodes_[n].due <= now_) {
-          const std::uint64_t payload = nodes_[n].payload;
-          const tick due = nodes_[n].due;
-          release(n);
-          --size_;
-          ++fired;
-          fire(payload, due);
+          fire_node(n, fire, fired);
         } else {
           place(n);
         }
@@ -264,14 +259,19 @@ class timer_wheel {
     nodes_[ready_].next = nodes_[ready_].prev = ready_;
     while (n != ready_) {
       const std::uint32_t next = nodes_[n].next;
-      const std::uint64_t payload = nodes_[n].payload;
-      const tick due = nodes_[n].due;
-      release(n);
-      --size_;
-      ++fired;
-      fire(payload, due);
+      fire_node(n, fire, fired);
       n = next;
     }
+  }
+
+  template <class Fire>
+  void fire_node(std::uint32_t n, Fire& fire, std::size_t& fired) {
+    const std::uint64_t payload = nodes_[n].payload;
+    const tick due = nodes_[n].due;
+    release(n);
+    --size_;
+    ++fired;
+    fire(payload, due);
   }
 
   tick now_;

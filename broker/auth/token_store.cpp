@@ -6,6 +6,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "broker/core/encoding.hpp"
 #include "broker/core/random.hpp"
 
 namespace credbroker::auth {
@@ -35,13 +36,7 @@ result<std::string> token_store::hash(const secret& token) const {
            reinterpret_cast<const unsigned char*>(token.reveal().data()), token.size(), mac, &len) == nullptr) {
     return make_error(errc::internal, "HMAC failed");
   }
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) {
-    out.push_back(hex[mac[i] >> 4]);
-    out.push_back(hex[mac[i] & 0x0f]);
-  }
-  return out;
+  return hex_encode(std::string_view(reinterpret_cast<const char*>(mac), len));
 }
 
 result<secret> token_store::create_root(std::optional<std::string> id) {

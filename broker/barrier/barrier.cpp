@@ -1,12 +1,11 @@
 #include "broker/barrier/barrier.hpp"
 
-#include <openssl/evp.h>
-
 #include <chrono>
 #include <mutex>
 #include <nlohmann/json.hpp>
 
 #include "broker/barrier/aes_gcm.hpp"
+#include "broker/core/encoding.hpp"
 #include "broker/core/random.hpp"
 
 namespace credbroker::barrier {
@@ -19,26 +18,6 @@ std::string now_rfc3339() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
-}
-
-std::string b64(const std::string& raw) {
-  std::string out(4 * ((raw.size() + 2) / 3), '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(raw.data()), static_cast<int>(raw.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
-result<std::string> unb64(const std::string& text) {
-  std::string out(3 * text.size() / 4 + 3, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
-  if (n < 0) return make_error(errc::integrity_failure, "keyring holds a malformed key");
-  std::size_t len = static_cast<std::size_t>(n);
-  if (!text.empty() && text.back() == '=') --len;
-  if (text.size() > 1 && text[text.size() - 2] == '=') --len;
-  out.resize(len);
-  return out;
 }
 
 error sealed_error() { return make_error(errc::sealed, "Vault is sealed"); }
@@ -54,7 +33,7 @@ result<bool> barrier::initialized() const {
 result<std::string> barrier::encode_keyring(const keyring& k) const {
   nlohmann::json j = {{"active_term", k.active}, {"keys", nlohmann::json::array()}};
   for (const auto& [term, entry] : k.keys) {
-    j["keys"].push_back({{"term", term}, {"key", b64(entry.first.reveal())}, {"install_time", entry.second}});
+    j["keys"].push_back({{"term", term}, {"key", base64_encode(entry.first.reveal())}, {"install_time", entry.second}});
   }
   std::string text = j.dump();
   return text;
@@ -101,7 +80,7 @@ status barrier::unseal(const secret& root_key) {
   keyring k;
   k.active = j["active_term"].get<std::uint32_t>();
   for (const auto& e : j["keys"]) {
-    auto raw = unb64(e["key"].get<std::string>());
+    auto raw = base64_decode(e["key"].get<std::string>());
     if (!raw || raw->size() != key_size) return make_error(errc::integrity_failure, "stored keyring holds a malformed key");
     k.keys.emplace(e["term"].get<std::uint32_t>(), std::make_pair(secret(std::move(*raw)), e["install_time"].get<std::string>()));
   }
@@ -161,18 +140,6 @@ result<std::optional<std::string>> barrier::get(const std::string& key) {
   auto plain = decrypt(it->second.first, **stored, key);
   if (!plain) return make_error(errc::integrity_failure, "stored value for \"" + key + "\" " + plain.err().message);
   return std::optional<std::string>{std::move(*plain)};
-}
-
-status barrier::put(const std::string& key, std::string value) {
-  std::vector<storage::operation> ops;
-  ops.push_back(storage::operation::put(key, std::move(value)));
-  return apply(std::move(ops));
-}
-
-status barrier::remove(const std::string& key) {
-  std::vector<storage::operation> ops;
-  ops.push_back(storage::operation::remove(key));
-  return apply(std::move(ops));
 }
 
 result<std::vector<std::string>> barrier::list(const std::string& prefix) {

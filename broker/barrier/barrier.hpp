@@ -44,8 +44,6 @@ class barrier final : public storage::physical {
   result<key_info> key_status() const;
 
   result<std::optional<std::string>> get(const std::string& key) override;
-  status put(const std::string& key, std::string value) override;
-  status remove(const std::string& key) override;
   result<std::vector<std::string>> list(const std::string& prefix) override;
   status apply(std::vector<storage::operation> ops) override;
 

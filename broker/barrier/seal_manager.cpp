@@ -1,64 +1,17 @@
 #include "broker/barrier/seal_manager.hpp"
 
-#include <openssl/evp.h>
-
 #include <nlohmann/json.hpp>
 
 #include "broker/barrier/aes_gcm.hpp"
 #include "broker/barrier/shamir.hpp"
+#include "broker/core/encoding.hpp"
 #include "broker/core/random.hpp"
 
 namespace credbroker::barrier {
 
-std::string to_hex(const std::string& raw) {
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(raw.size() * 2);
-  for (unsigned char c : raw) {
-    out.push_back(hex[c >> 4]);
-    out.push_back(hex[c & 0x0f]);
-  }
-  return out;
-}
-
-std::string to_base64(const std::string& raw) {
-  std::string out(4 * ((raw.size() + 2) / 3), '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(raw.data()), static_cast<int>(raw.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
 std::optional<std::string> decode_key(const std::string& text) {
-  auto hexval = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  if (!text.empty() && text.size() % 2 == 0) {
-    std::string out;
-    bool ok = true;
-    for (std::size_t i = 0; i < text.size() && ok; i += 2) {
-      const int hi = hexval(text[i]), lo = hexval(text[i + 1]);
-      ok = hi >= 0 && lo >= 0;
-      if (ok) out.push_back(static_cast<char>(hi * 16 + lo));
-    }
-    if (ok) return out;
-  }
-  if (text.empty() || text.size() % 4 != 0) return std::nullopt;
-  for (char c : text) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '=')) return std::nullopt;
-  }
-  std::string out(3 * text.size() / 4, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
-  if (n < 0) return std::nullopt;
-  std::size_t len = static_cast<std::size_t>(n);
-  if (text.back() == '=') --len;
-  if (text.size() > 1 && text[text.size() - 2] == '=') --len;
-  out.resize(len);
-  return out;
+  if (auto raw = hex_decode(text); raw && !raw->empty()) return raw;
+  return base64_decode(text);
 }
 
 seal_manager::seal_manager(storage::physical& backend, barrier& b, std::string storage_type, std::string cluster_name)

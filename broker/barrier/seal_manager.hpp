@@ -63,10 +63,7 @@ class seal_manager final : public node_status {
   std::vector<std::function<void()>> on_seal_;
 };
 
-// Unseal keys as Vault prints them: hex, and the same bytes in base64.
-std::string to_hex(const std::string& raw);
-std::string to_base64(const std::string& raw);
-// Accepts hex or base64 (Vault accepts both); nullopt if neither decodes.
+// An unseal key as a user types it: hex or base64 (Vault accepts both); nullopt if neither decodes.
 std::optional<std::string> decode_key(const std::string& text);
 
 }  // namespace credbroker::barrier

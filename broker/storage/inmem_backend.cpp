@@ -11,18 +11,6 @@ result<std::optional<std::string>> inmem_backend::get(const std::string& key) {
   return std::optional<std::string>{it->second};
 }
 
-status inmem_backend::put(const std::string& key, std::string value) {
-  std::vector<operation> ops;
-  ops.push_back(operation::put(key, std::move(value)));
-  return apply(std::move(ops));
-}
-
-status inmem_backend::remove(const std::string& key) {
-  std::vector<operation> ops;
-  ops.push_back(operation::remove(key));
-  return apply(std::move(ops));
-}
-
 result<std::vector<std::string>> inmem_backend::list(const std::string& prefix) {
   std::vector<std::string> keys;
   {

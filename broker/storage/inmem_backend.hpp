@@ -12,8 +12,6 @@ namespace credbroker::storage {
 class inmem_backend final : public physical {
  public:
   result<std::optional<std::string>> get(const std::string& key) override;
-  status put(const std::string& key, std::string value) override;
-  status remove(const std::string& key) override;
   result<std::vector<std::string>> list(const std::string& prefix) override;
   status apply(std::vector<operation> ops) override;
 

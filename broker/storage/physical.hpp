@@ -33,10 +33,20 @@ class physical {
  public:
   virtual ~physical() = default;
   virtual result<std::optional<std::string>> get(const std::string& key) = 0;
-  virtual status put(const std::string& key, std::string value) = 0;
-  virtual status remove(const std::string& key) = 0;
   virtual result<std::vector<std::string>> list(const std::string& prefix) = 0;
   virtual status apply(std::vector<operation> ops) = 0;
+
+  // One-operation batches.
+  status put(const std::string& key, std::string value) {
+    std::vector<operation> ops;
+    ops.push_back(operation::put(key, std::move(value)));
+    return apply(std::move(ops));
+  }
+  status remove(const std::string& key) {
+    std::vector<operation> ops;
+    ops.push_back(operation::remove(key));
+    return apply(std::move(ops));
+  }
 };
 
 // One level of children below prefix from a sorted range of full keys (shared by backends).

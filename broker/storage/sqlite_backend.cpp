@@ -234,18 +234,6 @@ result<std::vector<std::string>> sqlite_backend::list(const std::string& prefix)
   return children_of(prefix, keys);
 }
 
-status sqlite_backend::put(const std::string& key, std::string value) {
-  std::vector<operation> ops;
-  ops.push_back(operation::put(key, std::move(value)));
-  return apply(std::move(ops));
-}
-
-status sqlite_backend::remove(const std::string& key) {
-  std::vector<operation> ops;
-  ops.push_back(operation::remove(key));
-  return apply(std::move(ops));
-}
-
 status sqlite_backend::apply(std::vector<operation> ops) {
   if (ops.empty()) return ok_v;
   auto p = std::make_unique<pending>();

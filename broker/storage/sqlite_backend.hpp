@@ -45,8 +45,6 @@ class sqlite_backend final : public physical {
   ~sqlite_backend() override;
 
   result<std::optional<std::string>> get(const std::string& key) override;
-  status put(const std::string& key, std::string value) override;
-  status remove(const std::string& key) override;
   result<std::vector<std::string>> list(const std::string& prefix) override;
   status apply(std::vector<operation> ops) override;
 

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "broker/barrier/seal_manager.hpp"
+#include "broker/core/encoding.hpp"
 #include "broker/storage/inmem_backend.hpp"
 
 using namespace credbroker;
@@ -107,8 +108,12 @@ TEST_F(seal_test, init_configuration_table) {
 
 TEST(seal_keys, hex_and_base64_decode) {
   EXPECT_EQ(*decode_key("6869"), "hi");
-  EXPECT_EQ(*decode_key(to_base64("any bytes\x01")), "any bytes\x01");
-  EXPECT_EQ(*decode_key(to_hex(std::string("\x00\xff", 2))), std::string("\x00\xff", 2));
+  EXPECT_EQ(*decode_key(base64_encode("any bytes\x01")), "any bytes\x01");
+  EXPECT_EQ(*decode_key(hex_encode(std::string("\x00\xff", 2))), std::string("\x00\xff", 2));
+  EXPECT_EQ(*base64_decode(base64_encode("ab")), "ab");
+  EXPECT_EQ(*base64_decode(base64_encode("abc")), "abc");
+  EXPECT_EQ(*base64_decode(base64_encode("abcd")), "abcd");
+  EXPECT_FALSE(hex_decode("abc").has_value());
   EXPECT_FALSE(decode_key("not a key!").has_value());
   EXPECT_FALSE(decode_key("").has_value());
 }
