@@ -1,8 +1,11 @@
 // The lease timer: credbroker's hierarchical wheel against std::priority_queue and std::multimap with
 // 1M and 10M pending entries, in the same run. Reports ns per schedule, cancel and expiry, and the
-// resident memory each structure adds per entry.
+// resident memory each structure adds per entry (each measured in a fresh child process).
 // Ticks are milliseconds; dues spread uniformly over 30 days (lease TTLs).
 // Usage: bench_timer_wheel [N...]   (default 1000000 10000000)
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -121,9 +124,17 @@ int main(int argc, char** argv) {
     std::sort(victims.begin(), victims.end());
     victims.erase(std::unique(victims.begin(), victims.end()), victims.end());
     std::shuffle(victims.begin(), victims.end(), rng);
-    print(n, bench_wheel(dues, victims));
-    print(n, bench_pq(dues, victims));
-    print(n, bench_multimap(dues, victims));
+    // Each structure in a fresh child process, so its resident memory is its own.
+    std::fflush(stdout);
+    for (auto* fn : {&bench_wheel, &bench_pq, &bench_multimap}) {
+      const pid_t pid = fork();
+      if (pid == 0) {
+        print(n, (*fn)(dues, victims));
+        std::_Exit(0);
+      }
+      int status = 0;
+      waitpid(pid, &status, 0);
+    }
   }
   return 0;
 }
