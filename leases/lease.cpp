@@ -1,0 +1,70 @@
+#include "leases/lease.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace credbroker::leases {
+namespace {
+
+std::int64_t ms(time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+time_point from_ms(std::int64_t v) { return time_point{std::chrono::milliseconds{v}}; }
+
+}  // namespace
+
+const char* to_string(lease_state s) {
+  switch (s) {
+    case lease_state::pending: return "pending";
+    case lease_state::active: return "active";
+    case lease_state::revoking: return "revoking";
+    case lease_state::irrevocable: return "irrevocable";
+  }
+  return "unknown";
+}
+
+std::string encode(const lease& l) {
+  const nlohmann::json j = {
+      {"id", l.id}, {"conn", l.connection}, {"role", l.role}, {"user", l.username},
+      {"revoke", l.revocation_statements}, {"renew", l.renew_statements},
+      {"ttl", l.role_ttl.count()}, {"max_ttl", l.role_max_ttl.count()},
+      {"issued", ms(l.issue_time)}, {"expires", ms(l.expire_time)}, {"renewed", ms(l.last_renewal)},
+      {"renewable", l.renewable}, {"accessor", l.token_accessor}, {"state", to_string(l.state)},
+      {"attempts", l.attempts}, {"error", l.last_error}, {"next", ms(l.next_attempt)},
+  };
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+result<lease> decode(std::string_view text) {
+  const auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return make_error(errc::integrity_failure, "lease record is not valid JSON");
+  try {
+    lease l;
+    l.id = j.at("id").get<std::string>();
+    l.connection = j.at("conn").get<std::string>();
+    l.role = j.value("role", "");
+    l.username = j.at("user").get<std::string>();
+    l.revocation_statements = j.value("revoke", std::vector<std::string>{});
+    l.renew_statements = j.value("renew", std::vector<std::string>{});
+    l.role_ttl = std::chrono::seconds{j.value("ttl", std::int64_t{0})};
+    l.role_max_ttl = std::chrono::seconds{j.value("max_ttl", std::int64_t{0})};
+    l.issue_time = from_ms(j.at("issued").get<std::int64_t>());
+    l.expire_time = from_ms(j.at("expires").get<std::int64_t>());
+    l.last_renewal = from_ms(j.value("renewed", std::int64_t{0}));
+    l.renewable = j.value("renewable", true);
+    l.token_accessor = j.value("accessor", "");
+    const std::string state = j.value("state", "active");
+    if (state == "pending") l.state = lease_state::pending;
+    else if (state == "active") l.state = lease_state::active;
+    else if (state == "revoking") l.state = lease_state::revoking;
+    else if (state == "irrevocable") l.state = lease_state::irrevocable;
+    else return make_error(errc::integrity_failure, "lease " + l.id + " has an unknown state \"" + state + "\"");
+    l.attempts = j.value("attempts", 0);
+    l.last_error = j.value("error", "");
+    l.next_attempt = from_ms(j.value("next", std::int64_t{0}));
+    return l;
+  } catch (const nlohmann::json::exception& e) {
+    return make_error(errc::integrity_failure, std::string("lease record is incomplete: ") + e.what());
+  }
+}
+
+}  // namespace credbroker::leases

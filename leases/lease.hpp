@@ -1,0 +1,47 @@
+#pragma once
+// lease: everything needed to renew or revoke a credential without its role (the role may be gone).
+// Stored at "sys/expire/id/<lease id>" through the barrier, as JSON; lease ids are
+// "<mount>/creds/<role>/<24 alphanumerics>", so storage lists give Vault's lookup folders.
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "broker/core/clock.hpp"
+#include "broker/core/result.hpp"
+
+namespace credbroker::leases {
+
+enum class lease_state {
+  pending,      // durable before the database user is created; resolved at start-up
+  active,       // the user exists; revoked at expire_time
+  revoking,     // revocation failed at least once; retried with backoff
+  irrevocable,  // attempts exhausted; still listed and retried on a slow schedule
+};
+const char* to_string(lease_state s);
+
+struct lease {
+  std::string id;
+  std::string connection;  // config name the user lives in
+  std::string role;
+  std::string username;
+  std::vector<std::string> revocation_statements;
+  std::vector<std::string> renew_statements;
+  std::chrono::seconds role_ttl{0};      // the role's default_ttl and max_ttl when issued,
+  std::chrono::seconds role_max_ttl{0};  // for renew maths after the role is deleted
+  time_point issue_time{};
+  time_point expire_time{};
+  time_point last_renewal{};  // epoch: never renewed
+  bool renewable = true;
+  std::string token_accessor;  // the token that created it: revoking the token revokes this
+  lease_state state = lease_state::pending;
+  int attempts = 0;
+  std::string last_error;  // sanitised plugin error of the last failed revocation
+  time_point next_attempt{};
+};
+
+inline const std::string lease_storage_prefix = "sys/expire/id/";
+
+std::string encode(const lease& l);
+result<lease> decode(std::string_view text);
+
+}  // namespace credbroker::leases

@@ -1,0 +1,259 @@
+#include "leases/lease_manager.hpp"
+
+#include <algorithm>
+
+#include "broker/core/random.hpp"
+
+namespace credbroker::leases {
+
+using std::chrono::seconds;
+
+lease_manager::lease_manager(storage::physical& store, revoker& r, const clock& c, manager_options o)
+    : store_(store), revoker_(r), clock_(c), opts_(o), wheel_(tick_of(c.now())) {}
+
+std::uint64_t lease_manager::tick_of(time_point t) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  if (ms <= 0) return 0;
+  return static_cast<std::uint64_t>((ms + 999) / 1000);
+}
+
+result<lease> lease_manager::load(const std::string& id) const {
+  auto raw = store_.get(lease_storage_prefix + id);
+  if (!raw) return std::move(raw).err();
+  if (!raw->has_value()) return make_error(errc::not_found, "lease not found");
+  return decode(**raw);
+}
+
+status lease_manager::store(const lease& l) { return store_.put(lease_storage_prefix + l.id, encode(l)); }
+
+void lease_manager::schedule_locked(const std::string& id, time_point due) {
+  auto it = index_.find(id);
+  if (it != index_.end()) {
+    it->second.timer = wheel_.reschedule(it->second.timer, tick_of(due));
+    return;
+  }
+  std::uint32_t idx;
+  if (!free_ids_.empty()) {
+    idx = free_ids_.back();
+    free_ids_.pop_back();
+    ids_[idx] = id;
+  } else {
+    idx = static_cast<std::uint32_t>(ids_.size());
+    ids_.push_back(id);
+  }
+  index_.emplace(id, slot{wheel_.schedule(tick_of(due), idx), idx});
+}
+
+void lease_manager::unschedule_locked(const std::string& id) {
+  auto it = index_.find(id);
+  if (it == index_.end()) return;
+  wheel_.cancel(it->second.timer);
+  ids_[it->second.index].clear();
+  free_ids_.push_back(it->second.index);
+  index_.erase(it);
+}
+
+status lease_manager::add(lease l) {
+  if (auto s = store(l); !s) return s;
+  std::lock_guard lock(mu_);
+  schedule_locked(l.id, l.state == lease_state::active || l.state == lease_state::pending ? l.expire_time
+                                                                                          : l.next_attempt);
+  return ok_v;
+}
+
+status lease_manager::activate(const std::string& id) {
+  auto l = load(id);
+  if (!l) return std::move(l).err();
+  if (l->state != lease_state::pending) return ok_v;
+  l->state = lease_state::active;
+  return store(*l);
+}
+
+result<lease> lease_manager::lookup(const std::string& id) const { return load(id); }
+
+result<std::vector<std::string>> lease_manager::list(const std::string& prefix) const {
+  return store_.list(lease_storage_prefix + prefix);
+}
+
+result<renew_result> lease_manager::renew(const std::string& id, seconds increment) {
+  auto l = load(id);
+  if (!l) {
+    if (l.err().code == make_error_code(errc::not_found)) return make_error(errc::invalid_request, "lease not found");
+    return std::move(l).err();
+  }
+  const time_point now = clock_.now();
+  if (l->state == lease_state::irrevocable || l->state == lease_state::revoking) {
+    return make_error(errc::invalid_request, "lease is expired and has failed previous revocation attempts");
+  }
+  if (l->expire_time <= now) return make_error(errc::invalid_request, "lease expired");
+  if (!l->renewable) return make_error(errc::invalid_request, "lease is not renewable");
+  auto ttl = calculate_ttl(opts_.limits, increment, l->role_ttl, l->role_max_ttl, l->issue_time, now);
+  if (!ttl) return std::move(ttl).err();
+  const time_point new_expire = std::chrono::floor<seconds>(now) + ttl->ttl;
+  if (auto s = revoker_.renew(*l, new_expire); !s) return std::move(s).err();
+  l->expire_time = new_expire;
+  l->last_renewal = now;
+  if (auto s = store(*l); !s) return std::move(s).err();
+  {
+    std::lock_guard lock(mu_);
+    schedule_locked(l->id, new_expire);
+  }
+  return renew_result{std::move(*l), ttl->ttl, std::move(ttl->warnings)};
+}
+
+seconds lease_manager::backoff(int attempts) {
+  seconds d = opts_.backoff_base;
+  for (int i = 1; i < attempts && d < opts_.backoff_cap; ++i) d *= 2;
+  d = std::min(d, opts_.backoff_cap);
+  if (opts_.jitter && d.count() >= 4) {
+    // +-25 %, from the CSPRNG (no shared PRNG state between threads).
+    const auto b = random_bytes(2);
+    const long span = d.count() / 2;
+    const long offset = static_cast<long>((unsigned{b[0]} << 8 | b[1]) % static_cast<unsigned>(span + 1)) - span / 2;
+    d += seconds{offset};
+  }
+  return d;
+}
+
+status lease_manager::attempt_revoke(lease l) {
+  auto s = revoker_.revoke(l);
+  if (s) {
+    if (auto d = store_.remove(lease_storage_prefix + l.id); !d) return d;
+    std::lock_guard lock(mu_);
+    unschedule_locked(l.id);
+    return ok_v;
+  }
+  const time_point now = clock_.now();
+  l.attempts += 1;
+  l.last_error = s.err().message;
+  if (l.attempts >= opts_.max_attempts) {
+    l.state = lease_state::irrevocable;
+    l.next_attempt = now + opts_.irrevocable_retry;
+  } else {
+    l.state = lease_state::revoking;
+    l.next_attempt = now + backoff(l.attempts);
+  }
+  if (auto w = store(l); !w) return w;
+  {
+    std::lock_guard lock(mu_);
+    schedule_locked(l.id, l.next_attempt);
+  }
+  return s;
+}
+
+status lease_manager::revoke(const std::string& id) {
+  auto l = load(id);
+  if (!l) {
+    if (l.err().code == make_error_code(errc::not_found)) return ok_v;
+    return std::move(l).err();
+  }
+  return attempt_revoke(std::move(*l));
+}
+
+result<std::vector<std::string>> lease_manager::ids_under(const std::string& prefix) const {
+  std::vector<std::string> out;
+  std::vector<std::string> folders{prefix};
+  while (!folders.empty()) {
+    const std::string folder = folders.back();
+    folders.pop_back();
+    auto children = store_.list(lease_storage_prefix + folder);
+    if (!children) return std::move(children).err();
+    for (const auto& c : *children) {
+      if (!c.empty() && c.back() == '/') folders.push_back(folder + c);
+      else out.push_back(folder + c);
+    }
+  }
+  return out;
+}
+
+status lease_manager::revoke_prefix(const std::string& prefix) {
+  auto ids = ids_under(prefix);
+  if (!ids) return std::move(ids).err();
+  status first = ok_v;
+  for (const auto& id : *ids) {
+    if (auto s = revoke(id); !s && first) first = s;
+  }
+  return first;
+}
+
+status lease_manager::revoke_force(const std::string& prefix) {
+  auto ids = ids_under(prefix);
+  if (!ids) return std::move(ids).err();
+  for (const auto& id : *ids) {
+    if (auto s = store_.remove(lease_storage_prefix + id); !s) return s;
+    std::lock_guard lock(mu_);
+    unschedule_locked(id);
+  }
+  return ok_v;
+}
+
+std::size_t lease_manager::run_due() {
+  std::vector<std::string> due;
+  {
+    std::lock_guard lock(mu_);
+    wheel_.advance(tick_of(clock_.now()) , [&](std::uint64_t idx, std::uint64_t) {
+      due.push_back(ids_[idx]);
+    });
+    // Fired entries left the wheel: drop their index slots (a retry reschedules them).
+    for (const auto& id : due) {
+      auto it = index_.find(id);
+      if (it == index_.end()) continue;
+      ids_[it->second.index].clear();
+      free_ids_.push_back(it->second.index);
+      index_.erase(it);
+    }
+  }
+  for (const auto& id : due) {
+    auto l = load(id);
+    if (!l) continue;  // revoked meanwhile
+    (void)attempt_revoke(std::move(*l));
+  }
+  return due.size();
+}
+
+result<std::vector<std::string>> lease_manager::restore() {
+  auto ids = ids_under("");
+  if (!ids) return std::move(ids).err();
+  std::vector<std::string> unreadable;
+  std::lock_guard lock(mu_);
+  for (const auto& id : *ids) {
+    auto raw = store_.get(lease_storage_prefix + id);
+    if (!raw || !raw->has_value()) {
+      unreadable.push_back(id);
+      continue;
+    }
+    auto l = decode(**raw);
+    if (!l) {
+      unreadable.push_back(id);  // kept in storage and reported, never a reason to refuse to start
+      continue;
+    }
+    const bool retrying = l->state == lease_state::revoking || l->state == lease_state::irrevocable;
+    schedule_locked(l->id, retrying ? l->next_attempt : l->expire_time);
+  }
+  return unreadable;
+}
+
+std::vector<lease> lease_manager::irrevocable() const {
+  std::vector<lease> out;
+  auto ids = ids_under("");
+  if (!ids) return out;
+  for (const auto& id : *ids) {
+    auto l = load(id);
+    if (l && l->state == lease_state::irrevocable) out.push_back(std::move(*l));
+  }
+  return out;
+}
+
+std::size_t lease_manager::count() const {
+  std::lock_guard lock(mu_);
+  return index_.size();
+}
+
+std::optional<time_point> lease_manager::next_wakeup() const {
+  std::lock_guard lock(mu_);
+  auto t = wheel_.next_wakeup();
+  if (!t) return std::nullopt;
+  return time_point{seconds{static_cast<std::int64_t>(*t)}};
+}
+
+}  // namespace credbroker::leases

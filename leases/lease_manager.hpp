@@ -1,0 +1,113 @@
+#pragma once
+// lease_manager: durable leases, renew with Vault's TTL maths, revoke, and revocation on expiry with
+// retries that never give up silently.
+//
+// Durability: every change is written to storage (through the barrier) before the call returns;
+// memory holds only an index (lease id -> timer handle) rebuilt by restore().
+//
+// Expiry: leases sit in a timer_wheel with 1-second ticks; a lease is due at the first whole second
+// at or after its expire_time (never early). run_due() revokes what is due:
+//   revoker.revoke ok      -> the record is deleted
+//   revoker.revoke fails   -> state revoking, attempts+1, last_error kept, retried after
+//                             min(cap, base * 2^(attempts-1)) with +-25 % jitter
+//   attempts == max        -> state irrevocable: still listed (irrevocable()), retried every
+//                             irrevocable_retry, never dropped
+// revoke_force() forgets leases without calling the database.
+//
+// Thread: all methods are safe concurrently. Calls to the revoker happen outside the manager's lock.
+// (This is the core; the HTTP endpoints, start-up while serving, and the per-connection revocation
+// queue build on it.)
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+
+#include "broker/core/clock.hpp"
+#include "broker/storage/physical.hpp"
+#include "leases/lease.hpp"
+#include "leases/timer_wheel.hpp"
+#include "leases/ttl.hpp"
+
+namespace credbroker::leases {
+
+// What the manager asks of the database side. Implemented by the engine (and by fakes in tests).
+class revoker {
+ public:
+  virtual ~revoker() = default;
+  // Removes the user. Must succeed when the user is already gone (idempotent).
+  virtual status revoke(const lease& l) = 0;
+  // Moves the user's database-side expiry (PostgreSQL VALID UNTIL) to new_expire.
+  virtual status renew(const lease& l, time_point new_expire) = 0;
+};
+
+struct manager_options {
+  ttl_limits limits;
+  int max_attempts = 6;
+  std::chrono::seconds backoff_base{10};
+  std::chrono::seconds backoff_cap{std::chrono::minutes(10)};
+  std::chrono::seconds irrevocable_retry{std::chrono::hours(1)};
+  bool jitter = true;
+};
+
+struct renew_result {
+  lease l;
+  std::chrono::seconds ttl{0};
+  std::vector<std::string> warnings;
+};
+
+class lease_manager {
+ public:
+  lease_manager(storage::physical& store, revoker& r, const clock& c, manager_options o = {});
+
+  // Stores the lease durably (state as given) and schedules its expiry.
+  status add(lease l);
+  // pending -> active (after the database user was created).
+  status activate(const std::string& id);
+  result<lease> lookup(const std::string& id) const;
+  // One level below prefix, as storage lists it ("database/creds/" -> ["app/"]).
+  result<std::vector<std::string>> list(const std::string& prefix) const;
+  // Vault's renew: errors "lease not found", "lease is not renewable", "lease expired",
+  // "lease is expired and has failed previous revocation attempts", "past the max TTL, cannot renew".
+  result<renew_result> renew(const std::string& id, std::chrono::seconds increment);
+  // Revokes now. An unknown id is a success (Vault: revoke is idempotent).
+  status revoke(const std::string& id);
+  // Revokes every lease under prefix; the first failure is returned after trying all.
+  status revoke_prefix(const std::string& prefix);
+  // Forgets every lease under prefix without calling the database.
+  status revoke_force(const std::string& prefix);
+  // Revokes what is due at the clock's now. Returns how many revocations were attempted.
+  std::size_t run_due();
+  // Rebuilds the index from storage. Unreadable records are reported in the result and kept.
+  result<std::vector<std::string>> restore();
+
+  std::vector<lease> irrevocable() const;
+  std::size_t count() const;
+  // When run_due has something to do next (for arming a timer); nullopt if nothing is scheduled.
+  std::optional<time_point> next_wakeup() const;
+
+ private:
+  struct slot {
+    timer_wheel::handle timer;
+    std::uint32_t index = 0;
+  };
+  static std::uint64_t tick_of(time_point t);  // ceil to whole seconds
+  result<lease> load(const std::string& id) const;
+  status store(const lease& l);
+  void schedule_locked(const std::string& id, time_point due);
+  void unschedule_locked(const std::string& id);
+  status attempt_revoke(lease l);
+  std::chrono::seconds backoff(int attempts);
+  result<std::vector<std::string>> ids_under(const std::string& prefix) const;
+
+  storage::physical& store_;
+  revoker& revoker_;
+  const clock& clock_;
+  manager_options opts_;
+  mutable std::mutex mu_;
+  timer_wheel wheel_;
+  std::unordered_map<std::string, slot> index_;
+  std::vector<std::string> ids_;  // wheel payload -> lease id
+  std::vector<std::uint32_t> free_ids_;
+};
+
+}  // namespace credbroker::leases

@@ -1,0 +1,219 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+
+#include "broker/storage/inmem_backend.hpp"
+#include "leases/lease_manager.hpp"
+
+using namespace credbroker;
+using namespace credbroker::leases;
+using std::chrono::seconds;
+
+namespace {
+
+class fake_revoker final : public revoker {
+ public:
+  status revoke(const lease& l) override {
+    revoked.push_back(l.id);
+    if (failing.contains(l.id)) return make_error(errc::unavailable, "connection refused");
+    return ok_v;
+  }
+  status renew(const lease& l, time_point new_expire) override {
+    renewed.emplace_back(l.id, new_expire);
+    return ok_v;
+  }
+  std::vector<std::string> revoked;
+  std::vector<std::pair<std::string, time_point>> renewed;
+  std::set<std::string> failing;
+};
+
+class lease_manager_test : public ::testing::Test {
+ protected:
+  lease_manager_test() {
+    opts_.jitter = false;
+    opts_.max_attempts = 3;
+    opts_.backoff_base = seconds{10};
+    opts_.irrevocable_retry = seconds{3600};
+    mgr_ = std::make_unique<lease_manager>(store_, revoker_, clock_, opts_);
+  }
+
+  lease make(const std::string& id, seconds ttl, seconds role_max = seconds{0}) {
+    lease l;
+    l.id = id;
+    l.connection = "pg";
+    l.role = "app";
+    l.username = "v-root-app-" + id.substr(id.size() - 4);
+    l.revocation_statements = {"DROP ROLE \"{{name}}\";"};
+    l.role_ttl = ttl;
+    l.role_max_ttl = role_max;
+    l.issue_time = clock_.now();
+    l.expire_time = clock_.now() + ttl;
+    l.state = lease_state::active;
+    l.token_accessor = "acc";
+    return l;
+  }
+
+  storage::inmem_backend store_;
+  fake_revoker revoker_;
+  fake_clock clock_{time_point{seconds{1'800'000'000}}};
+  manager_options opts_;
+  std::unique_ptr<lease_manager> mgr_;
+};
+
+TEST_F(lease_manager_test, stored_record_round_trips_and_lists_like_vault) {
+  auto l = make("database/creds/app/AAAAAAAAAAAAAAAAAAAAAAAA", seconds{3600});
+  ASSERT_TRUE(mgr_->add(l).ok());
+  ASSERT_TRUE(mgr_->add(make("database/creds/other/BBBBBBBBBBBBBBBBBBBBBBBB", seconds{60})).ok());
+  auto back = mgr_->lookup(l.id);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->username, l.username);
+  EXPECT_EQ(back->revocation_statements, l.revocation_statements);
+  EXPECT_EQ(back->expire_time, l.expire_time);
+  EXPECT_EQ(back->state, lease_state::active);
+  EXPECT_EQ(*mgr_->list("database/creds/"), (std::vector<std::string>{"app/", "other/"}));
+  EXPECT_EQ(*mgr_->list("database/creds/app/"), std::vector<std::string>{"AAAAAAAAAAAAAAAAAAAAAAAA"});
+  EXPECT_EQ(mgr_->count(), 2u);
+}
+
+TEST_F(lease_manager_test, renew_table) {
+  ASSERT_TRUE(mgr_->add(make("db/creds/a/1111", seconds{3600}, seconds{7200})).ok());
+  auto fixed = make("db/creds/a/2222", seconds{3600});
+  fixed.renewable = false;
+  ASSERT_TRUE(mgr_->add(fixed).ok());
+
+  clock_.advance(seconds{1800});
+  auto r = mgr_->renew("db/creds/a/1111", seconds{600});
+  ASSERT_TRUE(r.ok()) << r.err().message;
+  EXPECT_EQ(r->ttl.count(), 600);  // counted from now, not added
+  EXPECT_TRUE(r->warnings.empty());
+  EXPECT_EQ(mgr_->lookup("db/creds/a/1111")->expire_time, clock_.now() + seconds{600});
+  ASSERT_EQ(revoker_.renewed.size(), 1u);
+  EXPECT_EQ(revoker_.renewed[0].second, clock_.now() + seconds{600});
+
+  r = mgr_->renew("db/creds/a/1111", seconds{0});  // role default 1h, 1h30m of max left
+  EXPECT_EQ(r->ttl.count(), 3600);
+  r = mgr_->renew("db/creds/a/1111", seconds{9000});
+  EXPECT_EQ(r->ttl.count(), 5400);
+  ASSERT_EQ(r->warnings.size(), 1u);
+  EXPECT_EQ(r->warnings[0], "TTL of \"2h30m\" exceeded the effective max_ttl of \"1h30m\"; TTL value is capped accordingly");
+
+  EXPECT_EQ(mgr_->renew("db/creds/a/none", seconds{0}).err().message, "lease not found");
+  EXPECT_EQ(mgr_->renew("db/creds/a/2222", seconds{0}).err().message, "lease is not renewable");
+  clock_.advance(seconds{5400});
+  EXPECT_EQ(mgr_->renew("db/creds/a/1111", seconds{0}).err().message, "lease expired");
+}
+
+TEST_F(lease_manager_test, past_max_ttl) {
+  auto l = make("db/creds/a/3333", seconds{3600}, seconds{3600});
+  l.expire_time = clock_.now() + seconds{7200};  // as if extended by hand
+  ASSERT_TRUE(mgr_->add(l).ok());
+  clock_.advance(seconds{3600});
+  EXPECT_EQ(mgr_->renew(l.id, seconds{60}).err().message, "past the max TTL, cannot renew");
+}
+
+TEST_F(lease_manager_test, expiry_revokes_on_time_and_never_early) {
+  auto l = make("db/creds/a/4444", seconds{10});
+  l.expire_time += std::chrono::milliseconds{500};  // 10.5 s
+  ASSERT_TRUE(mgr_->add(l).ok());
+  clock_.advance(seconds{10});
+  EXPECT_EQ(mgr_->run_due(), 0u);
+  EXPECT_TRUE(revoker_.revoked.empty());
+  EXPECT_EQ(*mgr_->next_wakeup(), time_point{seconds{1'800'000'011}});
+  clock_.advance(seconds{1});
+  EXPECT_EQ(mgr_->run_due(), 1u);
+  EXPECT_EQ(revoker_.revoked, std::vector<std::string>{l.id});
+  EXPECT_FALSE(mgr_->lookup(l.id).ok());
+  EXPECT_EQ(mgr_->count(), 0u);
+}
+
+TEST_F(lease_manager_test, failed_revocations_back_off_then_become_irrevocable_and_keep_retrying) {
+  auto l = make("db/creds/a/5555", seconds{5});
+  revoker_.failing.insert(l.id);
+  ASSERT_TRUE(mgr_->add(l).ok());
+  clock_.advance(seconds{5});
+  mgr_->run_due();  // attempt 1 fails
+  auto rec = mgr_->lookup(l.id);
+  EXPECT_EQ(rec->state, lease_state::revoking);
+  EXPECT_EQ(rec->attempts, 1);
+  EXPECT_EQ(rec->last_error, "connection refused");
+  clock_.advance(seconds{9});
+  EXPECT_EQ(mgr_->run_due(), 0u);  // backoff 10 s not over
+  clock_.advance(seconds{1});
+  EXPECT_EQ(mgr_->run_due(), 1u);  // attempt 2
+  EXPECT_EQ(mgr_->lookup(l.id)->attempts, 2);
+  clock_.advance(seconds{19});
+  EXPECT_EQ(mgr_->run_due(), 0u);  // backoff doubled to 20 s
+  clock_.advance(seconds{1});
+  EXPECT_EQ(mgr_->run_due(), 1u);  // attempt 3 = max
+  rec = mgr_->lookup(l.id);
+  EXPECT_EQ(rec->state, lease_state::irrevocable);
+  ASSERT_EQ(mgr_->irrevocable().size(), 1u);
+  EXPECT_EQ(mgr_->irrevocable()[0].last_error, "connection refused");
+  EXPECT_EQ(mgr_->renew(l.id, seconds{0}).err().message,
+            "lease is expired and has failed previous revocation attempts");
+  // Still retried on the slow schedule; once the database is back it is gone.
+  revoker_.failing.clear();
+  clock_.advance(seconds{3599});
+  EXPECT_EQ(mgr_->run_due(), 0u);
+  clock_.advance(seconds{1});
+  EXPECT_EQ(mgr_->run_due(), 1u);
+  EXPECT_FALSE(mgr_->lookup(l.id).ok());
+  EXPECT_TRUE(mgr_->irrevocable().empty());
+}
+
+TEST_F(lease_manager_test, revoke_prefix_force_and_unknown) {
+  for (const char* id : {"db/creds/a/1", "db/creds/a/2", "db/creds/b/3", "other/creds/c/4"}) {
+    ASSERT_TRUE(mgr_->add(make(id, seconds{3600})).ok());
+  }
+  EXPECT_TRUE(mgr_->revoke("db/creds/zz/unknown").ok());  // idempotent
+  ASSERT_TRUE(mgr_->revoke_prefix("db/creds/a/").ok());
+  std::sort(revoker_.revoked.begin(), revoker_.revoked.end());
+  EXPECT_EQ(revoker_.revoked, (std::vector<std::string>{"db/creds/a/1", "db/creds/a/2"}));
+  EXPECT_EQ(revoker_.revoked.size(), 2u);
+  revoker_.revoked.clear();
+  ASSERT_TRUE(mgr_->revoke_force("db/").ok());
+  EXPECT_TRUE(revoker_.revoked.empty());  // force never calls the database
+  EXPECT_FALSE(mgr_->lookup("db/creds/b/3").ok());
+  EXPECT_TRUE(mgr_->lookup("other/creds/c/4").ok());
+  EXPECT_EQ(mgr_->count(), 1u);
+}
+
+TEST_F(lease_manager_test, restore_rebuilds_the_index_and_reports_bad_records) {
+  ASSERT_TRUE(mgr_->add(make("db/creds/a/keep", seconds{3600})).ok());
+  ASSERT_TRUE(mgr_->add(make("db/creds/a/gone", seconds{60})).ok());
+  store_.poke(lease_storage_prefix + "db/creds/a/broken", "{not json");
+  // A new manager over the same storage, after a "restart" during which one lease expired.
+  clock_.advance(seconds{120});
+  lease_manager again(store_, revoker_, clock_, opts_);
+  auto bad = again.restore();
+  ASSERT_TRUE(bad.ok());
+  EXPECT_EQ(*bad, std::vector<std::string>{"db/creds/a/broken"});
+  EXPECT_EQ(again.count(), 2u);
+  EXPECT_EQ(again.run_due(), 1u);  // the one that expired while down, at once
+  EXPECT_EQ(revoker_.revoked, std::vector<std::string>{"db/creds/a/gone"});
+  EXPECT_TRUE(store_.get(lease_storage_prefix + "db/creds/a/broken")->has_value());  // kept
+}
+
+TEST(lease_codec, round_trip_and_errors) {
+  lease l;
+  l.id = "database/creds/app/X";
+  l.connection = "pg";
+  l.username = "u";
+  l.issue_time = time_point{std::chrono::milliseconds{1'800'000'000'123}};
+  l.expire_time = l.issue_time + seconds{5};
+  l.state = lease_state::irrevocable;
+  l.attempts = 6;
+  l.last_error = "boom";
+  auto back = decode(encode(l));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->issue_time, l.issue_time);
+  EXPECT_EQ(back->state, lease_state::irrevocable);
+  EXPECT_EQ(back->attempts, 6);
+  EXPECT_FALSE(decode("[]").ok());
+  EXPECT_FALSE(decode(R"({"id":"x"})").ok());
+  EXPECT_EQ(decode(R"({"id":"x","conn":"c","user":"u","issued":0,"expires":0,"state":"weird"})").err().message,
+            "lease x has an unknown state \"weird\"");
+}
+
+}  // namespace
