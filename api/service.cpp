@@ -5,7 +5,8 @@
 
 namespace credbroker::api {
 
-service::service(const node_status& node, const auth::authenticator& authn, seal_services* seal)
+service::service(const node_status& node, const auth::authenticator& authn, seal_services* seal,
+                 leases::lease_manager* leases, const clock* clk)
     : node_(node), authn_(authn) {
   auto sys = std::make_shared<mount_table_entry>();
   sys->path = "sys/";
@@ -23,6 +24,9 @@ service::service(const node_status& node, const auth::authenticator& authn, seal
     sys->routes.push_back(sys_key_status_route(*seal));
   } else {
     sys->routes.push_back(sys_init_route(node_));
+  }
+  if (leases != nullptr && clk != nullptr) {
+    for (auto& r : sys_lease_routes(*leases, *clk)) sys->routes.push_back(std::move(r));
   }
   router_.add_mount(std::move(sys));
 }

@@ -22,7 +22,9 @@ namespace credbroker::api {
 class service {
  public:
   // seal: the init/unseal/seal/keyring routes; null leaves them out (unit tests with a fixed state).
-  service(const node_status& node, const auth::authenticator& authn, seal_services* seal = nullptr);
+  // leases: the sys/leases routes; null leaves them out.
+  service(const node_status& node, const auth::authenticator& authn, seal_services* seal = nullptr,
+          leases::lease_manager* leases = nullptr, const clock* clk = nullptr);
 
   raw_response handle(const raw_request& raw) const;
 

@@ -6,6 +6,7 @@
 #include "broker/barrier/barrier.hpp"
 #include "broker/barrier/seal_manager.hpp"
 #include "broker/core/node_status.hpp"
+#include "leases/lease_manager.hpp"
 
 namespace credbroker::api {
 
@@ -25,5 +26,8 @@ route sys_unseal_route(seal_services& s);
 route sys_seal_route(seal_services& s);
 route sys_rotate_route(seal_services& s);
 route sys_key_status_route(seal_services& s);
+
+// sys/leases/* and the legacy aliases (sys_leases.cpp).
+std::vector<route> sys_lease_routes(leases::lease_manager& m, const clock& clk);
 
 }  // namespace credbroker::api

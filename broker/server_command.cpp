@@ -24,6 +24,7 @@
 #include "broker/barrier/seal_manager.hpp"
 #include "broker/storage/inmem_backend.hpp"
 #include "broker/storage/sqlite_backend.hpp"
+#include "leases/lease_manager.hpp"
 #include "api/service.hpp"
 #include "broker/auth/authenticator.hpp"
 #include "broker/commands.hpp"
@@ -215,8 +216,36 @@ int server_command(const std::vector<std::string>& args) {
       spdlog::warn("sealed: give {} unseal keys with \"credbroker operator unseal\"", st.threshold);
     }
   }
+  // Leases: durable through the barrier; the index is rebuilt at every unseal, and a driver thread
+  // revokes due leases while unsealed. Until the database engine exists no lease can be issued, so
+  // revocation has nothing to call.
+  struct engine_pending_revoker final : leases::revoker {
+    status revoke(const leases::lease& l) override {
+      return make_error(errc::unavailable, "no database engine serves connection \"" + l.connection + "\"");
+    }
+    status renew(const leases::lease& l, time_point) override { return revoke(l); }
+  } revoker;
+  system_clock wall;
+  leases::manager_options lease_opts;
+  lease_opts.limits = {cfg.default_lease_ttl, cfg.max_lease_ttl};
+  leases::lease_manager lease_mgr(encrypted, revoker, wall, lease_opts);
+  auto restore_leases = [&lease_mgr] {
+    const auto started = std::chrono::steady_clock::now();
+    auto bad = lease_mgr.restore();
+    if (!bad) {
+      spdlog::error("lease restore failed: {}", bad.err().message);
+      return;
+    }
+    for (const auto& id : *bad) spdlog::error("lease {} could not be restored: its record is unreadable; it is kept", id);
+    spdlog::info("restored {} leases in {:.3f}s", lease_mgr.count(),
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  };
+  seal.on_unseal(restore_leases);
+  if (!seal.status().sealed) restore_leases();
+  leases::expiry_driver expiry(lease_mgr, wall, [&seal] { return !seal.status().sealed; });
+
   api::seal_services seal_routes{seal, encrypted, tokens};
-  api::service svc(seal, tokens, &seal_routes);
+  api::service svc(seal, tokens, &seal_routes, &lease_mgr, &wall);
 
   boost::asio::io_context io;
   boost::asio::thread_pool workers(cfg.worker_threads);
@@ -295,6 +324,7 @@ int server_command(const std::vector<std::string>& args) {
   for (unsigned i = 1; i < n; ++i) threads.emplace_back([&io] { io.run(); });
   io.run();
   for (auto& t : threads) t.join();
+  expiry.stop();
   if (exit_code != 0) workers.stop();
   workers.join();
   spdlog::info("credbroker stopped");

@@ -27,6 +27,7 @@ result<lease> lease_manager::load(const std::string& id) const {
 status lease_manager::store(const lease& l) { return store_.put(lease_storage_prefix + l.id, encode(l)); }
 
 void lease_manager::schedule_locked(const std::string& id, time_point due) {
+  if (on_schedule_) on_schedule_();
   auto it = index_.find(id);
   if (it != index_.end()) {
     it->second.timer = wheel_.reschedule(it->second.timer, tick_of(due));
@@ -176,6 +177,27 @@ status lease_manager::revoke_prefix(const std::string& prefix) {
   return first;
 }
 
+status lease_manager::expire_now(const std::string& id) {
+  auto l = load(id);
+  if (!l) return l.err().code == make_error_code(errc::not_found) ? status(ok_v) : status(std::move(l).err());
+  const time_point now = clock_.now();
+  if (l->expire_time > now) l->expire_time = now;
+  if (l->state == lease_state::revoking || l->state == lease_state::irrevocable) l->next_attempt = now;
+  if (auto s = store(*l); !s) return s;
+  std::lock_guard lock(mu_);
+  schedule_locked(l->id, now);
+  return ok_v;
+}
+
+status lease_manager::expire_prefix_now(const std::string& prefix) {
+  auto ids = ids_under(prefix);
+  if (!ids) return std::move(ids).err();
+  for (const auto& id : *ids) {
+    if (auto s = expire_now(id); !s) return s;
+  }
+  return ok_v;
+}
+
 status lease_manager::revoke_force(const std::string& prefix) {
   auto ids = ids_under(prefix);
   if (!ids) return std::move(ids).err();
@@ -254,6 +276,48 @@ std::optional<time_point> lease_manager::next_wakeup() const {
   auto t = wheel_.next_wakeup();
   if (!t) return std::nullopt;
   return time_point{seconds{static_cast<std::int64_t>(*t)}};
+}
+
+
+expiry_driver::expiry_driver(lease_manager& m, const clock& c, std::function<bool()> active,
+                             std::chrono::milliseconds max_sleep)
+    : m_(m), clock_(c), active_(std::move(active)), max_sleep_(max_sleep) {
+  m_.on_schedule([this] {
+    std::lock_guard lock(mu_);
+    poked_ = true;
+    cv_.notify_one();
+  });
+  thread_ = std::thread([this] { loop(); });
+}
+
+expiry_driver::~expiry_driver() { stop(); }
+
+void expiry_driver::stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stop_) return;
+    stop_ = true;
+  }
+  cv_.notify_one();
+  if (thread_.joinable()) thread_.join();
+  m_.on_schedule(nullptr);
+}
+
+void expiry_driver::loop() {
+  for (;;) {
+    std::chrono::milliseconds sleep = max_sleep_;
+    if (auto next = m_.next_wakeup()) {
+      const auto until = std::chrono::duration_cast<std::chrono::milliseconds>(*next - clock_.now());
+      sleep = std::clamp(until, std::chrono::milliseconds{0}, max_sleep_);
+    }
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, sleep, [this] { return stop_ || poked_; });
+      if (stop_) return;
+      poked_ = false;
+    }
+    if (active_()) m_.run_due();
+  }
 }
 
 }  // namespace credbroker::leases

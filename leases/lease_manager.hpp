@@ -17,7 +17,9 @@
 // Thread: all methods are safe concurrently. Calls to the revoker happen outside the manager's lock.
 // (This is the core; the HTTP endpoints, start-up while serving, and the per-connection revocation
 // queue build on it.)
+#include <condition_variable>
 #include <functional>
+#include <thread>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -75,6 +77,14 @@ class lease_manager {
   status revoke_prefix(const std::string& prefix);
   // Forgets every lease under prefix without calling the database.
   status revoke_force(const std::string& prefix);
+  // Vault's sync=false: makes the lease(s) due now; the expiry driver revokes them shortly.
+  status expire_now(const std::string& id);
+  status expire_prefix_now(const std::string& prefix);
+  // Called (under the manager's lock: it must only signal) whenever a timer is (re)scheduled.
+  void on_schedule(std::function<void()> f) {
+    std::lock_guard lock(mu_);
+    on_schedule_ = std::move(f);
+  }
   // Revokes what is due at the clock's now. Returns how many revocations were attempted.
   std::size_t run_due();
   // Rebuilds the index from storage. Unreadable records are reported in the result and kept.
@@ -108,6 +118,29 @@ class lease_manager {
   std::unordered_map<std::string, slot> index_;
   std::vector<std::string> ids_;  // wheel payload -> lease id
   std::vector<std::uint32_t> free_ids_;
+  std::function<void()> on_schedule_;
+};
+
+// expiry_driver: one thread that sleeps until the manager's next wake-up (at most `max_sleep`) and
+// runs run_due() while `active()` (unsealed). stop() joins it. Wakes early when a timer is scheduled.
+class expiry_driver {
+ public:
+  expiry_driver(lease_manager& m, const clock& c, std::function<bool()> active,
+                std::chrono::milliseconds max_sleep = std::chrono::seconds(1));
+  ~expiry_driver();
+  void stop();
+
+ private:
+  void loop();
+  lease_manager& m_;
+  const clock& clock_;
+  std::function<bool()> active_;
+  std::chrono::milliseconds max_sleep_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  bool poked_ = false;
+  std::thread thread_;
 };
 
 }  // namespace credbroker::leases
