@@ -14,7 +14,7 @@ lease_manager::lease_manager(storage::physical& store, revoker& r, const clock& 
 std::uint64_t lease_manager::tick_of(time_point t) {
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
   if (ms <= 0) return 0;
-  return static_cast<std::uint64_t>((ms + 999) / 1000);
+  return static_cast<std::uint64_t>((ms + tick_ms - 1) / tick_ms);
 }
 
 result<lease> lease_manager::load(const std::string& id) const {
@@ -213,7 +213,10 @@ std::size_t lease_manager::run_due() {
   std::vector<std::string> due;
   {
     std::lock_guard lock(mu_);
-    wheel_.advance(tick_of(clock_.now()) , [&](std::uint64_t idx, std::uint64_t) {
+    // Now rounds down, dues round up: an entry fires only once its expire_time has passed.
+    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now().time_since_epoch()).count();
+    const std::uint64_t now_tick = now_ms <= 0 ? 0 : static_cast<std::uint64_t>(now_ms / tick_ms);
+    wheel_.advance(now_tick, [&](std::uint64_t idx, std::uint64_t) {
       due.push_back(ids_[idx]);
     });
     // Fired entries left the wheel: drop their index slots (a retry reschedules them).
@@ -275,7 +278,7 @@ std::optional<time_point> lease_manager::next_wakeup() const {
   std::lock_guard lock(mu_);
   auto t = wheel_.next_wakeup();
   if (!t) return std::nullopt;
-  return time_point{seconds{static_cast<std::int64_t>(*t)}};
+  return time_point{std::chrono::milliseconds{static_cast<std::int64_t>(*t) * tick_ms}};
 }
 
 

@@ -5,8 +5,8 @@
 // Durability: every change is written to storage (through the barrier) before the call returns;
 // memory holds only an index (lease id -> timer handle) rebuilt by restore().
 //
-// Expiry: leases sit in a timer_wheel with 1-second ticks; a lease is due at the first whole second
-// at or after its expire_time (never early). run_due() revokes what is due:
+// Expiry: leases sit in a timer_wheel with 100 ms ticks; a lease is due at the first tick at or after
+// its expire_time (never early). run_due() revokes what is due:
 //   revoker.revoke ok      -> the record is deleted
 //   revoker.revoke fails   -> state revoking, attempts+1, last_error kept, retried after
 //                             min(cap, base * 2^(attempts-1)) with +-25 % jitter
@@ -100,7 +100,8 @@ class lease_manager {
     timer_wheel::handle timer;
     std::uint32_t index = 0;
   };
-  static std::uint64_t tick_of(time_point t);  // ceil to whole seconds
+  static constexpr std::int64_t tick_ms = 100;  // wheel resolution
+  static std::uint64_t tick_of(time_point t);    // ceil to whole ticks: never early
   result<lease> load(const std::string& id) const;
   status store(const lease& l);
   void schedule_locked(const std::string& id, time_point due);

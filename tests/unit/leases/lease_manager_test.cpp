@@ -119,8 +119,10 @@ TEST_F(lease_manager_test, expiry_revokes_on_time_and_never_early) {
   clock_.advance(seconds{10});
   EXPECT_EQ(mgr_->run_due(), 0u);
   EXPECT_TRUE(revoker_.revoked.empty());
-  EXPECT_EQ(*mgr_->next_wakeup(), time_point{seconds{1'800'000'011}});
-  clock_.advance(seconds{1});
+  EXPECT_EQ(*mgr_->next_wakeup(), time_point{std::chrono::milliseconds{1'800'000'010'500}});
+  clock_.advance(std::chrono::milliseconds{499});
+  EXPECT_EQ(mgr_->run_due(), 0u);  // 10.499 s: never early
+  clock_.advance(std::chrono::milliseconds{1});  // 10.500 s: due
   EXPECT_EQ(mgr_->run_due(), 1u);
   EXPECT_EQ(revoker_.revoked, std::vector<std::string>{l.id});
   EXPECT_FALSE(mgr_->lookup(l.id).ok());
