@@ -9,7 +9,12 @@ namespace credbroker::leases {
 using std::chrono::seconds;
 
 lease_manager::lease_manager(storage::physical& store, revoker& r, const clock& c, manager_options o)
-    : store_(store), revoker_(r), clock_(c), opts_(o), wheel_(tick_of(c.now())) {}
+    : store_(store), revoker_(r), clock_(c), opts_(o), wheel_(floor_tick(c.now())) {}
+
+std::uint64_t lease_manager::floor_tick(time_point t) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  return ms <= 0 ? 0 : static_cast<std::uint64_t>(ms / tick_ms);
+}
 
 std::uint64_t lease_manager::tick_of(time_point t) {
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
@@ -214,9 +219,7 @@ std::size_t lease_manager::run_due() {
   {
     std::lock_guard lock(mu_);
     // Now rounds down, dues round up: an entry fires only once its expire_time has passed.
-    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now().time_since_epoch()).count();
-    const std::uint64_t now_tick = now_ms <= 0 ? 0 : static_cast<std::uint64_t>(now_ms / tick_ms);
-    wheel_.advance(now_tick, [&](std::uint64_t idx, std::uint64_t) {
+    wheel_.advance(floor_tick(clock_.now()), [&](std::uint64_t idx, std::uint64_t) {
       due.push_back(ids_[idx]);
     });
     // Fired entries left the wheel: drop their index slots (a retry reschedules them).

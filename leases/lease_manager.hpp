@@ -101,7 +101,8 @@ class lease_manager {
     std::uint32_t index = 0;
   };
   static constexpr std::int64_t tick_ms = 100;  // wheel resolution
-  static std::uint64_t tick_of(time_point t);    // ceil to whole ticks: never early
+  static std::uint64_t tick_of(time_point t);    // dues: ceil to whole ticks, so never early
+  static std::uint64_t floor_tick(time_point t);  // the current time: floor
   result<lease> load(const std::string& id) const;
   status store(const lease& l);
   void schedule_locked(const std::string& id, time_point due);

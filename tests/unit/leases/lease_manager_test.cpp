@@ -129,6 +129,19 @@ TEST_F(lease_manager_test, expiry_revokes_on_time_and_never_early) {
   EXPECT_EQ(mgr_->count(), 0u);
 }
 
+TEST_F(lease_manager_test, a_manager_started_mid_tick_is_not_early_either) {
+  clock_.advance(std::chrono::milliseconds{50});  // 1800000000.050
+  lease_manager m(store_, revoker_, clock_, opts_);
+  auto l = make("db/creds/a/6666", seconds{0});
+  l.expire_time = clock_.now() + std::chrono::milliseconds{30};  // .080: inside the current tick
+  ASSERT_TRUE(m.add(l).ok());
+  EXPECT_EQ(m.run_due(), 0u);
+  clock_.advance(std::chrono::milliseconds{29});
+  EXPECT_EQ(m.run_due(), 0u);
+  clock_.advance(std::chrono::milliseconds{21});  // .100: the tick after the due time
+  EXPECT_EQ(m.run_due(), 1u);
+}
+
 TEST_F(lease_manager_test, failed_revocations_back_off_then_become_irrevocable_and_keep_retrying) {
   auto l = make("db/creds/a/5555", seconds{5});
   revoker_.failing.insert(l.id);
