@@ -31,10 +31,40 @@ std::string encode(const lease& l) {
       {"renewable", l.renewable}, {"accessor", l.token_accessor}, {"state", to_string(l.state)},
       {"attempts", l.attempts}, {"error", l.last_error}, {"next", ms(l.next_attempt)},
   };
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  const bool retrying = l.state == lease_state::revoking || l.state == lease_state::irrevocable;
+  const char state = l.state == lease_state::pending ? 'p' : l.state == lease_state::active ? 'a'
+                     : l.state == lease_state::revoking ? 'r' : 'i';
+  return "L1 " + std::string(1, state) + " " + std::to_string(ms(retrying ? l.next_attempt : l.expire_time)) + "\n" +
+         j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::optional<schedule_header> peek_schedule(std::string_view text) {
+  if (text.size() < 7 || text.substr(0, 3) != "L1 " || text[4] != ' ') return std::nullopt;
+  schedule_header h{};
+  switch (text[3]) {
+    case 'p': h.state = lease_state::pending; break;
+    case 'a': h.state = lease_state::active; break;
+    case 'r': h.state = lease_state::revoking; break;
+    case 'i': h.state = lease_state::irrevocable; break;
+    default: return std::nullopt;
+  }
+  std::int64_t v = 0;
+  std::size_t i = 5;
+  bool neg = i < text.size() && text[i] == '-';
+  if (neg) ++i;
+  const std::size_t digits_from = i;
+  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) v = v * 10 + (text[i] - '0');
+  if (i == digits_from || i >= text.size() || text[i] != '\n') return std::nullopt;
+  h.due = from_ms(neg ? -v : v);
+  return h;
 }
 
 result<lease> decode(std::string_view text) {
+  if (text.substr(0, 3) == "L1 ") {
+    const auto nl = text.find('\n');
+    if (nl == std::string_view::npos) return make_error(errc::integrity_failure, "lease record has no body");
+    text.remove_prefix(nl + 1);
+  }
   const auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return make_error(errc::integrity_failure, "lease record is not valid JSON");
   try {

@@ -3,6 +3,7 @@
 // Stored at "sys/expire/id/<lease id>" through the barrier, as JSON; lease ids are
 // "<mount>/creds/<role>/<24 alphanumerics>", so storage lists give Vault's lookup folders.
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,7 +42,16 @@ struct lease {
 
 inline const std::string lease_storage_prefix = "sys/expire/id/";
 
+// Record format: a one-line header with what scheduling needs, then the JSON document:
+//   "L1 <state> <due unix ms>\n{...}"      e.g. "L1 a 1800000003600000\n{\"id\":...}"
+// so restoring a million leases reads the header only and never parses JSON.
 std::string encode(const lease& l);
 result<lease> decode(std::string_view text);
+
+struct schedule_header {
+  lease_state state;
+  time_point due;  // expire_time, or next_attempt for revoking/irrevocable leases
+};
+std::optional<schedule_header> peek_schedule(std::string_view text);
 
 }  // namespace credbroker::leases

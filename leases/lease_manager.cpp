@@ -240,24 +240,29 @@ std::size_t lease_manager::run_due() {
 }
 
 result<std::vector<std::string>> lease_manager::restore() {
-  auto ids = ids_under("");
-  if (!ids) return std::move(ids).err();
+  // One ordered pass over every record; only the header line is read (no JSON parse).
   std::vector<std::string> unreadable;
-  std::lock_guard lock(mu_);
-  for (const auto& id : *ids) {
-    auto raw = store_.get(lease_storage_prefix + id);
-    if (!raw || !raw->has_value()) {
-      unreadable.push_back(id);
-      continue;
+  std::vector<std::pair<std::string, time_point>> found;
+  auto s = store_.scan(lease_storage_prefix, [&](const std::string& key, std::string_view value) {
+    std::string id = key.substr(lease_storage_prefix.size());
+    if (auto h = peek_schedule(value)) {
+      found.emplace_back(std::move(id), h->due);
+      return true;
     }
-    auto l = decode(**raw);
+    auto l = decode(value);  // a record without the header
     if (!l) {
-      unreadable.push_back(id);  // kept in storage and reported, never a reason to refuse to start
-      continue;
+      unreadable.push_back(std::move(id));  // kept in storage and reported, never a reason to refuse to start
+      return true;
     }
     const bool retrying = l->state == lease_state::revoking || l->state == lease_state::irrevocable;
-    schedule_locked(l->id, retrying ? l->next_attempt : l->expire_time);
-  }
+    found.emplace_back(std::move(id), retrying ? l->next_attempt : l->expire_time);
+    return true;
+  });
+  if (!s && s.err().code != make_error_code(errc::integrity_failure)) return std::move(s).err();
+  if (!s) unreadable.push_back("(damaged records: " + s.err().message + ")");
+  std::lock_guard lock(mu_);
+  index_.reserve(index_.size() + found.size());
+  for (auto& [id, due] : found) schedule_locked(id, due);
   return unreadable;
 }
 

@@ -150,6 +150,32 @@ result<std::vector<std::string>> barrier::list(const std::string& prefix) {
   return backend_.list(prefix);
 }
 
+status barrier::scan(const std::string& prefix,
+                      const std::function<bool(const std::string&, std::string_view)>& visit) {
+  std::shared_lock lock(mu_);
+  if (!unsealed_) return sealed_error();
+  status failure = ok_v;
+  std::size_t damaged = 0;
+  auto s = backend_.scan(prefix, [&](const std::string& key, std::string_view stored) {
+    if (key == keyring_path) return true;
+    auto term = term_of(stored);
+    auto it = term ? keyring_.keys.find(*term) : keyring_.keys.end();
+    auto plain = it == keyring_.keys.end() ? result<std::string>(make_error(errc::integrity_failure, "is unreadable"))
+                                           : decrypt(it->second.first, stored, key);
+    if (!plain) {
+      // Skip it and go on; the first damaged key is named in the result.
+      if (damaged++ == 0) {
+        failure = make_error(errc::integrity_failure, "stored value for \"" + key + "\" " + plain.err().message);
+      }
+      return true;
+    }
+    return visit(key, *plain);
+  });
+  if (!s) return s;
+  if (damaged > 1) failure = make_error(errc::integrity_failure, failure.err().message + " (and " + std::to_string(damaged - 1) + " more)");
+  return failure;
+}
+
 status barrier::apply(std::vector<storage::operation> ops) {
   {
     std::shared_lock lock(mu_);

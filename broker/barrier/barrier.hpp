@@ -46,6 +46,10 @@ class barrier final : public storage::physical {
   result<std::optional<std::string>> get(const std::string& key) override;
   result<std::vector<std::string>> list(const std::string& prefix) override;
   status apply(std::vector<storage::operation> ops) override;
+  // Decrypts each value. Values that fail authentication are skipped; the scan goes on and then
+  // returns errc::integrity_failure naming the first of them.
+  status scan(const std::string& prefix,
+              const std::function<bool(const std::string&, std::string_view)>& visit) override;
 
   static constexpr const char* keyring_path = "core/keyring";
 

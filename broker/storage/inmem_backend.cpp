@@ -40,6 +40,16 @@ status inmem_backend::apply(std::vector<operation> ops) {
   return ok_v;
 }
 
+status inmem_backend::scan(const std::string& prefix,
+                           const std::function<bool(const std::string&, std::string_view)>& visit) {
+  std::shared_lock lock(mu_);
+  for (auto it = data_.lower_bound(prefix); it != data_.end() && it->first.compare(0, prefix.size(), prefix) == 0;
+       ++it) {
+    if (!visit(it->first, it->second)) break;
+  }
+  return ok_v;
+}
+
 std::map<std::string, std::string> inmem_backend::snapshot() const {
   std::shared_lock lock(mu_);
   return data_;

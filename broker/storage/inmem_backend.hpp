@@ -14,6 +14,8 @@ class inmem_backend final : public physical {
   result<std::optional<std::string>> get(const std::string& key) override;
   result<std::vector<std::string>> list(const std::string& prefix) override;
   status apply(std::vector<operation> ops) override;
+  status scan(const std::string& prefix,
+              const std::function<bool(const std::string&, std::string_view)>& visit) override;
 
   // Test hook: while true, every write fails with errc::storage_failure.
   void fail_writes(bool on) { fail_writes_ = on; }

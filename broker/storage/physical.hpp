@@ -10,6 +10,7 @@
 //   apply(ops)      -> all puts and removes in one atomic, durable step, in order
 // Errors: errc::storage_failure with a message naming the key (disk full, read-only, busy...).
 // Thread: every method may be called concurrently from any thread.
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,6 +36,10 @@ class physical {
   virtual result<std::optional<std::string>> get(const std::string& key) = 0;
   virtual result<std::vector<std::string>> list(const std::string& prefix) = 0;
   virtual status apply(std::vector<operation> ops) = 0;
+  // Every key under prefix (all depths) with its value, in key order, in one pass: for start-up
+  // restores of many records. visit returning false stops the scan.
+  virtual status scan(const std::string& prefix,
+                      const std::function<bool(const std::string& key, std::string_view value)>& visit) = 0;
 
   // One-operation batches.
   status put(const std::string& key, std::string value) {

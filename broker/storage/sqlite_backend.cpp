@@ -234,6 +234,38 @@ result<std::vector<std::string>> sqlite_backend::list(const std::string& prefix)
   return children_of(prefix, keys);
 }
 
+status sqlite_backend::scan(const std::string& prefix,
+                            const std::function<bool(const std::string&, std::string_view)>& visit) {
+  // A connection of its own: a long scan must not hold a pooled reader.
+  auto db = open_connection(options_, false);
+  if (!db) return std::move(db).err();
+  const std::string upper = prefix_upper_bound(prefix);
+  sqlite3_stmt* st = nullptr;
+  const char* sql = upper.empty() ? "SELECT key, value FROM kv WHERE key >= ?1 ORDER BY key"
+                                  : "SELECT key, value FROM kv WHERE key >= ?1 AND key < ?2 ORDER BY key";
+  int rc = sqlite3_prepare_v2(*db, sql, -1, &st, nullptr);
+  status out = ok_v;
+  if (rc == SQLITE_OK) {
+    sqlite3_bind_text(st, 1, prefix.data(), static_cast<int>(prefix.size()), SQLITE_TRANSIENT);
+    if (!upper.empty()) sqlite3_bind_text(st, 2, upper.data(), static_cast<int>(upper.size()), SQLITE_TRANSIENT);
+    std::string key;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+      key.assign(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), static_cast<std::size_t>(sqlite3_column_bytes(st, 0)));
+      const auto* v = static_cast<const char*>(sqlite3_column_blob(st, 1));
+      if (!visit(key, std::string_view(v == nullptr ? "" : v, static_cast<std::size_t>(sqlite3_column_bytes(st, 1))))) {
+        rc = SQLITE_DONE;
+        break;
+      }
+    }
+    if (rc != SQLITE_DONE) out = sqlite_error(*db, rc, "storage scan failed for \"" + prefix + "\"");
+  } else {
+    out = sqlite_error(*db, rc, "storage scan failed for \"" + prefix + "\"");
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(*db);
+  return out;
+}
+
 status sqlite_backend::apply(std::vector<operation> ops) {
   if (ops.empty()) return ok_v;
   auto p = std::make_unique<pending>();

@@ -47,6 +47,8 @@ class sqlite_backend final : public physical {
   result<std::optional<std::string>> get(const std::string& key) override;
   result<std::vector<std::string>> list(const std::string& prefix) override;
   status apply(std::vector<operation> ops) override;
+  status scan(const std::string& prefix,
+              const std::function<bool(const std::string&, std::string_view)>& visit) override;
 
   // Counters for tests and benchmarks: committed transactions and the writes they carried.
   std::uint64_t commits() const;

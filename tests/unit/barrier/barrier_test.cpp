@@ -89,6 +89,22 @@ TEST_F(barrier_test, damaged_values_are_refused_naming_the_key) {
   }
 }
 
+TEST_F(barrier_test, scan_skips_and_reports_damaged_values) {
+  for (const char* k : {"z/1", "z/2", "z/3"}) ASSERT_TRUE(b_.put(k, "ok").ok());
+  auto v = backend_.snapshot().at("z/2");
+  v[20] = static_cast<char>(v[20] ^ 1);
+  backend_.poke("z/2", v);
+  std::vector<std::string> seen;
+  auto s = b_.scan("z/", [&](const std::string& k, std::string_view value) {
+    EXPECT_EQ(value, "ok");
+    seen.push_back(k);
+    return true;
+  });
+  EXPECT_EQ(seen, (std::vector<std::string>{"z/1", "z/3"}));
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.err().message.find("\"z/2\""), std::string::npos) << s.err().message;
+}
+
 TEST_F(barrier_test, rotation_keeps_old_values_readable) {
   ASSERT_TRUE(b_.put("old", "v1").ok());
   auto k = b_.rotate();

@@ -225,6 +225,15 @@ TEST(lease_codec, round_trip_and_errors) {
   EXPECT_EQ(back->issue_time, l.issue_time);
   EXPECT_EQ(back->state, lease_state::irrevocable);
   EXPECT_EQ(back->attempts, 6);
+  const std::string text = encode(l);
+  EXPECT_EQ(text.substr(0, 5), "L1 i ");  // header: state irrevocable, due = next_attempt
+  auto h = peek_schedule(text);
+  ASSERT_TRUE(h.has_value());
+  EXPECT_EQ(h->state, lease_state::irrevocable);
+  EXPECT_EQ(h->due, l.next_attempt);
+  EXPECT_FALSE(peek_schedule("{\"id\":1}").has_value());
+  EXPECT_FALSE(peek_schedule("L1 x 5\n{}").has_value());
+  EXPECT_FALSE(peek_schedule("L1 a \n{}").has_value());
   EXPECT_FALSE(decode("[]").ok());
   EXPECT_FALSE(decode(R"({"id":"x"})").ok());
   EXPECT_EQ(decode(R"({"id":"x","conn":"c","user":"u","issued":0,"expires":0,"state":"weird"})").err().message,

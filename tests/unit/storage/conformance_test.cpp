@@ -150,6 +150,20 @@ TEST_P(conformance, batch_is_applied_in_order) {
   EXPECT_TRUE(s().apply({}).ok());
 }
 
+TEST_P(conformance, scan_visits_every_key_under_a_prefix_in_order) {
+  for (const char* k : {"s/b/2", "s/a", "s/b/1", "sx", "t/other"}) ASSERT_TRUE(s().put(k, std::string("v-") + k).ok());
+  std::vector<std::pair<std::string, std::string>> seen;
+  ASSERT_TRUE(s().scan("s/", [&](const std::string& k, std::string_view v) {
+                   seen.emplace_back(k, std::string(v));
+                   return true;
+                 }).ok());
+  EXPECT_EQ(seen, (std::vector<std::pair<std::string, std::string>>{
+                      {"s/a", "v-s/a"}, {"s/b/1", "v-s/b/1"}, {"s/b/2", "v-s/b/2"}}));
+  int visits = 0;
+  ASSERT_TRUE(s().scan("s/", [&](const std::string&, std::string_view) { return ++visits < 2; }).ok());
+  EXPECT_EQ(visits, 2);  // stopped by the visitor
+}
+
 TEST_P(conformance, concurrent_writers_and_readers) {
   constexpr int threads = 32, per_thread = 40;
   std::vector<std::thread> ts;
