@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
@@ -183,9 +184,13 @@ int main(int argc, char** argv) {
   const std::size_t lag_n = argc > 2 ? std::stoull(argv[2]) : 100'000;
   const int window = argc > 3 ? std::stoi(argv[3]) : 60;
   std::printf("| benchmark | size | result | detail | memory |\n|---|---|---|---|---|\n");
-  bench_memory(1'000'000);
-  bench_memory(10'000'000);
-  bench_restore(restore_n);
-  bench_lag(lag_n, window);
+  const char* only = std::getenv("CREDBROKER_BENCH_ONLY");  // memory | restore | lag
+  auto want = [&](const char* name) { return only == nullptr || std::string(only) == name; };
+  if (want("memory")) {
+    bench_memory(1'000'000);
+    bench_memory(10'000'000);
+  }
+  if (want("restore")) bench_restore(restore_n);
+  if (want("lag")) bench_lag(lag_n, window);
   return 0;
 }
