@@ -13,10 +13,10 @@
 #include <atomic>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <mutex>
 #include <thread>
 
+#include "bench/support.hpp"
 #include "broker/barrier/barrier.hpp"
 #include "broker/core/random.hpp"
 #include "broker/storage/inmem_backend.hpp"
@@ -29,12 +29,7 @@ using std::chrono::steady_clock;
 
 namespace {
 
-long rss_bytes() {
-  std::ifstream in("/proc/self/statm");
-  long pages = 0, resident = 0;
-  in >> pages >> resident;
-  return resident * 4096;
-}
+using credbroker::bench::rss_bytes;
 
 leases::lease make_lease(std::size_t i, time_point now, seconds ttl) {
   leases::lease l;

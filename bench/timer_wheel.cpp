@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <queue>
 #include <random>
@@ -17,6 +16,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "bench/support.hpp"
 #include "leases/timer_wheel.hpp"
 
 using credbroker::leases::timer_wheel;
@@ -24,12 +24,7 @@ using steady = std::chrono::steady_clock;
 
 namespace {
 
-long rss_bytes() {
-  std::ifstream in("/proc/self/statm");
-  long pages = 0, resident = 0;
-  in >> pages >> resident;
-  return resident * 4096;
-}
+using credbroker::bench::rss_bytes;
 
 double ns_per(steady::time_point a, steady::time_point b, std::size_t n) {
   return std::chrono::duration<double, std::nano>(b - a).count() / static_cast<double>(n);

@@ -267,13 +267,14 @@ result<std::vector<std::string>> lease_manager::restore() {
 }
 
 std::vector<lease> lease_manager::irrevocable() const {
+  // One scan; only records whose header says irrevocable are parsed.
   std::vector<lease> out;
-  auto ids = ids_under("");
-  if (!ids) return out;
-  for (const auto& id : *ids) {
-    auto l = load(id);
-    if (l && l->state == lease_state::irrevocable) out.push_back(std::move(*l));
-  }
+  (void)store_.scan(lease_storage_prefix, [&](const std::string&, std::string_view value) {
+    const auto h = peek_schedule(value);
+    if (h && h->state != lease_state::irrevocable) return true;
+    if (auto l = decode(value); l && l->state == lease_state::irrevocable) out.push_back(std::move(*l));
+    return true;
+  });
   return out;
 }
 
