@@ -1,6 +1,8 @@
 #include "leases/lease_manager.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <memory>
 
 #include "broker/core/random.hpp"
 
@@ -231,11 +233,29 @@ std::size_t lease_manager::run_due() {
       index_.erase(it);
     }
   }
+  // Group by connection; each connection gets up to per_connection_cap workers.
+  std::unordered_map<std::string, std::vector<lease>> by_connection;
   for (const auto& id : due) {
     auto l = load(id);
     if (!l) continue;  // revoked meanwhile
-    (void)attempt_revoke(std::move(*l));
+    by_connection[l->connection].push_back(std::move(*l));
   }
+  std::vector<std::thread> workers;
+  std::vector<std::unique_ptr<std::atomic<std::size_t>>> cursors;
+  for (auto& [conn, list] : by_connection) {
+    cursors.push_back(std::make_unique<std::atomic<std::size_t>>(0));
+    auto* cursor = cursors.back().get();
+    auto* items = &list;
+    const std::size_t n = std::min<std::size_t>(std::max(1u, opts_.per_connection_cap), list.size());
+    for (std::size_t w = 0; w < n; ++w) {
+      workers.emplace_back([this, cursor, items] {
+        for (std::size_t i = cursor->fetch_add(1); i < items->size(); i = cursor->fetch_add(1)) {
+          (void)attempt_revoke(std::move((*items)[i]));
+        }
+      });
+    }
+  }
+  for (auto& t : workers) t.join();
   return due.size();
 }
 

@@ -49,6 +49,9 @@ struct manager_options {
   std::chrono::seconds backoff_cap{std::chrono::minutes(10)};
   std::chrono::seconds irrevocable_retry{std::chrono::hours(1)};
   bool jitter = true;
+  // Revocations of due leases run concurrently, at most this many at once per connection (a database
+  // flooded with DROP ROLE only gets slower), and connections do not wait on each other.
+  unsigned per_connection_cap = 4;
 };
 
 struct renew_result {

@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
+#include <mutex>
+#include <thread>
 #include <set>
 
 #include "broker/storage/inmem_backend.hpp"
@@ -175,6 +178,42 @@ TEST_F(lease_manager_test, failed_revocations_back_off_then_become_irrevocable_a
   EXPECT_EQ(mgr_->run_due(), 1u);
   EXPECT_FALSE(mgr_->lookup(l.id).ok());
   EXPECT_TRUE(mgr_->irrevocable().empty());
+}
+
+TEST_F(lease_manager_test, due_revocations_run_concurrently_within_a_per_connection_cap) {
+  struct slow_revoker final : revoker {
+    std::mutex mu;
+    std::map<std::string, int> running, peak;
+    status revoke(const lease& l) override {
+      {
+        std::lock_guard lock(mu);
+        peak[l.connection] = std::max(peak[l.connection], ++running[l.connection]);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      std::lock_guard lock(mu);
+      --running[l.connection];
+      return ok_v;
+    }
+    status renew(const lease&, time_point) override { return ok_v; }
+  } slow;
+  manager_options o = opts_;
+  o.per_connection_cap = 3;
+  lease_manager m(store_, slow, clock_, o);
+  for (int i = 0; i < 12; ++i) {
+    auto l = make("db/creds/a/" + std::to_string(1000 + i), seconds{1});
+    l.connection = i % 2 == 0 ? "pg" : "redis";
+    ASSERT_TRUE(m.add(l).ok());
+  }
+  clock_.advance(seconds{1});
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(m.run_due(), 12u);
+  const auto took = std::chrono::steady_clock::now() - start;
+  for (const char* conn : {"pg", "redis"}) {
+    EXPECT_LE(slow.peak[conn], 3) << conn;  // never above the cap
+    EXPECT_GE(slow.peak[conn], 2) << conn;  // and really concurrent
+  }
+  EXPECT_LT(took, std::chrono::milliseconds(12 * 20));  // not one at a time
+  EXPECT_EQ(m.count(), 0u);
 }
 
 TEST_F(lease_manager_test, revoke_prefix_force_and_unknown) {
