@@ -159,17 +159,20 @@ status lease_manager::revoke(const std::string& id) {
 }
 
 result<std::vector<std::string>> lease_manager::ids_under(const std::string& prefix) const {
+  // A prefix is a path, as in Vault: the lease with exactly that id, or everything below "prefix/"
+  // ("database/creds/app" never reaches "database/creds/app2/...").
+  const std::string folder = prefix.empty() || prefix.back() == '/' ? prefix : prefix + "/";
   std::vector<std::string> out;
-  std::vector<std::string> folders{prefix};
-  while (!folders.empty()) {
-    const std::string folder = folders.back();
-    folders.pop_back();
-    auto children = store_.list(lease_storage_prefix + folder);
-    if (!children) return std::move(children).err();
-    for (const auto& c : *children) {
-      if (!c.empty() && c.back() == '/') folders.push_back(folder + c);
-      else out.push_back(folder + c);
-    }
+  auto s = store_.scan(lease_storage_prefix + folder, [&](const std::string& key, std::string_view) {
+    out.push_back(key.substr(lease_storage_prefix.size()));
+    return true;
+  });
+  // Damaged records were skipped by the barrier (restore reports them); the readable ones still count.
+  if (!s && s.err().code != make_error_code(errc::integrity_failure)) return std::move(s).err();
+  if (folder != prefix) {
+    auto exact = store_.get(lease_storage_prefix + prefix);
+    if (!exact) return std::move(exact).err();
+    if (exact->has_value()) out.push_back(prefix);
   }
   return out;
 }

@@ -233,6 +233,20 @@ TEST_F(lease_manager_test, revoke_prefix_force_and_unknown) {
   EXPECT_EQ(mgr_->count(), 1u);
 }
 
+TEST_F(lease_manager_test, a_prefix_is_a_path_not_a_string_prefix) {
+  for (const char* id : {"db/creds/app/1", "db/creds/app2/2", "db/creds/app/sub/3"}) {
+    ASSERT_TRUE(mgr_->add(make(id, seconds{3600})).ok());
+  }
+  ASSERT_TRUE(mgr_->revoke_prefix("db/creds/app").ok());  // no trailing slash: still the app/ folder only
+  std::sort(revoker_.revoked.begin(), revoker_.revoked.end());
+  EXPECT_EQ(revoker_.revoked, (std::vector<std::string>{"db/creds/app/1", "db/creds/app/sub/3"}));
+  EXPECT_TRUE(mgr_->lookup("db/creds/app2/2").ok());
+  // A whole lease id is a prefix too.
+  ASSERT_TRUE(mgr_->revoke_force("db/creds/app2/2").ok());
+  EXPECT_FALSE(mgr_->lookup("db/creds/app2/2").ok());
+  EXPECT_EQ(mgr_->count(), 0u);
+}
+
 TEST_F(lease_manager_test, restore_rebuilds_the_index_and_reports_bad_records) {
   ASSERT_TRUE(mgr_->add(make("db/creds/a/keep", seconds{3600})).ok());
   ASSERT_TRUE(mgr_->add(make("db/creds/a/gone", seconds{60})).ok());
