@@ -48,6 +48,8 @@ struct request {
   nlohmann::json body = nlohmann::json::object();  // always an object
   secret token;
   std::optional<auth::identity> caller;  // set once the token was accepted
+  bool sudo = false;                     // the caller's ACL grants sudo on this path (root: true)
+  bool operation_resolved = false;       // the existence check already ran (router::resolve_operation)
   std::map<std::string, std::string> captures;  // route parameters (":name", "*prefix")
   std::string mount;  // the mount the path fell under, e.g. "sys/"
 };

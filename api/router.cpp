@@ -95,11 +95,17 @@ router::match router::find(const std::string& path) const {
   return m;
 }
 
-reply router::invoke(const match& m, request& req) const {
-  const route& r = *m.r;
+void router::resolve_operation(const match& m, request& req) const {
+  if (req.operation_resolved || m.r == nullptr) return;
   req.captures = m.captures;
   req.mount = m.mount->path;
-  if (req.op == operation::update && r.exists && !r.exists(req)) req.op = operation::create;
+  if (req.op == operation::update && m.r->exists && !m.r->exists(req)) req.op = operation::create;
+  req.operation_resolved = true;
+}
+
+reply router::invoke(const match& m, request& req) const {
+  const route& r = *m.r;
+  resolve_operation(m, req);
   auto op = r.operations.find(req.op);
   if (op == r.operations.end() && req.op == operation::create) op = r.operations.find(operation::update);
   if (op == r.operations.end()) {

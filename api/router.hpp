@@ -34,6 +34,7 @@ struct route {
   bool unauthenticated = false;   // no token needed (sys/health, sys/seal-status, ...)
   bool available_sealed = false;  // served while sealed or uninitialised
   bool warn_unknown_fields = true;
+  bool sudo = false;  // a root path: the caller's ACL must grant sudo on it (besides the operation)
   // Turns an update into a create when the target does not exist yet (ACL create vs update).
   std::function<bool(const request&)> exists;
 };
@@ -56,7 +57,11 @@ class router {
   };
   match find(const std::string& path) const;
 
-  // Runs the matched route: existence check, operation lookup (405), field conversion (400),
+  // Sets the captures and mount on req and turns an update into a create when the route's
+  // existence check says the target is new (the ACL distinguishes create from update). Idempotent.
+  void resolve_operation(const match& m, request& req) const;
+
+  // Runs the matched route: existence check (unless resolved), operation lookup (405), field conversion (400),
   // the handler (exceptions become 500), then Vault's post-processing (empty list -> 404,
   // unknown-parameter warning). Precondition: m.r != nullptr.
   reply invoke(const match& m, request& req) const;

@@ -1,13 +1,19 @@
 #include "api/service.hpp"
 
+#include "api/auth_mounts.hpp"
 #include "api/sys_routes.hpp"
 #include "api/wire.hpp"
 
 namespace credbroker::api {
 
-service::service(const node_status& node, const auth::authenticator& authn, seal_services* seal,
+service::service(const node_status& node, auth::authenticator& authn, seal_services* seal,
                  leases::lease_manager* leases, const clock* clk)
-    : node_(node), authn_(authn) {
+    : service(services{node, authn, seal, leases, clk}) {}
+
+service::service(const services& svc) : node_(svc.node), authn_(svc.authn), policies_(svc.policies) {
+  seal_services* seal = svc.seal;
+  leases::lease_manager* leases = svc.leases;
+  const clock* clk = svc.clk;
   auto sys = std::make_shared<mount_table_entry>();
   sys->path = "sys/";
   sys->type = "system";
@@ -28,7 +34,46 @@ service::service(const node_status& node, const auth::authenticator& authn, seal
   if (leases != nullptr && clk != nullptr) {
     for (auto& r : sys_lease_routes(*leases, *clk)) sys->routes.push_back(std::move(r));
   }
+  if (policies_ != nullptr) {
+    for (auto& r : sys_policy_routes(*policies_)) sys->routes.push_back(std::move(r));
+    if (svc.tokens != nullptr) {
+      for (auto& r : sys_capabilities_routes(*policies_, *svc.tokens)) sys->routes.push_back(std::move(r));
+    }
+  }
+  if (svc.auth_methods != nullptr) {
+    for (auto& r : sys_auth_routes(*svc.auth_methods)) sys->routes.push_back(std::move(r));
+    svc.auth_methods->attach(router_);
+  }
   router_.add_mount(std::move(sys));
+  static const system_clock wall;
+  if (svc.tokens != nullptr) router_.add_mount(token_mount(*svc.tokens, clk != nullptr ? *clk : wall));
+}
+
+reply service::authorize(const router::match& m, request& req) const {
+  if (m.r != nullptr) router_.resolve_operation(m, req);
+  if (req.caller->is_root()) {
+    req.sudo = true;
+    return reply::empty();
+  }
+  const reply denied = reply::fail(403, multierror_text("permission denied"));
+  if (policies_ == nullptr) return denied;
+  auto acl = policies_->acl_for(req.caller->policies);
+  if (!acl) return reply::fail(acl.err());
+  auth::acl_operation op = auth::acl_operation::read;
+  switch (req.op) {
+    case operation::read:
+    case operation::head: op = auth::acl_operation::read; break;
+    case operation::list: op = auth::acl_operation::list; break;
+    case operation::create: op = auth::acl_operation::create; break;
+    case operation::update: op = auth::acl_operation::update; break;
+    case operation::remove: op = auth::acl_operation::remove; break;
+    case operation::patch: op = auth::acl_operation::patch; break;
+  }
+  const auto d = (*acl)->check(op, req.path);
+  if (!d.allowed) return denied;
+  if (m.r != nullptr && m.r->sudo && !d.sudo) return denied;
+  req.sudo = d.sudo;
+  return reply::empty();
 }
 
 raw_response service::handle(const raw_request& raw) const {
@@ -48,6 +93,7 @@ raw_response service::handle(const raw_request& raw) const {
   if (!open) {
     req.caller = authn_.authenticate(req.token);
     if (!req.caller) return render(reply::fail(403, "permission denied"), &req, mount_type);
+    if (reply a = authorize(m, req); a.k == reply::kind::error) return render(a, &req, mount_type);
   }
   if (!m.mount) {
     return render(reply::fail(404, "no handler for route \"" + req.path + "\". route entry not found."), &req, "");

@@ -3,17 +3,6 @@
 #include "broker/core/encoding.hpp"
 
 namespace credbroker::api {
-namespace {
-
-reply require_root(const request& req) {
-  if (req.caller && req.caller->is_root()) return reply::empty();
-  return reply::fail(403, multierror_text("permission denied"));
-}
-
-bool denied(const reply& r) { return r.k == reply::kind::error; }
-
-}  // namespace
-
 route sys_init_write_route(seal_services& s) {
   route r;
   r.pattern = "init";
@@ -77,8 +66,8 @@ route sys_unseal_route(seal_services& s) {
 route sys_seal_route(seal_services& s) {
   route r;
   r.pattern = "seal";
-  r.operations[operation::update] = [&s](request& req, const field_data&) {
-    if (auto d = require_root(req); denied(d)) return d;
+  r.sudo = true;
+  r.operations[operation::update] = [&s](request&, const field_data&) {
     if (auto st = s.seal.seal(); !st) return reply::fail(st.err());
     return reply::empty();
   };
@@ -88,8 +77,8 @@ route sys_seal_route(seal_services& s) {
 route sys_rotate_route(seal_services& s) {
   route r;
   r.pattern = "rotate";
-  r.operations[operation::update] = [&s](request& req, const field_data&) {
-    if (auto d = require_root(req); denied(d)) return d;
+  r.sudo = true;
+  r.operations[operation::update] = [&s](request&, const field_data&) {
     if (auto k = s.barrier.rotate(); !k) return reply::fail(k.err());
     return reply::empty();
   };
@@ -99,8 +88,8 @@ route sys_rotate_route(seal_services& s) {
 route sys_key_status_route(seal_services& s) {
   route r;
   r.pattern = "key-status";
-  r.operations[operation::read] = [&s](request& req, const field_data&) {
-    if (auto d = require_root(req); denied(d)) return d;
+  r.sudo = true;
+  r.operations[operation::read] = [&s](request&, const field_data&) {
     auto k = s.barrier.key_status();
     if (!k) return reply::fail(k.err());
     return reply::with_data({{"term", k->term}, {"install_time", k->install_time}, {"encryptions", 0}});

@@ -3,31 +3,13 @@
 #include <chrono>
 
 #include "api/sys_routes.hpp"
+#include "broker/core/duration.hpp"
 
 namespace credbroker::api {
 namespace {
 
 using leases::lease_manager;
 
-std::string rfc3339_nano(time_point t) {
-  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-  const std::time_t secs = static_cast<std::time_t>(ns / 1'000'000'000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  const auto n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::string out(buf, n);
-  if (const auto frac = ns % 1'000'000'000; frac != 0) {
-    std::string digits = std::to_string(frac);
-    digits.insert(0, 9 - digits.size(), '0');
-    while (!digits.empty() && digits.back() == '0') digits.pop_back();
-    out += "." + digits;
-  }
-  return out + "Z";
-}
-
-bool is_root(const request& req) { return req.caller && req.caller->is_root(); }
-reply sudo_denied() { return reply::fail(403, multierror_text("permission denied")); }
 
 std::string lease_id_of(const request& req, const field_data& fd) {
   // The body wins over the URL, as in Vault.
@@ -61,9 +43,9 @@ std::vector<route> sys_lease_routes(lease_manager& m, const clock& clk) {
     const auto ttl = std::chrono::duration_cast<std::chrono::seconds>(l->expire_time - clk.now()).count();
     return reply::with_data({
         {"id", l->id},
-        {"issue_time", rfc3339_nano(l->issue_time)},
-        {"expire_time", rfc3339_nano(l->expire_time)},
-        {"last_renewal", l->last_renewal == time_point{} ? nlohmann::json(nullptr) : nlohmann::json(rfc3339_nano(l->last_renewal))},
+        {"issue_time", format_rfc3339_nano(l->issue_time)},
+        {"expire_time", format_rfc3339_nano(l->expire_time)},
+        {"last_renewal", l->last_renewal == time_point{} ? nlohmann::json(nullptr) : nlohmann::json(format_rfc3339_nano(l->last_renewal))},
         {"renewable", l->renewable},
         {"ttl", ttl < 0 ? 0 : ttl},
     });
@@ -71,8 +53,8 @@ std::vector<route> sys_lease_routes(lease_manager& m, const clock& clk) {
   out.push_back(std::move(lookup));
 
   route lookup_list = make("leases/lookup/*prefix", {{"prefix", field_type::string}});
+  lookup_list.sudo = true;
   lookup_list.operations[operation::list] = [&m](request& req, const field_data&) {
-    if (!is_root(req)) return sudo_denied();
     auto keys = m.list(req.captures.at("prefix"));
     if (!keys) return reply::fail(keys.err());
     return reply::with_data({{"keys", *keys}});
@@ -119,7 +101,6 @@ std::vector<route> sys_lease_routes(lease_manager& m, const clock& clk) {
 
   // revoke-prefix (sudo; node-vault uses the legacy path) and revoke-force (sudo).
   auto prefix_handler = [&m](request& req, const field_data& fd) {
-    if (!is_root(req)) return sudo_denied();
     const std::string prefix = req.captures.at("prefix");
     if (!fd.get_bool("sync").value_or(true)) {
       (void)m.expire_prefix_now(prefix);
@@ -129,24 +110,25 @@ std::vector<route> sys_lease_routes(lease_manager& m, const clock& clk) {
     return reply::empty();
   };
   auto force_handler = [&m](request& req, const field_data&) {
-    if (!is_root(req)) return sudo_denied();
     if (auto s = m.revoke_force(req.captures.at("prefix")); !s) return reply::fail(s.err());
     return reply::empty();
   };
   for (const char* base : {"leases/", ""}) {
     route p = make(std::string(base) + "revoke-prefix/*prefix",
                    {{"prefix", field_type::string}, {"sync", field_type::boolean, true}, {"path_prefix", field_type::string}});
+    p.sudo = true;
     p.operations[operation::update] = prefix_handler;
     out.push_back(std::move(p));
     route f = make(std::string(base) + "revoke-force/*prefix", {{"prefix", field_type::string}});
+    f.sudo = true;
     f.operations[operation::update] = force_handler;
     out.push_back(std::move(f));
   }
 
   // tidy: nothing to tidy in our index (restore() reports unreadable records); answer as Vault does.
   route tidy = make("leases/tidy", {});
-  tidy.operations[operation::update] = [](request& req, const field_data&) {
-    if (!is_root(req)) return sudo_denied();
+  tidy.sudo = true;
+  tidy.operations[operation::update] = [](request&, const field_data&) {
     reply r = reply::with_data(nullptr);
     r.status = 202;
     r.warnings.push_back("Tidy operation successfully started. Any information from the operation will be printed to Vault's server logs.");
@@ -162,8 +144,8 @@ std::vector<route> sys_lease_routes(lease_manager& m, const clock& clk) {
     return std::nullopt;
   };
   route count = make("leases/count", {{"type", field_type::string}, {"include_child_namespaces", field_type::boolean}});
-  count.operations[operation::read] = [&m, check_type](request& req, const field_data& fd) {
-    if (!is_root(req)) return sudo_denied();
+  count.sudo = true;
+  count.operations[operation::read] = [&m, check_type](request&, const field_data& fd) {
     if (auto bad = check_type(fd)) return *bad;
     const auto n = m.irrevocable().size();
     return reply::with_data({{"lease_count", n}, {"counts", {{"root", n}}}});
@@ -171,13 +153,13 @@ std::vector<route> sys_lease_routes(lease_manager& m, const clock& clk) {
   out.push_back(std::move(count));
   route listing = make("leases", {{"type", field_type::string}, {"include_child_namespaces", field_type::boolean},
                                   {"limit", field_type::string}});
-  listing.operations[operation::read] = [&m, check_type](request& req, const field_data& fd) {
-    if (!is_root(req)) return sudo_denied();
+  listing.sudo = true;
+  listing.operations[operation::read] = [&m, check_type](request&, const field_data& fd) {
     if (auto bad = check_type(fd)) return *bad;
     nlohmann::json items = nlohmann::json::array();
     for (const auto& l : m.irrevocable()) {
       items.push_back({{"lease_id", l.id}, {"namespace", "root"}, {"name", l.role},
-                       {"expire_time", rfc3339_nano(l.expire_time)}, {"error", l.last_error},
+                       {"expire_time", format_rfc3339_nano(l.expire_time)}, {"error", l.last_error},
                        {"attempts", l.attempts}});
     }
     return reply::with_data({{"leases", items}, {"lease_count", items.size()}});

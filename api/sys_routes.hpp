@@ -2,6 +2,7 @@
 // The routes of the "sys/" mount, one file per resource. Each factory returns a route whose handlers
 // hold references to the services they need; those must outlive the router.
 #include "api/router.hpp"
+#include "broker/auth/policy_store.hpp"
 #include "broker/auth/token_store.hpp"
 #include "broker/barrier/barrier.hpp"
 #include "broker/barrier/seal_manager.hpp"
@@ -29,5 +30,19 @@ route sys_key_status_route(seal_services& s);
 
 // sys/leases/* and the legacy aliases (sys_leases.cpp).
 std::vector<route> sys_lease_routes(leases::lease_manager& m, const clock& clk);
+
+// sys/policy[/:name] (legacy, "rules"), sys/policies/acl[/:name] (sys_policy.cpp).
+std::vector<route> sys_policy_routes(auth::policy_store& policies);
+// sys/capabilities, sys/capabilities-self, sys/capabilities-accessor (sys_policy.cpp).
+std::vector<route> sys_capabilities_routes(auth::policy_store& policies, auth::token_store& tokens);
+
+class auth_mounts;
+// sys/auth and sys/auth/:path (sys_auth.cpp).
+std::vector<route> sys_auth_routes(auth_mounts& mounts);
+
+// The "auth/token/" mount (auth_token.cpp).
+std::shared_ptr<mount_table_entry> token_mount(auth::token_store& tokens, const clock& clk);
+// The Vault "auth" block of a response that issued or renewed a token.
+nlohmann::json auth_block(const auth::issued_token& t, bool with_token);
 
 }  // namespace credbroker::api

@@ -19,18 +19,21 @@
 #include <fstream>
 
 #include "api/http_server.hpp"
+#include "broker/auth/policy_store.hpp"
 #include "broker/auth/token_store.hpp"
 #include "broker/barrier/barrier.hpp"
 #include "broker/barrier/seal_manager.hpp"
 #include "broker/storage/inmem_backend.hpp"
 #include "broker/storage/sqlite_backend.hpp"
 #include "leases/lease_manager.hpp"
+#include "api/auth_mounts.hpp"
 #include "api/service.hpp"
 #include "broker/auth/authenticator.hpp"
 #include "broker/commands.hpp"
 #include "broker/config/server_config.hpp"
 #include "broker/core/logging.hpp"
 #include "broker/core/node_status.hpp"
+#include "broker/core/periodic.hpp"
 #include "broker/core/random.hpp"
 #include "cli/flags.hpp"
 
@@ -179,8 +182,13 @@ int server_command(const std::vector<std::string>& args) {
     std::fprintf(stderr, "credbroker server: %s\n", s.err().message.c_str());
     return 1;
   }
-  auth::token_store tokens(encrypted);
-  seal.on_seal([&tokens] { tokens.clear_cache(); });
+  system_clock wall;
+  auth::token_store tokens(encrypted, wall, {cfg.default_lease_ttl, cfg.max_lease_ttl});
+  auth::policy_store policies(encrypted);
+  seal.on_seal([&tokens, &policies] {
+    tokens.clear_cache();
+    policies.clear_cache();
+  });
 
   secret root_token;
   bool generated_token = false;
@@ -225,7 +233,6 @@ int server_command(const std::vector<std::string>& args) {
     }
     status renew(const leases::lease& l, time_point) override { return revoke(l); }
   } revoker;
-  system_clock wall;
   leases::manager_options lease_opts;
   lease_opts.limits = {cfg.default_lease_ttl, cfg.max_lease_ttl};
   leases::lease_manager lease_mgr(encrypted, revoker, wall, lease_opts);
@@ -244,8 +251,27 @@ int server_command(const std::vector<std::string>& args) {
   if (!seal.status().sealed) restore_leases();
   leases::expiry_driver expiry(lease_mgr, wall, [&seal] { return !seal.status().sealed; });
 
+  // Revoking a token revokes the leases it created.
+  tokens.on_revoke([&lease_mgr](const std::string& accessor) {
+    if (auto s = lease_mgr.expire_by_token(accessor); !s) {
+      spdlog::error("leases of a revoked token could not be scheduled for revocation: {}", s.err().message);
+    }
+  });
+
   api::seal_services seal_routes{seal, encrypted, tokens};
-  api::service svc(seal, tokens, &seal_routes, &lease_mgr, &wall);
+  api::auth_mounts auth_methods(encrypted, tokens, wall);
+  api::service svc(api::services{seal, tokens, &seal_routes, &lease_mgr, &wall, &policies, &tokens, &auth_methods});
+  auto on_unsealed = [&policies, &auth_methods] {
+    if (auto s = policies.ensure_default(); !s) spdlog::error("default policy: {}", s.err().message);
+    if (auto s = auth_methods.load(); !s) spdlog::error("auth methods: {}", s.err().message);
+  };
+  seal.on_unseal(on_unsealed);
+  seal.on_seal([&auth_methods] { auth_methods.unload(); });
+  if (!seal.status().sealed) on_unsealed();
+  // Expired tokens are revoked when presented; this sweep catches the ones nobody presents.
+  periodic_task token_tidy(std::chrono::minutes(1), [&tokens, &seal] {
+    if (!seal.status().sealed) tokens.tidy();
+  });
 
   boost::asio::io_context io;
   boost::asio::thread_pool workers(cfg.worker_threads);

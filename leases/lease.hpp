@@ -41,6 +41,9 @@ struct lease {
 };
 
 inline const std::string lease_storage_prefix = "sys/expire/id/";
+// sys/expire/token/<token accessor>/<lease id> -> "": the leases a token created, so revoking the
+// token finds them without a scan. Written with the lease; removed when the lease is revoked.
+inline const std::string lease_token_index_prefix = "sys/expire/token/";
 
 // Record format: a one-line header with what scheduling needs, then the JSON document:
 //   "L1 <state> <due unix ms>\n{...}"      e.g. "L1 a 1800000003600000\n{\"id\":...}"

@@ -62,7 +62,14 @@ void lease_manager::unschedule_locked(const std::string& id) {
 }
 
 status lease_manager::add(lease l) {
-  if (auto s = store(l); !s) return s;
+  if (l.token_accessor.empty() || l.token_accessor.find('/') != std::string::npos) {
+    if (auto s = store(l); !s) return s;
+  } else {
+    std::vector<storage::operation> ops;
+    ops.push_back(storage::operation::put(lease_storage_prefix + l.id, encode(l)));
+    ops.push_back(storage::operation::put(lease_token_index_prefix + l.token_accessor + "/" + l.id, ""));
+    if (auto s = store_.apply(std::move(ops)); !s) return s;
+  }
   std::lock_guard lock(mu_);
   schedule_locked(l.id, l.state == lease_state::active || l.state == lease_state::pending ? l.expire_time
                                                                                           : l.next_attempt);
@@ -126,7 +133,12 @@ seconds lease_manager::backoff(int attempts) {
 status lease_manager::attempt_revoke(lease l) {
   auto s = revoker_.revoke(l);
   if (s) {
-    if (auto d = store_.remove(lease_storage_prefix + l.id); !d) return d;
+    std::vector<storage::operation> ops;
+    ops.push_back(storage::operation::remove(lease_storage_prefix + l.id));
+    if (!l.token_accessor.empty()) {
+      ops.push_back(storage::operation::remove(lease_token_index_prefix + l.token_accessor + "/" + l.id));
+    }
+    if (auto d = store_.apply(std::move(ops)); !d) return d;
     std::lock_guard lock(mu_);
     unschedule_locked(l.id);
     return ok_v;
@@ -196,6 +208,26 @@ status lease_manager::expire_now(const std::string& id) {
   if (auto s = store(*l); !s) return s;
   std::lock_guard lock(mu_);
   schedule_locked(l->id, now);
+  return ok_v;
+}
+
+status lease_manager::expire_by_token(const std::string& accessor) {
+  if (accessor.empty() || accessor.find('/') != std::string::npos) return ok_v;
+  const std::string dir = lease_token_index_prefix + accessor + "/";
+  std::vector<std::string> ids;
+  auto s = store_.scan(dir, [&](const std::string& key, std::string_view) {
+    ids.push_back(key.substr(dir.size()));
+    return true;
+  });
+  if (!s) return s;
+  for (const auto& id : ids) {
+    auto l = load(id);
+    if (!l && l.err().code == make_error_code(errc::not_found)) {
+      (void)store_.remove(dir + id);  // the lease went another way (revoke-force): drop the stale entry
+      continue;
+    }
+    if (auto e = expire_now(id); !e) return e;
+  }
   return ok_v;
 }
 

@@ -83,6 +83,9 @@ class lease_manager {
   // Vault's sync=false: makes the lease(s) due now; the expiry driver revokes them shortly.
   status expire_now(const std::string& id);
   status expire_prefix_now(const std::string& prefix);
+  // A token was revoked: every lease it created becomes due now (revoked by the expiry driver with
+  // the usual retries). Uses the sys/expire/token/<accessor>/ index written by add().
+  status expire_by_token(const std::string& accessor);
   // Called (under the manager's lock: it must only signal) whenever a timer is (re)scheduled.
   void on_schedule(std::function<void()> f) {
     std::lock_guard lock(mu_);

@@ -26,14 +26,14 @@ struct identity {
 class authenticator {
  public:
   virtual ~authenticator() = default;
-  virtual std::optional<identity> authenticate(const secret& token) const = 0;
+  virtual std::optional<identity> authenticate(const secret& token) = 0;
 };
 
 // Knows exactly one token, the root token (dev mode, and until the token store exists).
 class root_token_authenticator final : public authenticator {
  public:
   explicit root_token_authenticator(secret root_token) : root_(std::move(root_token)) {}
-  std::optional<identity> authenticate(const secret& token) const override;
+  std::optional<identity> authenticate(const secret& token) override;
 
  private:
   secret root_;

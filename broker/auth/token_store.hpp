@@ -1,38 +1,160 @@
 #pragma once
-// token_store: tokens kept in storage (through the barrier) only as HMAC-SHA256(salt, token).
+// token_store: service tokens, as Vault's token auth method, kept in storage (through the barrier)
+// only as HMAC-SHA256(salt, token):
 //
-//   auth/token/salt                 32 random bytes, made on first use (encrypted by the barrier)
-//   auth/token/id/<hmac hex>        {"policies":[...],"display_name":...,"accessor":...,"creation_time":...}
-//   auth/token/accessor/<accessor>  <hmac hex>
+//   auth/token/salt                           32 random bytes, made on first use
+//   auth/token/id/<hmac hex>                  the token's entry (JSON, see token_entry)
+//   auth/token/accessor/<accessor>            <hmac hex>
+//   auth/token/parent/<parent accessor>/<child accessor>   ""   (the parent -> children index)
 //
-// A lookup hashes the presented token and reads its entry; the clear token is never stored, so a
-// copy of the database file reveals no usable token. The salt is cached in memory while unsealed;
-// clear_cache() (called when sealing) forgets it.
-// Thread: all methods are safe concurrently.
+// A copy of the database file reveals no usable token. Lookups hash the presented token; the
+// comparison is the storage lookup of a MAC, so no token byte is compared in variable time.
+//
+// Lifecycle: a token dies when revoked, when its TTL runs out, when its uses are spent, or when its
+// parent dies (unless it is an orphan). Revoking a token revokes its descendants, children first,
+// and tells every on_revoke listener (the lease manager revokes the leases the token created).
+// An expired token is revoked the moment it is presented, and tidy() sweeps the rest.
+//
+// Example: root creates A (policies [dev]); A creates B. revoke(A) revokes B then A; B's leases and
+// A's leases are handed to the listeners. Had B been created with create-orphan it would live on.
+//
+// Thread: all methods are safe concurrently. Entries are cached in memory (bounded) and every write
+// goes through this store, so the cache is exact on a single node; clear_cache() on seal.
+#include <chrono>
+#include <functional>
+#include <map>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "broker/auth/authenticator.hpp"
+#include "broker/core/clock.hpp"
 #include "broker/storage/physical.hpp"
 
 namespace credbroker::auth {
 
+struct token_entry {
+  std::string accessor;
+  std::vector<std::string> policies;
+  std::string parent;  // parent's accessor; empty for orphans and root tokens
+  bool orphan = true;
+  std::string path;    // "auth/token/create", "auth/approle/login", "auth/token/root"
+  std::string mount;   // the auth mount that issued it: "token/", "approle/"
+  std::map<std::string, std::string> meta;
+  std::string display_name;
+  std::int64_t num_uses = 0;  // uses left; 0 = unlimited
+  std::int64_t creation_time = 0;  // unix seconds
+  std::int64_t creation_ttl = 0;   // seconds
+  std::int64_t expire_time = 0;    // unix seconds; 0 = never expires
+  std::int64_t explicit_max_ttl = 0;
+  std::int64_t period = 0;
+  bool renewable = false;
+  std::int64_t last_renewal_time = 0;
+  std::string role;
+};
+
+struct token_limits {
+  std::chrono::seconds default_ttl{768 * 3600};
+  std::chrono::seconds max_ttl{768 * 3600};
+};
+
+// What the caller of auth/token/create (or an auth method's login) asks for.
+struct token_request {
+  std::optional<std::string> id;  // custom token value (root or sudo only)
+  std::optional<std::vector<std::string>> policies;  // default: the parent's
+  std::map<std::string, std::string> meta;
+  bool no_parent = false;
+  bool orphan_allowed = false;  // auth/token/create-orphan: no_parent without sudo, as in Vault
+  bool no_default_policy = false;
+  bool renewable = true;
+  std::chrono::seconds ttl{0};
+  std::chrono::seconds explicit_max_ttl{0};
+  std::chrono::seconds period{0};
+  std::string display_name;  // "" -> "token"; else "token-<name>" for auth/token, as is for methods
+  std::int64_t num_uses = 0;
+  std::string path = "auth/token/create";
+  std::string mount = "token/";
+  std::string role;
+};
+
+struct issued_token {
+  secret token;
+  token_entry entry;
+  std::int64_t ttl = 0;  // seconds; 0 = never expires
+  std::vector<std::string> warnings;
+};
+
 class token_store final : public authenticator {
  public:
-  explicit token_store(storage::physical& store) : store_(store) {}
+  token_store(storage::physical& store, const clock& clk, token_limits limits = {})
+      : store_(store), clock_(clk), limits_(limits) {}
 
-  // A root token (policies ["root"]); `id` chooses its value (dev mode), else "hvs." + 24 random.
+  // A root token (policies ["root"], no expiry); `id` chooses its value (dev mode).
   result<secret> create_root(std::optional<std::string> id = std::nullopt);
-  std::optional<identity> authenticate(const secret& token) const override;
+
+  // auth/token/create. parent: the caller (nullptr for auth methods' logins, which make orphans).
+  // privileged: the caller is root or holds sudo on the create path (custom ids, orphans, any policy).
+  // Errors (400): "child policies must be subset of parent", "root or sudo privileges required to
+  // create orphan token", "root or sudo privileges required to specify token id",
+  // "number of uses cannot be negative", "token ttl/period cannot be negative" ...
+  result<issued_token> create(const identity* parent, bool privileged, token_request r);
+
+  // Presents a token for one request: validates expiry and ancestry and spends one use.
+  std::optional<identity> authenticate(const secret& token) override;
+
+  // Reads without spending a use. errc::invalid_request "bad token" when unknown or expired.
+  result<token_entry> lookup(const secret& token);
+  result<token_entry> lookup_accessor(const std::string& accessor);
+
+  // Vault's token renew: increment 0 = the token's own TTL; capped by explicit_max_ttl and the
+  // system max counted from creation, with a warning. "lease is not renewable" for non-renewable.
+  result<issued_token> renew(const secret& token, std::chrono::seconds increment);
+  result<issued_token> renew_accessor(const std::string& accessor, std::chrono::seconds increment);
+
+  // Idempotent: an unknown token is a success.
+  status revoke(const secret& token);
+  status revoke_accessor(const std::string& accessor);
+  // Revokes the token but makes its children orphans.
+  status revoke_orphan(const secret& token);
+  // Revokes every token issued by an auth mount (when the mount is disabled).
+  status revoke_mount(const std::string& mount);
+  // Every live token's accessor (LIST auth/token/accessors, sudo).
+  result<std::vector<std::string>> list_accessors();
+  // Revokes expired tokens; returns how many.
+  std::size_t tidy();
+
+  // Called with the accessor of each revoked token, before its entry is deleted.
+  void on_revoke(std::function<void(const std::string& accessor)> f);
+
+  // Salted HMAC-SHA256 (hex) with the store's salt; for other stores of secrets (AppRole).
+  result<std::string> hash(std::string_view data) const;
+
   void clear_cache();
 
+  static std::string storage_key(const std::string& hmac) { return "auth/token/id/" + hmac; }
+
  private:
+  result<std::optional<token_entry>> load(const std::string& hmac) const;
+  result<std::optional<std::string>> hmac_of_accessor(const std::string& accessor) const;
+  status save(const std::string& hmac, const token_entry& e, bool fresh);
+  status revoke_tree(const std::string& hmac, bool orphan_children);
+  bool alive(const token_entry& e, std::int64_t now, int depth) const;
+  result<issued_token> renew_hmac(const std::string& hmac, std::chrono::seconds increment);
   result<secret> salt() const;
-  result<std::string> hash(const secret& token) const;
+  std::int64_t now_seconds() const;
 
   storage::physical& store_;
+  const clock& clock_;
+  token_limits limits_;
   mutable std::mutex mu_;
   mutable std::optional<secret> salt_;
+  mutable std::unordered_map<std::string, token_entry> cache_;  // hmac -> entry
+  std::vector<std::function<void(const std::string&)>> revoke_listeners_;
 };
+
+std::string to_json(const token_entry& e);
+std::optional<token_entry> token_entry_from_json(std::string_view text);
 
 }  // namespace credbroker::auth

@@ -1,5 +1,7 @@
 #include "broker/core/duration.hpp"
 
+#include <ctime>
+
 #include <cstdint>
 #include <limits>
 #include <fmt/format.h>
@@ -194,6 +196,23 @@ std::string format_go_duration(std::chrono::seconds d) {
   if (h > 0) return fmt::format("{}{}h{}m{}s", sign, h, m, sec);
   if (m > 0) return fmt::format("{}{}m{}s", sign, m, sec);
   return fmt::format("{}{}s", sign, sec);
+}
+
+std::string format_rfc3339_nano(std::chrono::system_clock::time_point t) {
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+  const std::time_t secs = static_cast<std::time_t>(ns / 1'000'000'000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  const auto n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  std::string out(buf, n);
+  if (const auto frac = ns % 1'000'000'000; frac != 0) {
+    std::string digits = std::to_string(frac);
+    digits.insert(0, 9 - digits.size(), '0');
+    while (!digits.empty() && digits.back() == '0') digits.pop_back();
+    out += "." + digits;
+  }
+  return out + "Z";
 }
 
 }  // namespace credbroker

@@ -28,4 +28,7 @@ result<std::chrono::seconds> parse_duration_seconds(std::string_view text);
 // Go's time.Duration.String() for whole seconds: 0 -> "0s", 90 -> "1m30s", 3600 -> "1h0m0s".
 std::string format_go_duration(std::chrono::seconds d);
 
+// RFC 3339 in UTC with Go's RFC3339Nano trimming of trailing zeros: "2026-11-23T07:09:05.12Z".
+std::string format_rfc3339_nano(std::chrono::system_clock::time_point t);
+
 }  // namespace credbroker

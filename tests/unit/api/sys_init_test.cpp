@@ -32,7 +32,8 @@ class sys_init : public ::testing::Test {
   storage::inmem_backend backend_;
   barrier::barrier barrier_{backend_};
   barrier::seal_manager seal_{backend_, barrier_, "inmem", "test"};
-  auth::token_store tokens_{barrier_};
+  system_clock clock_;
+  auth::token_store tokens_{barrier_, clock_};
   api::seal_services services_{seal_, barrier_, tokens_};
   api::service svc_{seal_, tokens_, &services_};
 };

@@ -1,0 +1,100 @@
+#pragma once
+// ACL policies in Vault's syntax, and the ACL a set of policies compiles to.
+//
+// A policy is a list of path rules:
+//   path "database/creds/app"  { capabilities = ["read"] }           exact path
+//   path "database/creds/*"    { capabilities = ["read"] }           prefix glob: '*' only at the end
+//   path "database/+/app"      { capabilities = ["read", "list"] }   '+' matches one whole segment
+//   path "secret/*"            { policy = "write" }                   legacy shorthand
+// Capabilities: create read update delete list patch sudo deny. Legacy shorthands: deny, read
+// (read+list), write (read+list+create+update+delete+patch), sudo (write+sudo).
+//
+// acl: the union of several policies, answering "may this operation touch this path?" as Vault does:
+//   1. Rules with the same path text are merged across policies: capabilities are unioned, and a
+//      `deny` in any of them makes the merged rule deny-only (deny wins).
+//   2. An exact rule for the path wins (for a list, the path without its trailing '/' too).
+//   3. Otherwise the most specific of the matching glob and '+' rules wins, compared in order:
+//      later first wildcard, then not ending in '*', then fewer '+' segments, then longer, then
+//      lexically greater. Example: for "database/creds/app",
+//         "database/creds/*" (first wildcard at 15)  beats  "database/+/app" (first wildcard at 9).
+//   4. No rule matches -> denied (deny by default). The "root" policy allows everything.
+// Invariant: an acl is immutable once built; share it freely between threads.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "broker/core/result.hpp"
+
+namespace credbroker::auth {
+
+enum capability : std::uint32_t {
+  cap_deny = 1u << 0,
+  cap_create = 1u << 1,
+  cap_read = 1u << 2,
+  cap_update = 1u << 3,
+  cap_delete = 1u << 4,
+  cap_list = 1u << 5,
+  cap_sudo = 1u << 6,
+  cap_patch = 1u << 7,
+};
+// Capability names in Vault's order ("create", "read", ...); {"deny"} for 0 or deny.
+std::vector<std::string> capability_names(std::uint32_t caps);
+
+struct path_rule {
+  std::string path;       // as written, leading '/' removed
+  std::uint32_t caps = 0;
+};
+
+struct policy {
+  std::string name;
+  std::string raw;  // the text it was parsed from
+  std::vector<path_rule> rules;
+};
+
+// Parses HCL or JSON. Errors name the line and column (HCL) and the offending key or value, e.g.
+//   line 3, column 19: invalid capability "raed" for path "database/creds/app"
+result<policy> parse_policy(std::string name, std::string_view text);
+
+// The operations an ACL is asked about (mirrors Vault's logical operations).
+enum class acl_operation { read, list, create, update, remove, patch };
+
+struct acl_decision {
+  bool allowed = false;
+  bool sudo = false;  // the matching rule grants sudo (root paths need it)
+  bool root = false;
+};
+
+class acl {
+ public:
+  // Policies named "root" make a root ACL; other policies' rules are merged.
+  explicit acl(const std::vector<std::shared_ptr<const policy>>& policies);
+
+  acl_decision check(acl_operation op, std::string_view path) const;
+  // The merged capabilities that apply to path (for sys/capabilities); root -> all.
+  std::uint32_t capabilities(std::string_view path) const;
+  bool is_root() const { return root_; }
+
+ private:
+  struct glob_rule {
+    std::string path;  // without the trailing '*'
+    bool prefix = false;
+    std::size_t first_wildcard = 0;  // index of the first '+' or the trailing '*'
+    std::size_t wildcard_segments = 0;
+    bool has_plus = false;
+    std::uint32_t caps = 0;
+  };
+  std::uint32_t lookup(std::string_view path, bool list) const;
+  static bool glob_matches(const glob_rule& r, std::string_view path);
+
+  bool root_ = false;
+  std::unordered_map<std::string, std::uint32_t> exact_;
+  std::vector<glob_rule> globs_;
+};
+
+// The built-in "default" policy every token gets unless created with no_default_policy.
+std::string_view default_policy_text();
+
+}  // namespace credbroker::auth
