@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libsqlite3-dev libbenchmark-dev
   postgresql postgresql-client redis-server redis-tools
   python3 python3-hvac python3-requests curl procps
+  clang
 )
 
 missing=()
