@@ -1,6 +1,7 @@
 #include "api/service.hpp"
 
 #include "api/auth_mounts.hpp"
+#include "api/secret_mounts.hpp"
 #include "api/sys_routes.hpp"
 #include "api/wire.hpp"
 
@@ -43,6 +44,13 @@ service::service(const services& svc) : node_(svc.node), authn_(svc.authn), poli
   if (svc.auth_methods != nullptr) {
     for (auto& r : sys_auth_routes(*svc.auth_methods)) sys->routes.push_back(std::move(r));
     svc.auth_methods->attach(router_);
+  }
+  if (svc.secrets != nullptr) {
+    for (auto& r : sys_mount_routes(*svc.secrets)) sys->routes.push_back(std::move(r));
+    svc.secrets->attach(router_);
+  }
+  if (svc.passwords != nullptr) {
+    for (auto& r : sys_password_policy_routes(*svc.passwords)) sys->routes.push_back(std::move(r));
   }
   router_.add_mount(std::move(sys));
   static const system_clock wall;

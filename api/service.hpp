@@ -26,6 +26,7 @@
 namespace credbroker::api {
 
 class auth_mounts;
+class secret_mounts;
 
 // What the API serves; a null member leaves its routes out (unit tests wire only what they test).
 struct services {
@@ -37,6 +38,8 @@ struct services {
   auth::policy_store* policies = nullptr;    // ACLs and sys/policy routes; null: only root passes
   auth::token_store* tokens = nullptr;       // auth/token routes
   auth_mounts* auth_methods = nullptr;       // sys/auth routes and the auth methods' mounts
+  secret_mounts* secrets = nullptr;          // sys/mounts routes and the secrets engines' mounts
+  engine::password_policies* passwords = nullptr;  // sys/policies/password routes
 };
 
 class service {

@@ -7,6 +7,7 @@
 #include "broker/barrier/barrier.hpp"
 #include "broker/barrier/seal_manager.hpp"
 #include "broker/core/node_status.hpp"
+#include "broker/engine/password_policy.hpp"
 #include "leases/lease_manager.hpp"
 
 namespace credbroker::api {
@@ -37,6 +38,11 @@ std::vector<route> sys_policy_routes(auth::policy_store& policies);
 std::vector<route> sys_capabilities_routes(auth::policy_store& policies, auth::token_store& tokens);
 
 class auth_mounts;
+class secret_mounts;
+// sys/mounts, sys/mounts/:path and sys/mounts/:path/tune (secret_mounts.cpp).
+std::vector<route> sys_mount_routes(secret_mounts& mounts);
+// sys/policies/password[/:name[/generate]] (database_routes.cpp).
+std::vector<route> sys_password_policy_routes(engine::password_policies& p);
 // sys/auth and sys/auth/:path (sys_auth.cpp).
 std::vector<route> sys_auth_routes(auth_mounts& mounts);
 

@@ -27,6 +27,7 @@
 #include "broker/storage/sqlite_backend.hpp"
 #include "leases/lease_manager.hpp"
 #include "api/auth_mounts.hpp"
+#include "api/secret_mounts.hpp"
 #include "api/service.hpp"
 #include "broker/auth/authenticator.hpp"
 #include "broker/commands.hpp"
@@ -36,6 +37,7 @@
 #include "broker/core/periodic.hpp"
 #include "broker/core/random.hpp"
 #include "cli/flags.hpp"
+#include "plugins/builtin.hpp"
 
 namespace credbroker {
 namespace {
@@ -225,14 +227,12 @@ int server_command(const std::vector<std::string>& args) {
     }
   }
   // Leases: durable through the barrier; the index is rebuilt at every unseal, and a driver thread
-  // revokes due leases while unsealed. Until the database engine exists no lease can be issued, so
-  // revocation has nothing to call.
-  struct engine_pending_revoker final : leases::revoker {
-    status revoke(const leases::lease& l) override {
-      return make_error(errc::unavailable, "no database engine serves connection \"" + l.connection + "\"");
-    }
-    status renew(const leases::lease& l, time_point) override { return revoke(l); }
-  } revoker;
+  // revokes due leases while unsealed. Revocation goes to the database engine of the lease's mount.
+  plugin::registry plugin_registry;
+  plugins::register_builtin_plugins(plugin_registry);
+  engine::engine_router engines;
+  engine::password_policies password_policies(encrypted);
+  auto& revoker = engines;
   leases::manager_options lease_opts;
   lease_opts.limits = {cfg.default_lease_ttl, cfg.max_lease_ttl};
   leases::lease_manager lease_mgr(encrypted, revoker, wall, lease_opts);
@@ -260,14 +260,36 @@ int server_command(const std::vector<std::string>& args) {
 
   api::seal_services seal_routes{seal, encrypted, tokens};
   api::auth_mounts auth_methods(encrypted, tokens, wall);
-  api::service svc(api::services{seal, tokens, &seal_routes, &lease_mgr, &wall, &policies, &tokens, &auth_methods});
-  auto on_unsealed = [&policies, &auth_methods] {
+  api::secret_mounts secret_engines(
+      api::engine_services{encrypted, plugin_registry, lease_mgr, password_policies, engines, wall, lease_opts.limits});
+  api::service svc(api::services{seal, tokens, &seal_routes, &lease_mgr, &wall, &policies, &tokens, &auth_methods,
+                                 &secret_engines, &password_policies});
+  // Pending leases (a crash between writing a lease and creating its user) are settled in the
+  // background: a database that is down must not hold up the start.
+  std::mutex resolver_mu;
+  std::thread resolver;
+  auto on_unsealed = [&] {
     if (auto s = policies.ensure_default(); !s) spdlog::error("default policy: {}", s.err().message);
     if (auto s = auth_methods.load(); !s) spdlog::error("auth methods: {}", s.err().message);
+    if (auto s = secret_engines.load(); !s) spdlog::error("secrets engines: {}", s.err().message);
+    std::lock_guard lock(resolver_mu);
+    if (resolver.joinable()) resolver.join();
+    resolver = std::thread([&secret_engines] { secret_engines.resolve_pending(); });
   };
   seal.on_unseal(on_unsealed);
-  seal.on_seal([&auth_methods] { auth_methods.unload(); });
+  seal.on_seal([&auth_methods, &secret_engines] {
+    auth_methods.unload();
+    secret_engines.unload();
+  });
   if (!seal.status().sealed) on_unsealed();
+  struct join_on_exit {
+    std::mutex& mu;
+    std::thread& t;
+    ~join_on_exit() {
+      std::lock_guard lock(mu);
+      if (t.joinable()) t.join();
+    }
+  } join_resolver{resolver_mu, resolver};
   // Expired tokens are revoked when presented; this sweep catches the ones nobody presents.
   periodic_task token_tidy(std::chrono::minutes(1), [&tokens, &seal] {
     if (!seal.status().sealed) tokens.tidy();

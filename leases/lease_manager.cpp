@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <memory>
+#include <utility>
 
 #include "broker/core/random.hpp"
 
@@ -298,9 +299,11 @@ result<std::vector<std::string>> lease_manager::restore() {
   // One ordered pass over every record; only the header line is read (no JSON parse).
   std::vector<std::string> unreadable;
   std::vector<std::pair<std::string, time_point>> found;
+  std::vector<std::string> pending;
   auto s = store_.scan(lease_storage_prefix, [&](const std::string& key, std::string_view value) {
     std::string id = key.substr(lease_storage_prefix.size());
     if (auto h = peek_schedule(value)) {
+      if (h->state == lease_state::pending) pending.push_back(id);
       found.emplace_back(std::move(id), h->due);
       return true;
     }
@@ -318,7 +321,27 @@ result<std::vector<std::string>> lease_manager::restore() {
   std::lock_guard lock(mu_);
   index_.reserve(index_.size() + found.size());
   for (auto& [id, due] : found) schedule_locked(id, due);
+  pending_ = std::move(pending);
   return unreadable;
+}
+
+std::vector<std::string> lease_manager::take_pending() {
+  std::lock_guard lock(mu_);
+  return std::exchange(pending_, {});
+}
+
+status lease_manager::forget(const std::string& id) {
+  auto l = load(id);
+  if (!l) return l.err().code == make_error_code(errc::not_found) ? status(ok_v) : status(std::move(l).err());
+  std::vector<storage::operation> ops;
+  ops.push_back(storage::operation::remove(lease_storage_prefix + id));
+  if (!l->token_accessor.empty()) {
+    ops.push_back(storage::operation::remove(lease_token_index_prefix + l->token_accessor + "/" + id));
+  }
+  if (auto s = store_.apply(std::move(ops)); !s) return s;
+  std::lock_guard lock(mu_);
+  unschedule_locked(id);
+  return ok_v;
 }
 
 std::vector<lease> lease_manager::irrevocable() const {

@@ -95,6 +95,11 @@ class lease_manager {
   std::size_t run_due();
   // Rebuilds the index from storage. Unreadable records are reported in the result and kept.
   result<std::vector<std::string>> restore();
+  // The leases restore() found pending (the broker stopped between writing them and creating or
+  // confirming their users): the engine resolves them with user_exists. Empties the list.
+  std::vector<std::string> take_pending();
+  // Removes one lease record without calling the database (issuance rolled back).
+  status forget(const std::string& id);
 
   std::vector<lease> irrevocable() const;
   std::size_t count() const;
@@ -127,6 +132,7 @@ class lease_manager {
   std::vector<std::string> ids_;  // wheel payload -> lease id
   std::vector<std::uint32_t> free_ids_;
   std::function<void()> on_schedule_;
+  std::vector<std::string> pending_;
 };
 
 // expiry_driver: one thread that sleeps until the manager's next wake-up (at most `max_sleep`) and

@@ -6,19 +6,31 @@
 // message has been scrubbed of secrets (see sanitize.hpp) before it leaves the plugin.
 //
 // Thread: the broker calls a plugin only from its worker pool, never from an I/O thread. Calls may
-// arrive concurrently; an implementation serialises what it must (e.g. its connection pool).
+// arrive concurrently; an implementation serialises what it must (its connection pool bounds the
+// number of concurrent database sessions to max_open_connections).
 //
 // Lifecycle: construct (from the registry) -> initialize -> any number of calls -> close.
-// The user-management verbs (new_user, update_user, delete_user, user_exists, rotate_root) join this
-// interface with the database engine; today the broker only configures and probes connections.
+//
+// Issuance is split in two so the broker can make the lease durable before the user exists:
+//   generate_username(metadata) -> name   (pure: no database call)
+//   [broker writes the lease as pending]
+//   new_user(name, statements, password, expiration)
+// Error codes: errc::invalid_request for bad input (statements, templates, config), errc::unavailable
+// when the database cannot be reached or times out, errc::internal for anything else.
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "broker/core/result.hpp"
+#include "broker/core/secret.hpp"
 
 namespace credbroker::plugin {
+
+using time_point = std::chrono::system_clock::time_point;
 
 struct initialize_request {
   nlohmann::json config;    // connection_details as the user wrote them (may hold the root password)
@@ -26,6 +38,43 @@ struct initialize_request {
 };
 struct initialize_response {
   nlohmann::json config;  // normalised config to persist (the plugin may fill in defaults)
+};
+
+struct username_metadata {
+  std::string display_name;  // the token's display name ("token", "token-ci", "approle")
+  std::string role_name;
+};
+
+struct new_user_request {
+  std::string username;                      // from generate_username
+  std::vector<std::string> statements;       // the role's creation statements
+  std::vector<std::string> rollback_statements;
+  secret password;
+  time_point expiration;  // the database-side expiry (the broker passes lease expiry + 5 s)
+};
+
+struct change_password {
+  secret new_password;
+  std::vector<std::string> statements;  // empty: the plugin's default
+};
+struct change_expiration {
+  time_point new_expiration;
+  std::vector<std::string> statements;  // empty: the plugin's default
+};
+struct update_user_request {
+  std::string username;
+  std::optional<change_password> password;
+  std::optional<change_expiration> expiration;
+};
+
+struct delete_user_request {
+  std::string username;
+  std::vector<std::string> statements;  // empty: the plugin's default revocation
+};
+
+struct rotate_root_request {
+  secret new_password;
+  std::vector<std::string> statements;  // root_rotation_statements; empty: the plugin's default
 };
 
 struct verify_response {};
@@ -40,8 +89,31 @@ class database_plugin {
 
   // Validate the config; if verify_connection, open a fresh connection and probe it.
   // Errors: errc::invalid_request for a bad config, errc::unavailable when the database cannot be
-  // reached or refuses the credentials. Idempotent: a second call replaces the first config.
+  // reached or refuses the credentials. Idempotent: a second call replaces the first config (and
+  // drops pooled connections made with the old one).
   virtual result<initialize_response> initialize(initialize_request req) = 0;
+
+  // A fresh username within the database's limits (PostgreSQL: 63 bytes). Never truncates silently
+  // into a possible collision: a template that yields too long a name is an error. No database call.
+  virtual result<std::string> generate_username(const username_metadata& meta) = 0;
+
+  // Creates the user; all statements in one transaction (nothing is left on failure).
+  // Errors: "empty creation statements" (invalid_request) when the plugin has no default.
+  virtual result<ok_t> new_user(const new_user_request& req) = 0;
+
+  // Changes the password and/or the database-side expiry of an existing user.
+  virtual result<ok_t> update_user(const update_user_request& req) = 0;
+
+  // Removes the user and ends its live sessions where the database allows. Idempotent: succeeds
+  // when the user is already gone (a retry after a crash must be safe).
+  virtual result<ok_t> delete_user(const delete_user_request& req) = 0;
+
+  // Whether the user exists (crash recovery of pending leases).
+  virtual result<bool> user_exists(const std::string& username) = 0;
+
+  // Changes the root user's password with a fresh login and returns the config to persist (the
+  // new password in it). Pooled connections are re-made with the new password.
+  virtual result<initialize_response> rotate_root(const rotate_root_request& req) = 0;
 
   // Open a fresh connection with the current config and run a trivial probe (SELECT 1 / PING).
   virtual result<verify_response> verify() = 0;

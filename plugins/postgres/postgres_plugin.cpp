@@ -2,10 +2,22 @@
 
 #include <pqxx/pqxx>
 
+#include "broker/core/duration.hpp"
+#include "broker/core/random.hpp"
 #include "broker/plugin/sanitize.hpp"
+#include "broker/plugin/username_template.hpp"
+#include "plugins/postgres/statements.hpp"
 
 namespace credbroker::plugins::postgres {
+
+struct pg_session {
+  explicit pg_session(const std::string& conninfo) : c(conninfo) {}
+  pqxx::connection c;
+};
+
 namespace {
+
+constexpr std::size_t max_identifier = 63;
 
 result<std::string> string_field(const nlohmann::json& cfg, const char* key) {
   auto it = cfg.find(key);
@@ -29,11 +41,53 @@ result<std::int64_t> int_field(const nlohmann::json& cfg, const char* key, std::
   return make_error(errc::invalid_request, std::string(key) + " must be an integer");
 }
 
+quoting quoting_of(pqxx::connection& c) {
+  return {[&c](std::string_view v) { return c.quote(std::string(v)); },
+          [&c](std::string_view v) { return c.quote_name(std::string(v)); }};
+}
+
+// pqxx reports a dead session in several ways; all mean "replace the connection".
+bool broken(const std::exception& e) {
+  return dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr ||
+         dynamic_cast<const pqxx::in_doubt_error*>(&e) != nullptr;
+}
+
 }  // namespace
+
+class postgres_plugin::checkout {
+ public:
+  checkout(postgres_plugin* owner, pooled p) : owner_(owner), p_(std::move(p)) {}
+  checkout(checkout&& o) noexcept : owner_(std::exchange(o.owner_, nullptr)), p_(std::move(o.p_)), broken_(o.broken_) {}
+  checkout& operator=(checkout&&) = delete;
+  ~checkout() {
+    if (owner_ != nullptr) owner_->give_back(std::move(p_), broken_);
+  }
+  pqxx::connection& conn() { return p_.c->c; }
+  void mark_broken() { broken_ = true; }
+
+ private:
+  postgres_plugin* owner_;
+  pooled p_;
+  bool broken_ = false;
+};
+
+postgres_plugin::postgres_plugin() = default;
+
+postgres_plugin::~postgres_plugin() { (void)close(); }
+
+std::shared_ptr<const postgres_plugin::settings> postgres_plugin::current() const {
+  std::lock_guard lock(mu_);
+  return settings_;
+}
+
+std::size_t postgres_plugin::open_connections() const {
+  std::lock_guard lock(mu_);
+  return open_;
+}
 
 result<plugin::initialize_response> postgres_plugin::initialize(plugin::initialize_request req) {
   if (!req.config.is_object()) return make_error(errc::invalid_request, "config must be a JSON object");
-  connection_template t;
+  auto s = std::make_shared<settings>();
   auto url = string_field(req.config, "connection_url");
   if (!url) return std::move(url).err();
   if (url->empty()) return make_error(errc::invalid_request, "connection_url cannot be empty");
@@ -41,44 +95,317 @@ result<plugin::initialize_response> postgres_plugin::initialize(plugin::initiali
   if (!user) return std::move(user).err();
   auto pass = string_field(req.config, "password");
   if (!pass) return std::move(pass).err();
+  for (const std::string* v : {&*user, &*pass}) {
+    if (v->find("{{username}}") != std::string::npos || v->find("{{password}}") != std::string::npos) {
+      return make_error(errc::invalid_request, "username and/or password cannot contain the template variables");
+    }
+  }
   auto max_open = int_field(req.config, "max_open_connections", 4);
   if (!max_open) return std::move(max_open).err();
   if (*max_open < 1) return make_error(errc::invalid_request, "max_open_connections must be at least 1");
+  auto max_idle = int_field(req.config, "max_idle_connections", 0);
+  if (!max_idle) return std::move(max_idle).err();
+  if (*max_idle < 0) return make_error(errc::invalid_request, "max_idle_connections cannot be negative");
   auto timeout = int_field(req.config, "connect_timeout", 10);
   if (!timeout) return std::move(timeout).err();
   if (*timeout < 1) return make_error(errc::invalid_request, "connect_timeout must be at least 1 second");
-  t.url = std::move(*url);
-  t.username = std::move(*user);
-  t.password = secret(std::move(*pass));
-  t.connect_timeout_seconds = static_cast<int>(*timeout);
-  if (auto it = req.config.find("disable_escaping"); it != req.config.end() && it->is_boolean()) {
-    t.disable_escaping = it->get<bool>();
+  std::chrono::seconds lifetime{0};
+  if (auto it = req.config.find("max_connection_lifetime"); it != req.config.end() && !it->is_null()) {
+    auto d = parse_duration_value(*it);
+    if (!d) return make_error(errc::invalid_request, "invalid max_connection_lifetime: " + d.err().message);
+    lifetime = *d;
   }
-  if (auto rendered = render_connection_string(t); !rendered) return std::move(rendered).err();
-
-  plugin::initialize_response out{req.config};
-  out.config["max_open_connections"] = *max_open;
-  {
-    std::lock_guard lock(mu_);
-    conn_ = std::move(t);
-    initialized_ = true;
-  }
-  if (req.verify_connection) {
-    if (auto v = verify(); !v) {
-      return make_error(errc::unavailable, "error verifying connection: " + v.err().message);
+  auto tmpl = string_field(req.config, "username_template");
+  if (!tmpl) return std::move(tmpl).err();
+  if (!tmpl->empty()) {
+    if (auto v = plugin::validate_template(*tmpl); !v) {
+      return make_error(errc::invalid_request, "invalid username template: " + v.err().message);
     }
   }
+  auto auth = string_field(req.config, "password_authentication");
+  if (!auth) return std::move(auth).err();
+  if (!auth->empty() && *auth != "password" && *auth != "scram-sha-256") {
+    return make_error(errc::invalid_request, "'password_authentication' must be one of \"password\" or \"scram-sha-256\"");
+  }
+  s->conn.url = std::move(*url);
+  s->conn.username = std::move(*user);
+  s->conn.password = secret(std::move(*pass));
+  s->conn.connect_timeout_seconds = static_cast<int>(*timeout);
+  if (auto it = req.config.find("disable_escaping"); it != req.config.end() && it->is_boolean()) {
+    s->conn.disable_escaping = it->get<bool>();
+  }
+  if (auto rendered = render_connection_string(s->conn); !rendered) return std::move(rendered).err();
+  s->max_open = static_cast<std::size_t>(*max_open);
+  s->max_idle = *max_idle == 0 ? s->max_open : std::min<std::size_t>(static_cast<std::size_t>(*max_idle), s->max_open);
+  s->max_lifetime = lifetime;
+  s->username_template = tmpl->empty() ? std::string(plugin::default_postgres_username_template) : *tmpl;
+  s->scram = *auth == "scram-sha-256";
+  s->config = req.config;
+  s->config["max_open_connections"] = *max_open;
+  {
+    std::lock_guard lock(mu_);
+    settings_ = s;
+    ++generation_;
+    idle_.clear();  // closed outside the pool count below
+    open_ = 0;
+    closed_ = false;
+  }
+  cv_.notify_all();
+  if (req.verify_connection) {
+    if (auto v = verify(); !v) return make_error(errc::unavailable, "error verifying connection: " + v.err().message);
+  }
+  return plugin::initialize_response{s->config};
+}
+
+result<postgres_plugin::checkout> postgres_plugin::acquire() {
+  std::shared_ptr<const settings> s;
+  std::uint64_t gen = 0;
+  {
+    std::unique_lock lock(mu_);
+    if (closed_ || !settings_) return make_error(errc::internal, "plugin is not initialized");
+    s = settings_;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(s->conn.connect_timeout_seconds);
+    for (;;) {
+      while (!idle_.empty()) {
+        pooled p = std::move(idle_.back());
+        idle_.pop_back();
+        const bool stale = p.generation != generation_ ||
+                           (s->max_lifetime.count() > 0 && std::chrono::steady_clock::now() - p.created > s->max_lifetime) ||
+                           !p.c->c.is_open();
+        if (!stale) return checkout(this, std::move(p));
+        --open_;  // dropped: closes when p goes out of scope
+      }
+      if (open_ < s->max_open) {
+        ++open_;
+        gen = generation_;
+        break;
+      }
+      if (cv_.wait_until(lock, deadline) == std::cv_status::timeout) {
+        return make_error(errc::unavailable, "timed out after " + std::to_string(s->conn.connect_timeout_seconds) +
+                                                 "s waiting for a database connection (max_open_connections=" +
+                                                 std::to_string(s->max_open) + ")");
+      }
+      if (closed_) return make_error(errc::internal, "plugin is closed");
+    }
+  }
+  auto conninfo = render_connection_string(s->conn);
+  try {
+    if (!conninfo) throw std::runtime_error(conninfo.err().message);
+    pooled p{std::make_unique<pg_session>(conninfo->reveal()), std::chrono::steady_clock::now(), gen};
+    return checkout(this, std::move(p));
+  } catch (const std::exception& e) {
+    {
+      std::lock_guard lock(mu_);
+      --open_;
+    }
+    cv_.notify_one();
+    std::vector<const secret*> secrets{&s->conn.password};
+    if (conninfo) secrets.push_back(&*conninfo);
+    return make_error(errc::unavailable, plugin::sanitize(e.what(), secrets));
+  }
+}
+
+void postgres_plugin::give_back(pooled p, bool is_broken) {
+  {
+    std::lock_guard lock(mu_);
+    const bool keep = !is_broken && !closed_ && p.generation == generation_ && settings_ &&
+                      idle_.size() < settings_->max_idle &&
+                      (settings_->max_lifetime.count() == 0 ||
+                       std::chrono::steady_clock::now() - p.created <= settings_->max_lifetime);
+    if (keep) {
+      idle_.push_back(std::move(p));
+    } else if (p.generation == generation_ && open_ > 0) {
+      --open_;
+    }
+  }
+  cv_.notify_one();
+  // A dropped connection closes here, outside the lock.
+}
+
+template <class F>
+result<ok_t> postgres_plugin::with_connection(F&& f, const std::vector<const secret*>& secrets) {
+  for (int attempt = 0;; ++attempt) {
+    auto c = acquire();
+    if (!c) return std::move(c).err();
+    auto s = current();
+    std::vector<const secret*> scrub = secrets;
+    if (s) scrub.push_back(&s->conn.password);
+    try {
+      f(c->conn());
+      return ok_v;
+    } catch (const std::exception& e) {
+      if (broken(e)) {
+        c->mark_broken();
+        if (attempt == 0) continue;  // the database restarted: once more on a fresh session
+        return make_error(errc::unavailable, plugin::sanitize(e.what(), scrub));
+      }
+      if (auto* sql = dynamic_cast<const pqxx::sql_error*>(&e); sql != nullptr) {
+        return make_error(errc::internal, plugin::sanitize(e.what(), scrub));
+      }
+      c->mark_broken();
+      return make_error(errc::internal, plugin::sanitize(e.what(), scrub));
+    }
+  }
+}
+
+std::string postgres_plugin::password_value(const secret& password) const {
+  auto s = current();
+  if (s && s->scram) {
+    const auto salt = random_bytes(16);
+    return scram_sha256_verifier(password.reveal(), std::string_view(reinterpret_cast<const char*>(salt.data()), salt.size()));
+  }
+  return password.reveal();
+}
+
+result<std::string> postgres_plugin::generate_username(const plugin::username_metadata& meta) {
+  auto s = current();
+  if (!s) return make_error(errc::internal, "plugin is not initialized");
+  auto name = plugin::render_template(s->username_template, {meta.display_name, meta.role_name});
+  if (!name) return make_error(errc::invalid_request, "unable to generate username: " + name.err().message);
+  if (name->empty()) return make_error(errc::invalid_request, "unable to generate username: the template produced an empty name");
+  if (name->size() > max_identifier) {
+    return make_error(errc::invalid_request, "unable to generate username: the template produced " +
+                                                 std::to_string(name->size()) +
+                                                 " bytes; PostgreSQL names are limited to 63 (use truncate or "
+                                                 "truncate_sha256 before the random part)");
+  }
+  if (name->find('\0') != std::string::npos) return make_error(errc::invalid_request, "unable to generate username: NUL byte");
+  return name;
+}
+
+result<ok_t> postgres_plugin::new_user(const plugin::new_user_request& req) {
+  const auto statements = split_statements(req.statements);
+  if (statements.empty()) return make_error(errc::invalid_request, "empty creation statements");
+  const secret pw(password_value(req.password));
+  const placeholders values{req.username, pw.reveal(), format_expiration(req.expiration)};
+  return with_connection(
+      [&](pqxx::connection& c) {
+        const quoting q = quoting_of(c);
+        pqxx::work tx(c);
+        for (const auto& st : statements) tx.exec(substitute(st, values, q));
+        tx.commit();
+      },
+      {&req.password, &pw});
+}
+
+result<ok_t> postgres_plugin::update_user(const plugin::update_user_request& req) {
+  if (req.username.empty()) return make_error(errc::invalid_request, "missing username");
+  if (!req.password && !req.expiration) return make_error(errc::invalid_request, "no changes requested");
+  secret pw;
+  if (req.password) pw = secret(password_value(req.password->new_password));
+  return with_connection(
+      [&](pqxx::connection& c) {
+        const quoting q = quoting_of(c);
+        pqxx::work tx(c);
+        if (req.password) {
+          auto st = split_statements(req.password->statements);
+          if (st.empty()) st = {R"(ALTER ROLE "{{username}}" WITH PASSWORD '{{password}}')"};
+          const placeholders values{req.username, pw.reveal(), ""};
+          for (const auto& s : st) tx.exec(substitute(s, values, q));
+        }
+        if (req.expiration) {
+          auto st = split_statements(req.expiration->statements);
+          if (st.empty()) st = {R"(ALTER ROLE "{{name}}" VALID UNTIL '{{expiration}}')"};
+          const placeholders values{req.username, "", format_expiration(req.expiration->new_expiration)};
+          for (const auto& s : st) tx.exec(substitute(s, values, q));
+        }
+        tx.commit();
+      },
+      req.password ? std::vector<const secret*>{&req.password->new_password, &pw} : std::vector<const secret*>{});
+}
+
+result<ok_t> postgres_plugin::delete_user(const plugin::delete_user_request& req) {
+  if (req.username.empty()) return make_error(errc::invalid_request, "missing username");
+  const auto custom = split_statements(req.statements);
+  return with_connection(
+      [&](pqxx::connection& c) {
+        const std::string u = c.quote_name(req.username);
+        {
+          pqxx::nontransaction probe(c);
+          if (probe.exec_params("SELECT 1 FROM pg_roles WHERE rolname = $1", req.username).empty()) return;
+          // No new logins, then end the live ones (needs superuser or pg_signal_backend).
+          try {
+            probe.exec("ALTER ROLE " + u + " NOLOGIN");
+          } catch (const pqxx::sql_error&) {
+          }
+          try {
+            probe.exec_params("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()",
+                              req.username);
+          } catch (const pqxx::sql_error&) {
+          }
+        }
+        if (!custom.empty()) {
+          const quoting q = quoting_of(c);
+          pqxx::work tx(c);
+          for (const auto& st : custom) tx.exec(substitute(st, {req.username, "", ""}, q));
+          tx.commit();
+          return;
+        }
+        // Vault's default revocation, each statement on its own and best effort, then objects the
+        // role owns are handed to us and dropped, then the role itself (this last one must work).
+        std::vector<std::string> steps;
+        {
+          pqxx::nontransaction tx(c);
+          for (const auto& row : tx.exec_params(
+                   "SELECT DISTINCT table_schema FROM information_schema.role_column_grants WHERE grantee = $1",
+                   req.username)) {
+            const std::string schema = c.quote_name(row[0].as<std::string>());
+            steps.push_back("REVOKE ALL PRIVILEGES ON ALL TABLES IN SCHEMA " + schema + " FROM " + u);
+            steps.push_back("REVOKE USAGE ON SCHEMA " + schema + " FROM " + u);
+          }
+          const std::string db = c.quote_name(tx.exec1("SELECT current_database()")[0].as<std::string>());
+          steps.push_back("REVOKE ALL PRIVILEGES ON ALL TABLES IN SCHEMA public FROM " + u);
+          steps.push_back("REVOKE ALL PRIVILEGES ON ALL SEQUENCES IN SCHEMA public FROM " + u);
+          steps.push_back("REVOKE USAGE ON SCHEMA public FROM " + u);
+          steps.push_back("REVOKE CONNECT ON DATABASE " + db + " FROM " + u);
+          steps.push_back("REASSIGN OWNED BY " + u + " TO CURRENT_USER");
+          steps.push_back("DROP OWNED BY " + u);
+          for (const auto& st : steps) {
+            try {
+              tx.exec(st);
+            } catch (const pqxx::sql_error&) {
+            }
+          }
+          tx.exec("DROP ROLE IF EXISTS " + u);
+        }
+      },
+      {});
+}
+
+result<bool> postgres_plugin::user_exists(const std::string& username) {
+  bool exists = false;
+  auto r = with_connection(
+      [&](pqxx::connection& c) {
+        pqxx::nontransaction tx(c);
+        exists = !tx.exec_params("SELECT 1 FROM pg_roles WHERE rolname = $1", username).empty();
+      },
+      {});
+  if (!r) return std::move(r).err();
+  return exists;
+}
+
+result<plugin::initialize_response> postgres_plugin::rotate_root(const plugin::rotate_root_request& req) {
+  auto s = current();
+  if (!s) return make_error(errc::internal, "plugin is not initialized");
+  if (s->conn.username.empty() || s->conn.password.empty()) {
+    return make_error(errc::invalid_request, "unable to rotate root credentials: no username or password in configuration");
+  }
+  plugin::update_user_request u;
+  u.username = s->conn.username;
+  u.password = plugin::change_password{req.new_password, req.statements};
+  if (auto r = update_user(u); !r) return std::move(r).err();
+  nlohmann::json cfg = s->config;
+  cfg["password"] = req.new_password.reveal();
+  plugin::initialize_request again{cfg, true};
+  auto out = initialize(again);  // new generation: pooled sessions with the old password are closed
+  if (!out) return std::move(out).err();
   return out;
 }
 
 result<plugin::verify_response> postgres_plugin::verify() {
-  connection_template t;
-  {
-    std::lock_guard lock(mu_);
-    if (!initialized_) return make_error(errc::internal, "plugin is not initialized");
-    t = conn_;
-  }
-  auto conninfo = render_connection_string(t);
+  auto s = current();
+  if (!s) return make_error(errc::internal, "plugin is not initialized");
+  auto conninfo = render_connection_string(s->conn);
   if (!conninfo) return std::move(conninfo).err();
   try {
     pqxx::connection c{conninfo->reveal()};
@@ -87,14 +414,21 @@ result<plugin::verify_response> postgres_plugin::verify() {
     if (r[0].as<int>() != 1) return make_error(errc::unavailable, "unexpected answer to SELECT 1");
     return plugin::verify_response{};
   } catch (const std::exception& e) {
-    return make_error(errc::unavailable, plugin::sanitize(e.what(), {&t.password, &*conninfo}));
+    return make_error(errc::unavailable, plugin::sanitize(e.what(), {&s->conn.password, &*conninfo}));
   }
 }
 
 result<plugin::close_response> postgres_plugin::close() {
-  std::lock_guard lock(mu_);
-  initialized_ = false;
-  conn_ = {};
+  std::vector<pooled> drop;
+  {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+    drop.swap(idle_);
+    ++generation_;
+    open_ = 0;
+    settings_.reset();
+  }
+  cv_.notify_all();
   return plugin::close_response{};
 }
 

@@ -1,0 +1,228 @@
+// The database secrets engine's routes under one mount (vault-api.md §2): config, reset, roles,
+// creds. Handlers translate between Vault's parameters and engine::database_engine.
+#include <algorithm>
+
+#include "api/secret_mounts.hpp"
+#include "api/sys_routes.hpp"
+#include "broker/core/encoding.hpp"
+
+namespace credbroker::api {
+namespace {
+
+using engine::database_engine;
+using engine_ptr = std::shared_ptr<database_engine>;
+
+route make(std::string pattern, std::vector<field_spec> fields) {
+  route r;
+  r.pattern = std::move(pattern);
+  r.fields = std::move(fields);
+  return r;
+}
+
+reply list_reply(result<std::vector<std::string>> keys) {
+  if (!keys) return reply::fail(keys.err());
+  return reply::with_data({{"keys", *keys}});
+}
+
+const std::vector<std::string> config_fields = {"name", "plugin_name", "plugin_version", "verify_connection",
+                                                "allowed_roles", "root_rotation_statements", "password_policy"};
+
+route config_route(engine_ptr e) {
+  route r = make("config/:name", {{"name", field_type::string},
+                                  {"plugin_name", field_type::string},
+                                  {"plugin_version", field_type::string},
+                                  {"verify_connection", field_type::boolean},
+                                  {"allowed_roles", field_type::comma_slice},
+                                  {"root_rotation_statements", field_type::string_slice},
+                                  {"password_policy", field_type::string}});
+  r.warn_unknown_fields = false;  // every other key is a connection detail for the plugin
+  r.exists = [e](const request& req) {
+    auto c = e->read_config(req.captures.at("name"));
+    return c && c->has_value();
+  };
+  r.operations[operation::read] = [e](request& req, const field_data&) {
+    auto c = e->read_config(req.captures.at("name"));
+    if (!c) return reply::fail(c.err());
+    if (!c->has_value()) return reply::not_found();
+    return reply::with_data(database_engine::redacted(**c));
+  };
+  auto write = [e](request& req, const field_data& fd) {
+    engine::config_update u;
+    u.name = req.captures.at("name");
+    u.plugin_name = fd.get_string("plugin_name");
+    u.plugin_version = fd.get_string("plugin_version");
+    u.verify_connection = fd.get_bool("verify_connection");
+    u.allowed_roles = fd.get_strings("allowed_roles");
+    u.root_rotation_statements = fd.get_strings("root_rotation_statements");
+    u.password_policy = fd.get_string("password_policy");
+    if (req.op == operation::create && !u.plugin_name) return reply::fail(400, "empty plugin name");
+    for (const auto& [k, v] : fd.raw().items()) {
+      if (std::find(config_fields.begin(), config_fields.end(), k) == config_fields.end() && !v.is_null()) u.details[k] = v;
+    }
+    auto warnings = e->write_config(std::move(u));
+    if (!warnings) return reply::fail(warnings.err());
+    if (warnings->empty()) return reply::empty();
+    reply out = reply::with_data(nullptr);
+    out.warnings = *warnings;
+    return out;
+  };
+  r.operations[operation::create] = write;
+  r.operations[operation::update] = write;
+  r.operations[operation::remove] = [e](request& req, const field_data&) {
+    if (auto s = e->delete_config(req.captures.at("name")); !s) return reply::fail(s.err());
+    return reply::empty();
+  };
+  return r;
+}
+
+const std::vector<field_spec> role_fields = {
+    {"name", field_type::string},
+    {"db_name", field_type::string},
+    {"default_ttl", field_type::duration},
+    {"max_ttl", field_type::duration},
+    {"creation_statements", field_type::string_slice},
+    {"revocation_statements", field_type::string_slice},
+    {"rollback_statements", field_type::string_slice},
+    {"renew_statements", field_type::string_slice},
+    {"credential_type", field_type::string},
+    {"credential_config", field_type::kv_pairs},
+};
+
+nlohmann::json role_data(const engine::role& r) {
+  nlohmann::json d = {{"db_name", r.db_name},
+                      {"creation_statements", r.creation_statements},
+                      {"revocation_statements", r.revocation_statements},
+                      {"rollback_statements", r.rollback_statements},
+                      {"renew_statements", r.renew_statements},
+                      {"default_ttl", r.default_ttl.count()},
+                      {"max_ttl", r.max_ttl.count()},
+                      {"credential_type", r.credential_type}};
+  if (!r.credential_config.empty()) d["credential_config"] = r.credential_config;
+  return d;
+}
+
+route role_route(engine_ptr e) {
+  route r = make("roles/:name", role_fields);
+  r.exists = [e](const request& req) {
+    auto ro = e->read_role(req.captures.at("name"));
+    return ro && ro->has_value();
+  };
+  r.operations[operation::read] = [e](request& req, const field_data&) {
+    auto ro = e->read_role(req.captures.at("name"));
+    if (!ro) return reply::fail(ro.err());
+    if (!ro->has_value()) return reply::not_found();
+    return reply::with_data(role_data(**ro));
+  };
+  auto write = [e](request& req, const field_data& fd) {
+    auto existing = e->read_role(req.captures.at("name"));
+    if (!existing) return reply::fail(existing.err());
+    engine::role ro = existing->value_or(engine::role{});
+    ro.name = req.captures.at("name");
+    if (auto v = fd.get_string("db_name")) ro.db_name = *v;
+    if (auto v = fd.get_duration("default_ttl")) ro.default_ttl = *v;
+    if (auto v = fd.get_duration("max_ttl")) ro.max_ttl = *v;
+    if (auto v = fd.get_strings("creation_statements")) ro.creation_statements = *v;
+    if (auto v = fd.get_strings("revocation_statements")) ro.revocation_statements = *v;
+    if (auto v = fd.get_strings("rollback_statements")) ro.rollback_statements = *v;
+    if (auto v = fd.get_strings("renew_statements")) ro.renew_statements = *v;
+    if (auto v = fd.get_string("credential_type")) ro.credential_type = *v;
+    if (auto v = fd.get_json("credential_config")) ro.credential_config = *v;
+    if (auto s = e->write_role(std::move(ro)); !s) return reply::fail(s.err());
+    return reply::empty();
+  };
+  r.operations[operation::create] = write;
+  r.operations[operation::update] = write;
+  r.operations[operation::remove] = [e](request& req, const field_data&) {
+    if (auto s = e->delete_role(req.captures.at("name")); !s) return reply::fail(s.err());
+    return reply::empty();
+  };
+  return r;
+}
+
+}  // namespace
+
+std::shared_ptr<mount_table_entry> database_mount(const std::string& path, engine_ptr e) {
+  auto m = std::make_shared<mount_table_entry>();
+  m->path = path;
+  m->type = "database";
+  auto& routes = m->routes;
+
+  route configs = make("config/", {});
+  configs.operations[operation::list] = [e](request&, const field_data&) { return list_reply(e->list_configs()); };
+  routes.push_back(std::move(configs));
+  routes.push_back(config_route(e));
+
+  route reset = make("reset/:name", {{"name", field_type::string}});
+  reset.operations[operation::update] = [e](request& req, const field_data&) {
+    if (auto s = e->reset(req.captures.at("name")); !s) return reply::fail(s.err());
+    return reply::empty();
+  };
+  routes.push_back(std::move(reset));
+
+  route roles = make("roles/", {});
+  roles.operations[operation::list] = [e](request&, const field_data&) { return list_reply(e->list_roles()); };
+  routes.push_back(std::move(roles));
+  routes.push_back(role_route(e));
+
+  route creds = make("creds/:name", {{"name", field_type::string}});
+  creds.operations[operation::read] = [e](request& req, const field_data&) {
+    engine::caller_info who;
+    if (req.caller) {
+      who.display_name = req.caller->display_name;
+      who.token_accessor = req.caller->accessor;
+    }
+    auto c = e->issue(req.captures.at("name"), who);
+    if (!c) return reply::fail(c.err());
+    reply r = reply::with_data({{"username", c->username}, {"password", c->password.reveal()}});
+    r.lease_id = c->lease_id;
+    r.renewable = true;
+    r.lease_duration = c->ttl.count();
+    r.warnings = c->warnings;
+    return r;
+  };
+  routes.push_back(std::move(creds));
+  return m;
+}
+
+std::vector<route> sys_password_policy_routes(engine::password_policies& p) {
+  std::vector<route> out;
+  route list = make("policies/password/", {});
+  list.operations[operation::list] = [&p](request&, const field_data&) { return list_reply(p.list()); };
+  out.push_back(std::move(list));
+
+  route one = make("policies/password/:name", {{"name", field_type::string}, {"policy", field_type::string}});
+  one.operations[operation::read] = [&p](request& req, const field_data&) {
+    auto t = p.get_text(req.captures.at("name"));
+    if (!t) return reply::fail(t.err());
+    if (!t->has_value()) return reply::not_found();
+    return reply::with_data({{"policy", **t}});
+  };
+  one.operations[operation::update] = [&p](request& req, const field_data& fd) {
+    std::string text = fd.get_string("policy").value_or("");
+    if (text.empty()) return reply::fail(400, "missing policy");
+    if (text.find_first_of("=\n{ ") == std::string::npos) {
+      if (auto decoded = base64_decode(text); decoded && !decoded->empty()) text = *decoded;
+    }
+    if (auto s = p.put(req.captures.at("name"), text); !s) return reply::fail(s.err());
+    return reply::empty();
+  };
+  one.operations[operation::remove] = [&p](request& req, const field_data&) {
+    if (auto s = p.remove(req.captures.at("name")); !s) return reply::fail(s.err());
+    return reply::empty();
+  };
+  out.push_back(std::move(one));
+
+  route gen = make("policies/password/:name/generate", {{"name", field_type::string}});
+  gen.operations[operation::read] = [&p](request& req, const field_data&) {
+    auto t = p.get_text(req.captures.at("name"));
+    if (!t) return reply::fail(t.err());
+    if (!t->has_value()) return reply::fail(400, "no policy found");
+    auto pw = p.generate(req.captures.at("name"));
+    if (!pw) return reply::fail(pw.err());
+    return reply::with_data({{"password", pw->reveal()}});
+  };
+  out.push_back(std::move(gen));
+  return out;
+}
+
+}  // namespace credbroker::api

@@ -1,0 +1,75 @@
+#pragma once
+// secret_mounts: the table of enabled secrets engines (sys/mounts), persisted at core/mounts, and
+// their mounts in the router. The one engine type is "database" (several mounts allowed, e.g.
+// "database/" and "team-a/db/"). Each mount keeps its data under logical/<uuid>/ and has its own
+// TTL limits (sys/mounts/:path/tune; 0 = the server's default_lease_ttl / max_lease_ttl).
+//
+// Disabling a mount revokes its leases first (a failure keeps the mount, so nothing is orphaned),
+// then deletes its data. Thread: safe concurrently with requests.
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "api/router.hpp"
+#include "broker/engine/database_engine.hpp"
+
+namespace credbroker::api {
+
+struct engine_services {
+  storage::physical& store;
+  const plugin::registry& plugins;
+  leases::lease_manager& leases;
+  engine::password_policies& passwords;
+  engine::engine_router& engines;
+  const clock& clk;
+  leases::ttl_limits system_limits;
+};
+
+class secret_mounts {
+ public:
+  explicit secret_mounts(engine_services s) : s_(s) {}
+  // Takes its engines out of the lease manager's router (the router of requests may be gone).
+  ~secret_mounts();
+
+  void attach(router& r) { router_ = &r; }
+  status load();
+  void unload();
+  // Errors (400): "path is already in use at x/", "unknown secrets engine type \"kv\" ...".
+  status enable(std::string path, const std::string& type, const std::string& description,
+                std::chrono::seconds default_ttl, std::chrono::seconds max_ttl);
+  status disable(std::string path);
+  status tune(std::string path, std::optional<std::chrono::seconds> default_ttl, std::optional<std::chrono::seconds> max_ttl,
+              std::optional<std::string> description);
+  // The effective limits and description of a mount; nullopt when not mounted.
+  std::optional<nlohmann::json> read_tune(std::string path) const;
+  nlohmann::json table() const;
+  // Settles the leases the last run left pending (call after load and lease restore).
+  void resolve_pending();
+
+ private:
+  struct entry {
+    std::string path;
+    std::string type;
+    std::string description;
+    std::string accessor;
+    std::string uuid;
+    std::int64_t default_ttl = 0;
+    std::int64_t max_ttl = 0;
+  };
+  status save_locked() const;
+  void mount_locked(const entry& e);
+  leases::ttl_limits limits_of(const std::string& path) const;
+
+  engine_services s_;
+  router* router_ = nullptr;
+  mutable std::mutex mu_;
+  std::map<std::string, entry> entries_;
+};
+
+// The routes of one database mount (database_routes.cpp).
+std::shared_ptr<mount_table_entry> database_mount(const std::string& path, std::shared_ptr<engine::database_engine> e);
+
+}  // namespace credbroker::api

@@ -1,0 +1,454 @@
+#include "broker/engine/database_engine.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "broker/core/random.hpp"
+
+namespace credbroker::engine {
+namespace {
+
+using std::chrono::seconds;
+
+constexpr std::chrono::seconds db_expiry_buffer{5};  // VALID UNTIL outlives the lease by this much
+
+nlohmann::json to_json(const connection_config& c) {
+  return {{"name", c.name},
+          {"plugin_name", c.plugin_name},
+          {"plugin_version", c.plugin_version},
+          {"verify_connection", c.verify_connection},
+          {"allowed_roles", c.allowed_roles},
+          {"root_credentials_rotate_statements", c.root_rotation_statements},
+          {"password_policy", c.password_policy},
+          {"connection_details", c.details}};
+}
+
+std::optional<connection_config> config_from_json(std::string_view text) {
+  const auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object()) return std::nullopt;
+  try {
+    connection_config c;
+    c.name = j.value("name", "");
+    c.plugin_name = j.value("plugin_name", "");
+    c.plugin_version = j.value("plugin_version", "");
+    c.verify_connection = j.value("verify_connection", true);
+    c.allowed_roles = j.value("allowed_roles", std::vector<std::string>{});
+    c.root_rotation_statements = j.value("root_credentials_rotate_statements", std::vector<std::string>{});
+    c.password_policy = j.value("password_policy", "");
+    c.details = j.value("connection_details", nlohmann::json::object());
+    return c;
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+}
+
+nlohmann::json to_json(const role& r) {
+  return {{"name", r.name},
+          {"db_name", r.db_name},
+          {"default_ttl", r.default_ttl.count()},
+          {"max_ttl", r.max_ttl.count()},
+          {"creation_statements", r.creation_statements},
+          {"revocation_statements", r.revocation_statements},
+          {"rollback_statements", r.rollback_statements},
+          {"renew_statements", r.renew_statements},
+          {"credential_type", r.credential_type},
+          {"credential_config", r.credential_config}};
+}
+
+std::optional<role> role_from_json(std::string_view text) {
+  const auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object()) return std::nullopt;
+  try {
+    role r;
+    r.name = j.value("name", "");
+    r.db_name = j.value("db_name", "");
+    r.default_ttl = seconds(j.value("default_ttl", std::int64_t{0}));
+    r.max_ttl = seconds(j.value("max_ttl", std::int64_t{0}));
+    r.creation_statements = j.value("creation_statements", std::vector<std::string>{});
+    r.revocation_statements = j.value("revocation_statements", std::vector<std::string>{});
+    r.rollback_statements = j.value("rollback_statements", std::vector<std::string>{});
+    r.renew_statements = j.value("renew_statements", std::vector<std::string>{});
+    r.credential_type = j.value("credential_type", "password");
+    r.credential_config = j.value("credential_config", nlohmann::json::object());
+    return r;
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+}
+
+// "scheme://user:pass@host/..." -> the span of "pass" when it is a literal (not a {{template}}).
+std::optional<std::pair<std::size_t, std::size_t>> literal_url_password(const std::string& url) {
+  const auto scheme = url.find("://");
+  if (scheme == std::string::npos) return std::nullopt;
+  const auto start = scheme + 3;
+  const auto at = url.find('@', start);
+  const auto slash = url.find('/', start);
+  if (at == std::string::npos || (slash != std::string::npos && slash < at)) return std::nullopt;
+  const auto colon = url.find(':', start);
+  if (colon == std::string::npos || colon > at) return std::nullopt;
+  const std::string userinfo = url.substr(start, at - start);
+  if (userinfo.find('{') != std::string::npos) return std::nullopt;  // templated: Go's URL parser gives up too
+  if (colon + 1 == at) return std::nullopt;
+  return std::make_pair(colon + 1, at - colon - 1);
+}
+
+}  // namespace
+
+bool glob_match(std::string_view p, std::string_view s) {
+  // Iterative wildcard match with backtracking on the last '*'.
+  std::size_t pi = 0, si = 0, star = std::string_view::npos, mark = 0;
+  while (si < s.size()) {
+    if (pi < p.size() && p[pi] == '*') {
+      star = pi++;
+      mark = si;
+    } else if (pi < p.size() && p[pi] == s[si]) {
+      ++pi;
+      ++si;
+    } else if (star != std::string_view::npos) {
+      pi = star + 1;
+      si = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (pi < p.size() && p[pi] == '*') ++pi;
+  return pi == p.size();
+}
+
+database_engine::database_engine(storage::physical& store, const plugin::registry& plugins, leases::lease_manager& leases,
+                                 password_policies& passwords, const clock& clk, std::string mount, std::string prefix,
+                                 std::function<leases::ttl_limits()> limits)
+    : store_(store),
+      plugins_(plugins),
+      leases_(leases),
+      passwords_(passwords),
+      clock_(clk),
+      mount_(std::move(mount)),
+      prefix_(std::move(prefix)),
+      limits_(std::move(limits)) {}
+
+database_engine::~database_engine() { close_all(); }
+
+nlohmann::json database_engine::redacted(const connection_config& c) {
+  nlohmann::json details = c.details;
+  for (const char* k : {"password", "private_key", "service_account_json"}) details.erase(k);
+  if (auto url = details.find("connection_url"); url != details.end() && url->is_string()) {
+    std::string u = url->get<std::string>();
+    if (auto span = literal_url_password(u)) {
+      u.replace(span->first, span->second, "xxxxx");
+      *url = u;
+    }
+  }
+  return {{"plugin_name", c.plugin_name},
+          {"plugin_version", c.plugin_version},
+          {"connection_details", details},
+          {"allowed_roles", c.allowed_roles},
+          {"root_credentials_rotate_statements", c.root_rotation_statements},
+          {"password_policy", c.password_policy},
+          {"verify_connection", c.verify_connection},
+          {"skip_static_role_import_rotation", false}};
+}
+
+result<std::optional<connection_config>> database_engine::read_config(const std::string& name) {
+  auto raw = store_.get(prefix_ + "config/" + name);
+  if (!raw) return std::move(raw).err();
+  if (!raw->has_value()) return std::optional<connection_config>();
+  auto c = config_from_json(**raw);
+  if (!c) return make_error(errc::internal, "stored connection \"" + name + "\" is damaged");
+  return c;
+}
+
+result<connection_config> database_engine::must_config(const std::string& name) {
+  auto c = read_config(name);
+  if (!c) return std::move(c).err();
+  if (!c->has_value()) return make_error(errc::internal, "failed to find entry for connection with name: \"" + name + "\"");
+  return std::move(**c);
+}
+
+result<std::vector<std::string>> database_engine::write_config(config_update u) {
+  auto existing = read_config(u.name);
+  if (!existing) return std::move(existing).err();
+  connection_config c = existing->value_or(connection_config{});
+  c.name = u.name;
+  if (existing->has_value()) {
+    for (auto& [k, v] : u.details.items()) c.details[k] = v;  // update: merged over the stored keys
+  } else {
+    c.details = u.details;  // create: replaced
+  }
+  if (u.plugin_name) c.plugin_name = *u.plugin_name;
+  if (u.plugin_version) c.plugin_version = *u.plugin_version;
+  if (u.verify_connection) c.verify_connection = *u.verify_connection;
+  if (u.allowed_roles) c.allowed_roles = *u.allowed_roles;
+  if (u.root_rotation_statements) c.root_rotation_statements = *u.root_rotation_statements;
+  if (u.password_policy) c.password_policy = *u.password_policy;
+  if (c.plugin_name.empty()) return make_error(errc::invalid_request, "empty plugin name");
+  if (!c.password_policy.empty()) {
+    auto p = passwords_.get_text(c.password_policy);
+    if (!p) return std::move(p).err();
+    if (!p->has_value()) return make_error(errc::invalid_request, "password policy \"" + c.password_policy + "\" does not exist");
+  }
+  auto fresh = plugins_.create(c.plugin_name);
+  if (!fresh) return std::move(fresh).err();
+  std::shared_ptr<plugin::database_plugin> inst(std::move(*fresh));
+  auto init = inst->initialize({c.details, c.verify_connection});
+  if (!init) return make_error(errc::invalid_request, "error creating database object: " + init.err().message);
+  c.details = init->config;
+  if (auto s = store_.put(prefix_ + "config/" + c.name, to_json(c).dump()); !s) return std::move(s).err();
+  std::shared_ptr<plugin::database_plugin> old;
+  {
+    std::lock_guard lock(mu_);
+    old = std::exchange(instances_[c.name], inst);
+  }
+  if (old) (void)old->close();
+  std::vector<std::string> warnings;
+  if (auto url = c.details.find("connection_url"); url != c.details.end() && url->is_string()) {
+    if (literal_url_password(url->get<std::string>())) {
+      warnings.emplace_back(
+          "Password found in connection_url, use a templated url to enable root rotation and prevent read access to "
+          "password information.");
+    }
+  }
+  return warnings;
+}
+
+void database_engine::drop_instance(const std::string& name) {
+  std::shared_ptr<plugin::database_plugin> old;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = instances_.find(name); it != instances_.end()) {
+      old = std::move(it->second);
+      instances_.erase(it);
+    }
+  }
+  if (old) (void)old->close();
+}
+
+status database_engine::delete_config(const std::string& name) {
+  if (auto s = store_.remove(prefix_ + "config/" + name); !s) return s;
+  drop_instance(name);
+  return ok_v;
+}
+
+result<std::vector<std::string>> database_engine::list_configs() { return store_.list(prefix_ + "config/"); }
+
+status database_engine::reset(const std::string& name) {
+  auto c = must_config(name);
+  if (!c) return std::move(c).err();
+  drop_instance(name);
+  auto inst = instance(name);
+  if (!inst) return std::move(inst).err();
+  return ok_v;
+}
+
+result<std::shared_ptr<plugin::database_plugin>> database_engine::instance(const std::string& name) {
+  std::shared_ptr<std::mutex> init_lock;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = instances_.find(name); it != instances_.end()) return it->second;
+    auto& l = init_locks_[name];
+    if (!l) l = std::make_shared<std::mutex>();
+    init_lock = l;
+  }
+  std::lock_guard once(*init_lock);  // one initialisation per connection at a time
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = instances_.find(name); it != instances_.end()) return it->second;
+  }
+  auto c = must_config(name);
+  if (!c) return std::move(c).err();
+  auto fresh = plugins_.create(c->plugin_name);
+  if (!fresh) return std::move(fresh).err();
+  std::shared_ptr<plugin::database_plugin> inst(std::move(*fresh));
+  // No probe here: the first real call reports an unreachable database with its own error.
+  auto init = inst->initialize({c->details, false});
+  if (!init) return std::move(init).err();
+  std::lock_guard lock(mu_);
+  instances_[name] = inst;
+  return inst;
+}
+
+result<std::optional<role>> database_engine::read_role(const std::string& name) {
+  auto raw = store_.get(prefix_ + "role/" + name);
+  if (!raw) return std::move(raw).err();
+  if (!raw->has_value()) return std::optional<role>();
+  auto r = role_from_json(**raw);
+  if (!r) return make_error(errc::internal, "stored role \"" + name + "\" is damaged");
+  return r;
+}
+
+status database_engine::write_role(role r) {
+  if (r.db_name.empty()) return make_error(errc::invalid_request, "database name is required");
+  if (r.credential_type.empty()) r.credential_type = "password";
+  if (r.credential_type != "password" && r.credential_type != "rsa_private_key" && r.credential_type != "client_certificate") {
+    return make_error(errc::invalid_request, "invalid credential_type \"" + r.credential_type + "\"");
+  }
+  if (r.max_ttl.count() > 0 && r.default_ttl > r.max_ttl) {
+    return make_error(errc::invalid_request, "ttl cannot be greater than max_ttl");
+  }
+  auto strip = [](std::vector<std::string>& v) {
+    std::erase_if(v, [](const std::string& s) { return s.find_first_not_of(" \t\r\n") == std::string::npos; });
+  };
+  strip(r.creation_statements);
+  strip(r.revocation_statements);
+  strip(r.rollback_statements);
+  strip(r.renew_statements);
+  return store_.put(prefix_ + "role/" + r.name, to_json(r).dump());
+}
+
+status database_engine::delete_role(const std::string& name) { return store_.remove(prefix_ + "role/" + name); }
+
+result<std::vector<std::string>> database_engine::list_roles() { return store_.list(prefix_ + "role/"); }
+
+result<issued_creds> database_engine::issue(const std::string& role_name, const caller_info& caller) {
+  auto r = read_role(role_name);
+  if (!r) return std::move(r).err();
+  if (!r->has_value()) return make_error(errc::invalid_request, "unknown role: " + role_name);
+  const role& ro = **r;
+  auto cfg = must_config(ro.db_name);
+  if (!cfg) return std::move(cfg).err();
+  const bool allowed = std::any_of(cfg->allowed_roles.begin(), cfg->allowed_roles.end(),
+                                   [&](const std::string& g) { return glob_match(g, role_name); });
+  if (!allowed) return make_error(errc::internal, "\"" + role_name + "\" is not an allowed role");
+  if (ro.credential_type != "password") {
+    return make_error(errc::invalid_request, "unsupported credential_type: \"" + ro.credential_type + "\"");
+  }
+  const time_point now = clock_.now();
+  const time_point issued_at = std::chrono::floor<seconds>(now);
+  auto ttl = leases::calculate_ttl(limits_(), seconds(0), ro.default_ttl, ro.max_ttl, issued_at, issued_at);
+  if (!ttl) return std::move(ttl).err();
+  auto inst = instance(ro.db_name);
+  if (!inst) return std::move(inst).err();
+  auto username = (*inst)->generate_username({caller.display_name, role_name});
+  if (!username) return std::move(username).err();
+  std::string policy = cfg->password_policy;
+  if (auto p = ro.credential_config.find("password_policy"); p != ro.credential_config.end() && p->is_string()) {
+    policy = p->get<std::string>();
+  }
+  auto password = passwords_.generate(policy);
+  if (!password) return std::move(password).err();
+
+  leases::lease l;
+  l.id = mount_ + "creds/" + role_name + "/" + random_alnum(24);
+  l.connection = ro.db_name;
+  l.role = role_name;
+  l.username = *username;
+  l.revocation_statements = ro.revocation_statements;
+  l.renew_statements = ro.renew_statements;
+  l.role_ttl = ro.default_ttl;
+  l.role_max_ttl = ro.max_ttl;
+  l.issue_time = issued_at;
+  l.expire_time = issued_at + ttl->ttl;
+  l.renewable = true;
+  l.token_accessor = caller.token_accessor;
+  l.state = leases::lease_state::pending;
+  if (auto s = leases_.add(l); !s) return std::move(s).err();  // durable before the user exists
+
+  plugin::new_user_request nu;
+  nu.username = l.username;
+  nu.statements = ro.creation_statements;
+  nu.rollback_statements = ro.rollback_statements;
+  nu.password = *password;
+  nu.expiration = l.expire_time + db_expiry_buffer;
+  if (auto created = (*inst)->new_user(nu); !created) {
+    // Nothing should exist (one transaction), but make sure before forgetting the lease.
+    if ((*inst)->delete_user({l.username, ro.revocation_statements})) {
+      (void)leases_.forget(l.id);
+    } else {
+      spdlog::warn("issuance of {} failed and the database could not be checked; the pending lease stays and is revoked at its expiry", l.id);
+    }
+    return std::move(created).err();
+  }
+  if (auto s = leases_.activate(l.id); !s) {
+    spdlog::warn("lease {} could not be marked active ({}); it stays pending and is settled at the next start", l.id,
+                 s.err().message);
+  }
+  return issued_creds{l.id, l.username, std::move(*password), ttl->ttl, std::move(ttl->warnings)};
+}
+
+status database_engine::revoke(const leases::lease& l) {
+  auto inst = instance(l.connection);
+  if (!inst) return std::move(inst).err();
+  auto r = (*inst)->delete_user({l.username, l.revocation_statements});
+  if (!r) return std::move(r).err();
+  return ok_v;
+}
+
+status database_engine::renew(const leases::lease& l, time_point new_expire) {
+  auto inst = instance(l.connection);
+  if (!inst) return std::move(inst).err();
+  plugin::update_user_request u;
+  u.username = l.username;
+  u.expiration = plugin::change_expiration{new_expire + db_expiry_buffer, l.renew_statements};
+  auto r = (*inst)->update_user(u);
+  if (!r) return std::move(r).err();
+  return ok_v;
+}
+
+status database_engine::resolve_pending(const leases::lease& l) {
+  auto inst = instance(l.connection);
+  if (!inst) return std::move(inst).err();
+  auto exists = (*inst)->user_exists(l.username);
+  if (!exists) return std::move(exists).err();
+  if (*exists) return leases_.activate(l.id);
+  return leases_.forget(l.id);
+}
+
+void database_engine::close_all() {
+  std::map<std::string, std::shared_ptr<plugin::database_plugin>> all;
+  {
+    std::lock_guard lock(mu_);
+    all.swap(instances_);
+  }
+  for (auto& [_, p] : all) (void)p->close();
+}
+
+status database_engine::destroy_all() {
+  close_all();
+  std::vector<storage::operation> ops;
+  auto s = store_.scan(prefix_, [&](const std::string& key, std::string_view) {
+    ops.push_back(storage::operation::remove(key));
+    return true;
+  });
+  if (!s) return s;
+  if (ops.empty()) return ok_v;
+  return store_.apply(std::move(ops));
+}
+
+void engine_router::add(std::shared_ptr<database_engine> e) {
+  std::lock_guard lock(mu_);
+  engines_[e->mount()] = std::move(e);
+}
+
+void engine_router::remove(const std::string& mount) {
+  std::lock_guard lock(mu_);
+  engines_.erase(mount);
+}
+
+std::shared_ptr<database_engine> engine_router::find_for_lease(const std::string& lease_id) const {
+  std::lock_guard lock(mu_);
+  std::shared_ptr<database_engine> best;
+  for (const auto& [mount, e] : engines_) {
+    if (lease_id.compare(0, mount.size(), mount) == 0 && (!best || mount.size() > best->mount().size())) best = e;
+  }
+  return best;
+}
+
+std::vector<std::shared_ptr<database_engine>> engine_router::all() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::shared_ptr<database_engine>> out;
+  for (const auto& [_, e] : engines_) out.push_back(e);
+  return out;
+}
+
+status engine_router::revoke(const leases::lease& l) {
+  auto e = find_for_lease(l.id);
+  if (!e) return make_error(errc::unavailable, "no database mount serves lease \"" + l.id + "\"");
+  return e->revoke(l);
+}
+
+status engine_router::renew(const leases::lease& l, time_point new_expire) {
+  auto e = find_for_lease(l.id);
+  if (!e) return make_error(errc::unavailable, "no database mount serves lease \"" + l.id + "\"");
+  return e->renew(l, new_expire);
+}
+
+}  // namespace credbroker::engine

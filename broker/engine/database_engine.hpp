@@ -1,0 +1,167 @@
+#pragma once
+// database_engine: one mount of the database secrets engine (Vault's builtin/logical/database):
+// connection configs, dynamic roles, and issuance of credentials with a lease.
+//
+// Storage, under the mount's prefix (e.g. "logical/<mount uuid>/"), through the barrier:
+//   config/<name>   connection_config as JSON (holds the root password: never returned as is)
+//   role/<name>     role as JSON
+//
+// Issuance (crash-safe, ARCHITECTURE.md "Durability"):
+//   1. username (plugin.generate_username), password (password policy), lease id, expiry
+//   2. the lease is written durably as `pending` (it holds everything needed to revoke the user)
+//   3. plugin.new_user (one transaction; VALID UNTIL = expiry + 5 s)
+//   4. the lease becomes `active`, the credentials are returned
+// If 3 fails, the user is deleted (idempotent) and the lease forgotten; if even that fails the
+// pending lease stays and is revoked at its expiry. A crash between 2 and 4 leaves a pending lease
+// that resolve_pending() settles at start-up with user_exists. So a database user never exists
+// without a lease.
+//
+// Thread: all methods are safe concurrently. Plugin instances are made lazily per connection and
+// shared; reset() and config writes replace them.
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "broker/core/clock.hpp"
+#include "broker/core/secret.hpp"
+#include "broker/engine/password_policy.hpp"
+#include "broker/plugin/registry.hpp"
+#include "broker/storage/physical.hpp"
+#include "leases/lease_manager.hpp"
+
+namespace credbroker::engine {
+
+struct connection_config {
+  std::string name;
+  std::string plugin_name;
+  std::string plugin_version;
+  bool verify_connection = true;
+  std::vector<std::string> allowed_roles;
+  std::vector<std::string> root_rotation_statements;
+  std::string password_policy;
+  nlohmann::json details = nlohmann::json::object();  // connection_details, root password included
+};
+
+// A config write as the API received it: unset optionals keep the stored values on update.
+struct config_update {
+  std::string name;
+  std::optional<std::string> plugin_name;
+  std::optional<std::string> plugin_version;
+  std::optional<bool> verify_connection;
+  std::optional<std::vector<std::string>> allowed_roles;
+  std::optional<std::vector<std::string>> root_rotation_statements;
+  std::optional<std::string> password_policy;
+  nlohmann::json details = nlohmann::json::object();  // every other key (merged over the stored ones)
+};
+
+struct role {
+  std::string name;
+  std::string db_name;
+  std::chrono::seconds default_ttl{0};
+  std::chrono::seconds max_ttl{0};
+  std::vector<std::string> creation_statements;
+  std::vector<std::string> revocation_statements;
+  std::vector<std::string> rollback_statements;
+  std::vector<std::string> renew_statements;
+  std::string credential_type = "password";
+  nlohmann::json credential_config = nlohmann::json::object();
+};
+
+struct caller_info {
+  std::string display_name = "token";  // feeds username templates
+  std::string token_accessor;          // revoking that token revokes the lease
+};
+
+struct issued_creds {
+  std::string lease_id;
+  std::string username;
+  secret password;
+  std::chrono::seconds ttl{0};
+  std::vector<std::string> warnings;
+};
+
+class database_engine {
+ public:
+  // mount: "database/"; prefix: where its data lives; limits: the mount's effective TTL limits.
+  database_engine(storage::physical& store, const plugin::registry& plugins, leases::lease_manager& leases,
+                  password_policies& passwords, const clock& clk, std::string mount, std::string prefix,
+                  std::function<leases::ttl_limits()> limits);
+  ~database_engine();
+
+  const std::string& mount() const { return mount_; }
+
+  result<std::optional<connection_config>> read_config(const std::string& name);
+  // Returns warnings. Errors (400): "empty plugin name", "error creating database object: ...".
+  result<std::vector<std::string>> write_config(config_update u);
+  status delete_config(const std::string& name);
+  result<std::vector<std::string>> list_configs();
+  status reset(const std::string& name);
+
+  result<std::optional<role>> read_role(const std::string& name);
+  status write_role(role r);
+  status delete_role(const std::string& name);
+  result<std::vector<std::string>> list_roles();
+
+  // Vault's creds/:name. Errors: "unknown role: x" (400), "\"x\" is not an allowed role" (500),
+  // plugin errors (500), database unreachable (errc::unavailable).
+  result<issued_creds> issue(const std::string& role_name, const caller_info& caller);
+
+  // For the lease manager (via the mount dispatcher).
+  status revoke(const leases::lease& l);
+  status renew(const leases::lease& l, time_point new_expire);
+  // Settles one lease left pending by a crash: user present -> active, absent -> forgotten.
+  status resolve_pending(const leases::lease& l);
+
+  // Closes every plugin instance (seal, unmount).
+  void close_all();
+  // Deletes every key under the prefix (unmount, after its leases were revoked).
+  status destroy_all();
+
+  // The redacted form of a config for reads (no password; literal URL passwords masked).
+  static nlohmann::json redacted(const connection_config& c);
+
+ private:
+  result<std::shared_ptr<plugin::database_plugin>> instance(const std::string& name);
+  result<connection_config> must_config(const std::string& name);
+  void drop_instance(const std::string& name);
+
+  storage::physical& store_;
+  const plugin::registry& plugins_;
+  leases::lease_manager& leases_;
+  password_policies& passwords_;
+  const clock& clock_;
+  std::string mount_;
+  std::string prefix_;
+  std::function<leases::ttl_limits()> limits_;
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<plugin::database_plugin>> instances_;
+  std::map<std::string, std::shared_ptr<std::mutex>> init_locks_;
+};
+
+// Vault's StrListContainsGlob: '*' anywhere in an entry matches any run of characters.
+bool glob_match(std::string_view pattern, std::string_view s);
+
+// The lease manager's revoker for every database mount: routes a lease to the engine whose mount
+// its id starts with. Thread-safe; mounts come and go while leases are revoked.
+class engine_router final : public leases::revoker {
+ public:
+  void add(std::shared_ptr<database_engine> e);
+  void remove(const std::string& mount);
+  std::shared_ptr<database_engine> find_for_lease(const std::string& lease_id) const;
+  std::vector<std::shared_ptr<database_engine>> all() const;
+
+  status revoke(const leases::lease& l) override;
+  status renew(const leases::lease& l, time_point new_expire) override;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, std::shared_ptr<database_engine>> engines_;
+};
+
+}  // namespace credbroker::engine

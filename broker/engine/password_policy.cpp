@@ -1,0 +1,141 @@
+#include "broker/engine/password_policy.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include "broker/core/hcl.hpp"
+#include "broker/core/random.hpp"
+
+namespace credbroker::engine {
+namespace {
+
+constexpr const char* prefix = "sys/password_policy/";
+constexpr int max_tries = 10'000;
+
+error bad(const hcl::position& p, std::string m) { return make_error(errc::invalid_request, hcl::describe(p) + m); }
+
+result<int> integer(const hcl::item& it) {
+  if (it.v.k != hcl::value::kind::number || it.v.number != static_cast<double>(static_cast<long long>(it.v.number)) ||
+      it.v.number < 0 || it.v.number > 1'000'000) {
+    return bad(it.v.pos, it.key + " must be a non-negative integer");
+  }
+  return static_cast<int>(it.v.number);
+}
+
+// A uniformly chosen index below n, from the CSPRNG, without modulo bias.
+std::size_t uniform(std::size_t n) {
+  const std::size_t limit = 256 - 256 % n;
+  for (;;) {
+    const auto b = random_bytes(1)[0];
+    if (b < limit) return b % n;
+  }
+}
+
+}  // namespace
+
+result<password_policy> parse_password_policy(std::string_view text) {
+  auto doc = hcl::parse(text);
+  if (!doc) return std::move(doc).err();
+  password_policy p;
+  bool have_length = false;
+  for (const auto& it : doc->items) {
+    if (it.key == "length") {
+      auto n = integer(it);
+      if (!n) return std::move(n).err();
+      p.length = *n;
+      have_length = true;
+    } else if (it.key == "rule") {
+      if (it.v.k != hcl::value::kind::object) return bad(it.pos, "rule must be followed by a quoted type and a block");
+      for (const auto& typed : it.v.object) {
+        if (typed.key != "charset") return bad(typed.pos, "unrecognized rule type \"" + typed.key + "\" (expected charset)");
+        if (typed.v.k != hcl::value::kind::object) return bad(typed.pos, "rule \"charset\" must be a block");
+        password_policy::rule r;
+        bool have_charset = false;
+        for (const auto& f : typed.v.object) {
+          if (f.key == "charset") {
+            if (f.v.k != hcl::value::kind::string) return bad(f.v.pos, "charset must be a string");
+            r.charset = f.v.str;
+            have_charset = true;
+          } else if (f.key == "min-chars" || f.key == "min_chars") {
+            auto n = integer(f);
+            if (!n) return std::move(n).err();
+            r.min_chars = *n;
+          } else {
+            return bad(f.pos, "invalid key \"" + f.key + "\" in rule \"charset\"");
+          }
+        }
+        if (!have_charset || r.charset.empty()) return bad(typed.pos, "rule \"charset\" needs a non-empty charset");
+        p.rules.push_back(std::move(r));
+      }
+    } else {
+      return bad(it.pos, "invalid key \"" + it.key + "\" (expected length or rule)");
+    }
+  }
+  if (!have_length) return make_error(errc::invalid_request, "length must be specified");
+  if (p.length < 4) return make_error(errc::invalid_request, "length must be at least 4");
+  if (p.length > 4096) return make_error(errc::invalid_request, "length must be at most 4096");
+  if (p.rules.empty()) return make_error(errc::invalid_request, "at least one rule \"charset\" is required");
+  std::set<char> chars;
+  std::string uni;
+  int needed = 0;
+  for (const auto& r : p.rules) {
+    for (char c : r.charset) {
+      if (chars.insert(c).second) uni += c;
+    }
+    needed += r.min_chars;
+  }
+  if (needed > p.length) {
+    return make_error(errc::invalid_request, "the rules require " + std::to_string(needed) +
+                                                 " characters, more than the length " + std::to_string(p.length));
+  }
+  p.charset = uni;
+  if (auto test = generate_password(p); !test) return std::move(test).err();
+  return p;
+}
+
+result<secret> generate_password(const password_policy& p) {
+  if (p.charset.empty() || p.length <= 0) return make_error(errc::invalid_request, "empty password policy");
+  std::string out(static_cast<std::size_t>(p.length), '\0');
+  for (int attempt = 0; attempt < max_tries; ++attempt) {
+    for (auto& c : out) c = p.charset[uniform(p.charset.size())];
+    const bool ok = std::all_of(p.rules.begin(), p.rules.end(), [&](const password_policy::rule& r) {
+      const auto n = std::count_if(out.begin(), out.end(), [&](char c) { return r.charset.find(c) != std::string::npos; });
+      return n >= r.min_chars;
+    });
+    if (ok) return secret(std::move(out));
+  }
+  return make_error(errc::invalid_request, "unable to generate a password that satisfies the policy");
+}
+
+password_policy default_password_policy() {
+  password_policy p;
+  p.length = 20;
+  p.rules = {{"abcdefghijklmnopqrstuvwxyz", 1}, {"ABCDEFGHIJKLMNOPQRSTUVWXYZ", 1}, {"0123456789", 1}, {"-", 1}};
+  for (const auto& r : p.rules) p.charset += r.charset;
+  return p;
+}
+
+status password_policies::put(const std::string& name, std::string_view text) {
+  if (name.empty()) return make_error(errc::invalid_request, "missing policy name");
+  auto p = parse_password_policy(text);
+  if (!p) return make_error(errc::invalid_request, "unable to parse password policy: " + p.err().message);
+  return store_.put(prefix + name, std::string(text));
+}
+
+result<std::optional<std::string>> password_policies::get_text(const std::string& name) { return store_.get(prefix + name); }
+
+status password_policies::remove(const std::string& name) { return store_.remove(prefix + name); }
+
+result<std::vector<std::string>> password_policies::list() { return store_.list(prefix); }
+
+result<secret> password_policies::generate(const std::string& name) {
+  if (name.empty()) return generate_password(default_password_policy());
+  auto text = get_text(name);
+  if (!text) return std::move(text).err();
+  if (!text->has_value()) return make_error(errc::invalid_request, "password policy \"" + name + "\" does not exist");
+  auto p = parse_password_policy(**text);
+  if (!p) return std::move(p).err();
+  return generate_password(*p);
+}
+
+}  // namespace credbroker::engine
