@@ -1,0 +1,91 @@
+#pragma once
+// fake_plugin: an in-memory database for engine unit tests. Users live in a shared map so a test can
+// look at them after the engine made its own instances; failures can be injected per verb.
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "broker/plugin/database_plugin.hpp"
+
+namespace credbroker::testing_support {
+
+struct fake_database {
+  std::mutex mu;
+  std::map<std::string, std::string> users;  // username -> password
+  std::map<std::string, plugin::time_point> valid_until;
+  bool down = false;           // every verb fails with errc::unavailable
+  bool fail_new_user = false;  // new_user fails after nothing was created
+  bool crash_after_create = false;  // new_user creates the user, then reports a failure
+  int new_user_calls = 0;
+  int delete_calls = 0;
+  int initialize_calls = 0;
+  std::string last_config;
+};
+
+class fake_plugin final : public plugin::database_plugin {
+ public:
+  explicit fake_plugin(std::shared_ptr<fake_database> db) : db_(std::move(db)) {}
+  std::string type() const override { return "fake"; }
+  result<plugin::initialize_response> initialize(plugin::initialize_request req) override {
+    std::lock_guard lock(db_->mu);
+    ++db_->initialize_calls;
+    db_->last_config = req.config.dump();
+    if (req.config.value("invalid", false)) return make_error(errc::invalid_request, "config is invalid");
+    if (req.verify_connection && db_->down) return make_error(errc::unavailable, "error verifying connection: down");
+    nlohmann::json out = req.config;
+    out["normalised"] = true;
+    return plugin::initialize_response{out};
+  }
+  result<std::string> generate_username(const plugin::username_metadata& m) override {
+    std::lock_guard lock(db_->mu);
+    return "v-" + m.display_name + "-" + m.role_name + "-" + std::to_string(++counter_);
+  }
+  result<ok_t> new_user(const plugin::new_user_request& r) override {
+    std::lock_guard lock(db_->mu);
+    ++db_->new_user_calls;
+    if (db_->down) return make_error(errc::unavailable, "database down");
+    if (r.statements.empty()) return make_error(errc::invalid_request, "empty creation statements");
+    if (db_->fail_new_user) return make_error(errc::internal, "syntax error");
+    db_->users[r.username] = r.password.reveal();
+    db_->valid_until[r.username] = r.expiration;
+    if (db_->crash_after_create) return make_error(errc::unavailable, "connection lost after commit");
+    return ok_v;
+  }
+  result<ok_t> update_user(const plugin::update_user_request& r) override {
+    std::lock_guard lock(db_->mu);
+    if (db_->down) return make_error(errc::unavailable, "database down");
+    if (!db_->users.contains(r.username)) return make_error(errc::internal, "no such user");
+    if (r.password) db_->users[r.username] = r.password->new_password.reveal();
+    if (r.expiration) db_->valid_until[r.username] = r.expiration->new_expiration;
+    return ok_v;
+  }
+  result<ok_t> delete_user(const plugin::delete_user_request& r) override {
+    std::lock_guard lock(db_->mu);
+    ++db_->delete_calls;
+    if (db_->down) return make_error(errc::unavailable, "database down");
+    db_->users.erase(r.username);
+    return ok_v;
+  }
+  result<bool> user_exists(const std::string& u) override {
+    std::lock_guard lock(db_->mu);
+    if (db_->down) return make_error(errc::unavailable, "database down");
+    return db_->users.contains(u);
+  }
+  result<plugin::initialize_response> rotate_root(const plugin::rotate_root_request&) override {
+    return make_error(errc::internal, "not implemented in the fake");
+  }
+  result<plugin::verify_response> verify() override {
+    std::lock_guard lock(db_->mu);
+    if (db_->down) return make_error(errc::unavailable, "down");
+    return plugin::verify_response{};
+  }
+  result<plugin::close_response> close() override { return plugin::close_response{}; }
+
+ private:
+  std::shared_ptr<fake_database> db_;
+  int counter_ = 0;
+};
+
+}  // namespace credbroker::testing_support

@@ -1,0 +1,376 @@
+// The database secrets engine through the whole API pipeline (sys/mounts, config, roles, creds,
+// sys/leases), with the fake plugin, an in-memory store and a fake clock.
+#include <gtest/gtest.h>
+
+#include "api/secret_mounts.hpp"
+#include "api/service.hpp"
+#include "broker/storage/inmem_backend.hpp"
+#include "support/fake_plugin.hpp"
+#include "support/json_match.hpp"
+
+using namespace credbroker;
+using nlohmann::json;
+using std::chrono::seconds;
+
+namespace {
+
+const std::string root = "root-token";
+
+seal_snapshot unsealed() {
+  seal_snapshot s;
+  s.initialized = true;
+  s.sealed = false;
+  return s;
+}
+
+// One broker: storage, leases, engines and the API, rebuilt over the same storage by restart().
+class engine_api : public ::testing::Test {
+ protected:
+  engine_api() {
+    plugins_.add("fake-database-plugin", [db = db_] { return std::make_unique<testing_support::fake_plugin>(db); });
+    start();
+    EXPECT_EQ(call("POST", "sys/mounts/database", {{"type", "database"}}).first, 204);
+  }
+
+  void start() {
+    leases::manager_options o;
+    o.jitter = false;
+    o.max_attempts = 3;
+    o.limits = limits_;
+    leases_ = std::make_unique<leases::lease_manager>(store_, engines_, clock_, o);
+    mounts_ = std::make_unique<api::secret_mounts>(
+        api::engine_services{store_, plugins_, *leases_, passwords_, engines_, clock_, limits_});
+    api::services s{node_, authn_};
+    s.leases = leases_.get();
+    s.clk = &clock_;
+    s.secrets = mounts_.get();
+    s.passwords = &passwords_;
+    svc_ = std::make_unique<api::service>(s);
+    EXPECT_TRUE(mounts_->load().ok());
+  }
+
+  // A broker that stopped at any instant: the memory goes, the storage stays.
+  void restart() {
+    svc_.reset();
+    mounts_.reset();
+    leases_.reset();
+    start();
+    auto bad = leases_->restore();
+    ASSERT_TRUE(bad) << bad.err().message;
+    mounts_->resolve_pending();
+  }
+
+  std::pair<int, json> call(const std::string& method, const std::string& path, const json& body = nullptr) {
+    api::raw_request r;
+    r.method = method;
+    r.target = "/v1/" + path;
+    if (!body.is_null()) r.body = body.dump();
+    r.headers.emplace_back("x-vault-token", root);
+    const auto res = svc_->handle(r);
+    return {res.status, res.body.empty() ? json(nullptr) : json::parse(res.body)};
+  }
+
+  void configure(json extra = json::object()) {
+    json body = {{"plugin_name", "fake-database-plugin"},
+                 {"connection_url", "fake://{{username}}:{{password}}@db"},
+                 {"username", "admin"},
+                 {"password", "root-secret"},
+                 {"allowed_roles", "app,my-*-role"}};
+    body.update(extra);
+    ASSERT_EQ(call("POST", "database/config/pg", body).first, 204);
+    ASSERT_EQ(call("POST", "database/roles/app", {{"db_name", "pg"},
+                                                  {"creation_statements", "CREATE ROLE {{name}}"},
+                                                  {"default_ttl", "1h"},
+                                                  {"max_ttl", "2h"}})
+                  .first,
+              204);
+  }
+
+  std::size_t users() {
+    std::lock_guard lock(db_->mu);
+    return db_->users.size();
+  }
+
+  storage::inmem_backend store_;
+  std::shared_ptr<testing_support::fake_database> db_ = std::make_shared<testing_support::fake_database>();
+  plugin::registry plugins_;
+  engine::engine_router engines_;
+  engine::password_policies passwords_{store_};
+  fake_clock clock_{time_point{seconds{1'800'000'000}}};
+  leases::ttl_limits limits_{seconds{3600 * 24}, seconds{3600 * 48}};
+  fixed_node_status node_{unsealed()};
+  auth::root_token_authenticator authn_{secret(root)};
+  std::unique_ptr<leases::lease_manager> leases_;
+  std::unique_ptr<api::secret_mounts> mounts_;
+  std::unique_ptr<api::service> svc_;
+};
+
+struct api_case {
+  const char* name;
+  std::string method, path;
+  json body;
+  int status;
+  json expect;  // fragment of the response body (null: not checked)
+};
+
+TEST_F(engine_api, config_and_role_errors_as_vault) {
+  configure();
+  const std::vector<api_case> cases = {
+      {"missing plugin_name", "POST", "database/config/other", {{"connection_url", "x"}}, 400,
+       {{"errors", {"empty plugin name"}}}},
+      {"unknown plugin", "POST", "database/config/other", {{"plugin_name", "mysql-database-plugin"}}, 400, nullptr},
+      {"plugin refuses config", "POST", "database/config/other", {{"plugin_name", "fake-database-plugin"}, {"invalid", true}},
+       400, {{"errors", {"error creating database object: config is invalid"}}}},
+      {"missing password policy", "POST", "database/config/other",
+       {{"plugin_name", "fake-database-plugin"}, {"password_policy", "nope"}}, 400,
+       {{"errors", {"password policy \"nope\" does not exist"}}}},
+      {"role without db_name", "POST", "database/roles/r", {{"creation_statements", "x"}}, 400,
+       {{"errors", {"database name is required"}}}},
+      {"role bad credential type", "POST", "database/roles/r", {{"db_name", "pg"}, {"credential_type", "magic"}}, 400,
+       {{"errors", {"invalid credential_type \"magic\""}}}},
+      {"role ttl over max", "POST", "database/roles/r", {{"db_name", "pg"}, {"default_ttl", 10}, {"max_ttl", 5}}, 400,
+       {{"errors", {"ttl cannot be greater than max_ttl"}}}},
+      {"role bad duration", "POST", "database/roles/r", {{"db_name", "pg"}, {"default_ttl", "soon"}}, 400, nullptr},
+      {"bad role name", "POST", "database/roles/-x", {{"db_name", "pg"}}, 404, nullptr},
+      {"read missing config", "GET", "database/config/nope", nullptr, 404, {{"errors", json::array()}}},
+      {"read missing role", "GET", "database/roles/nope", nullptr, 404, {{"errors", json::array()}}},
+      {"creds unknown role", "GET", "database/creds/nope", nullptr, 400, {{"errors", {"unknown role: nope"}}}},
+      {"reset unknown connection", "POST", "database/reset/nope", nullptr, 500,
+       {{"errors", {"1 error occurred:\n\t* failed to find entry for connection with name: \"nope\"\n\n"}}}},
+      {"list configs", "LIST", "database/config", nullptr, 200, {{"data", {{"keys", {"pg"}}}}}},
+      {"list roles", "LIST", "database/roles", nullptr, 200, {{"data", {{"keys", {"app"}}}}}},
+      {"reset", "POST", "database/reset/pg", nullptr, 204, nullptr},
+  };
+  for (const auto& c : cases) {
+    const auto [status, body] = call(c.method, c.path, c.body);
+    EXPECT_EQ(status, c.status) << c.name << ": " << body.dump();
+    std::string why;
+    if (!c.expect.is_null()) {
+      EXPECT_TRUE(test::json_contains(body, c.expect, &why)) << c.name << ": " << why;
+    }
+  }
+}
+
+TEST_F(engine_api, config_read_is_redacted_and_literal_url_passwords_warn) {
+  configure();
+  auto [status, body] = call("GET", "database/config/pg");
+  ASSERT_EQ(status, 200);
+  EXPECT_EQ(body["data"]["plugin_name"], "fake-database-plugin");
+  EXPECT_EQ(body["data"]["allowed_roles"], json({"app", "my-*-role"}));
+  EXPECT_FALSE(body["data"]["connection_details"].contains("password"));
+  EXPECT_EQ(body["data"]["connection_details"]["normalised"], true);  // the plugin's normalised config is kept
+  EXPECT_EQ(body.dump().find("root-secret"), std::string::npos);
+
+  auto [s2, b2] = call("POST", "database/config/lit", {{"plugin_name", "fake-database-plugin"},
+                                                       {"connection_url", "postgresql://admin:hunter2@db:5432/x"}});
+  ASSERT_EQ(s2, 200);
+  EXPECT_EQ(b2["warnings"][0],
+            "Password found in connection_url, use a templated url to enable root rotation and prevent read access to "
+            "password information.");
+  auto [s3, b3] = call("GET", "database/config/lit");
+  EXPECT_EQ(b3["data"]["connection_details"]["connection_url"], "postgresql://admin:xxxxx@db:5432/x");
+
+  // Update merges over the stored details; the password stays usable without being resent.
+  ASSERT_EQ(call("POST", "database/config/pg", {{"max_open_connections", 9}}).first, 204);
+  std::lock_guard lock(db_->mu);
+  const auto stored = json::parse(db_->last_config);
+  EXPECT_EQ(stored["password"], "root-secret");
+  EXPECT_EQ(stored["max_open_connections"], 9);
+}
+
+TEST_F(engine_api, creds_create_a_user_with_a_durable_active_lease) {
+  configure();
+  auto [status, body] = call("GET", "database/creds/app");
+  ASSERT_EQ(status, 200) << body.dump();
+  const std::string id = body["lease_id"];
+  EXPECT_EQ(id.rfind("database/creds/app/", 0), 0u);
+  EXPECT_EQ(id.size(), std::string("database/creds/app/").size() + 24);
+  EXPECT_EQ(body["lease_duration"], 3600);
+  EXPECT_EQ(body["renewable"], true);
+  const std::string user = body["data"]["username"];
+  const std::string pw = body["data"]["password"];
+  EXPECT_EQ(user.rfind("v-root-app-", 0), 0u);
+  EXPECT_EQ(pw.size(), 20u);
+  {
+    std::lock_guard lock(db_->mu);
+    ASSERT_TRUE(db_->users.contains(user));
+    EXPECT_EQ(db_->users[user], pw);
+    EXPECT_EQ(db_->valid_until[user], clock_.now() + seconds(3600 + 5));  // VALID UNTIL = expiry + 5 s
+  }
+  auto l = leases_->lookup(id);
+  ASSERT_TRUE(l);
+  EXPECT_EQ(l->state, leases::lease_state::active);
+  EXPECT_EQ(l->username, user);
+  EXPECT_EQ(l->connection, "pg");
+
+  // Globs in allowed_roles; a role outside them is refused with Vault's 500.
+  ASSERT_EQ(call("POST", "database/roles/my-ro-role", {{"db_name", "pg"}, {"creation_statements", "x"}}).first, 204);
+  EXPECT_EQ(call("GET", "database/creds/my-ro-role").first, 200);
+  ASSERT_EQ(call("POST", "database/roles/other", {{"db_name", "pg"}, {"creation_statements", "x"}}).first, 204);
+  auto [s3, b3] = call("GET", "database/creds/other");
+  EXPECT_EQ(s3, 500);
+  EXPECT_EQ(b3["errors"][0], "1 error occurred:\n\t* \"other\" is not an allowed role\n\n");
+  // A role without creation statements gets the plugin's error, and leaves nothing behind.
+  ASSERT_EQ(call("POST", "database/roles/my-empty-role", {{"db_name", "pg"}}).first, 204);
+  auto [s4, b4] = call("GET", "database/creds/my-empty-role");
+  EXPECT_EQ(s4, 400);
+  EXPECT_EQ(b4["errors"][0], "empty creation statements");
+  EXPECT_EQ(leases_->count(), 2u);
+  EXPECT_EQ(users(), 2u);
+}
+
+TEST_F(engine_api, ttl_is_capped_by_the_mount_with_vaults_warning) {
+  configure();
+  ASSERT_EQ(call("POST", "sys/mounts/database/tune", {{"max_lease_ttl", "30m"}}).first, 204);
+  auto [status, body] = call("GET", "database/creds/app");
+  ASSERT_EQ(status, 200);
+  EXPECT_EQ(body["lease_duration"], 1800);
+  ASSERT_TRUE(body["warnings"].is_array());
+  EXPECT_EQ(body["warnings"][0], "TTL of \"1h\" exceeded the effective max_ttl of \"30m\"; TTL value is capped accordingly");
+}
+
+TEST_F(engine_api, failed_creation_leaves_neither_user_nor_lease) {
+  configure();
+  db_->fail_new_user = true;
+  EXPECT_EQ(call("GET", "database/creds/app").first, 500);
+  EXPECT_EQ(users(), 0u);
+  EXPECT_EQ(leases_->count(), 0u);
+
+  // The database created the user but the answer was lost: the engine deletes it before forgetting.
+  db_->fail_new_user = false;
+  db_->crash_after_create = true;
+  EXPECT_EQ(call("GET", "database/creds/app").first, 500);
+  EXPECT_EQ(users(), 0u);
+  EXPECT_EQ(leases_->count(), 0u);
+}
+
+TEST_F(engine_api, database_down_keeps_the_pending_lease_until_it_can_be_revoked) {
+  configure();
+  db_->down = true;
+  auto [status, body] = call("GET", "database/creds/app");
+  EXPECT_EQ(status, 500);
+  EXPECT_EQ(body["errors"][0], "1 error occurred:\n\t* database down\n\n");
+  // Nothing could be checked, so the pending lease stays (it holds everything needed to revoke).
+  ASSERT_EQ(leases_->count(), 1u);
+  db_->down = false;
+  clock_.advance(seconds(3601));
+  leases_->run_due();
+  EXPECT_EQ(leases_->count(), 0u);
+  EXPECT_GE(db_->delete_calls, 2);
+}
+
+TEST_F(engine_api, pending_leases_are_settled_at_start_up) {
+  configure();
+  // Two crashes between "lease written as pending" and "lease marked active": in one the user was
+  // created, in the other not.
+  for (const char* suffix : {"AAAAAAAAAAAAAAAAAAAAAAAA", "BBBBBBBBBBBBBBBBBBBBBBBB"}) {
+    leases::lease l;
+    l.id = std::string("database/creds/app/") + suffix;
+    l.connection = "pg";
+    l.role = "app";
+    l.username = std::string("v-crash-") + suffix;
+    l.issue_time = clock_.now();
+    l.expire_time = clock_.now() + seconds(3600);
+    l.state = leases::lease_state::pending;
+    ASSERT_TRUE(leases_->add(l));
+  }
+  {
+    std::lock_guard lock(db_->mu);
+    db_->users["v-crash-AAAAAAAAAAAAAAAAAAAAAAAA"] = "pw";
+  }
+  restart();
+  auto kept = leases_->lookup("database/creds/app/AAAAAAAAAAAAAAAAAAAAAAAA");
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(kept->state, leases::lease_state::active);
+  EXPECT_FALSE(leases_->lookup("database/creds/app/BBBBBBBBBBBBBBBBBBBBBBBB"));
+  EXPECT_EQ(leases_->count(), 1u);
+}
+
+TEST_F(engine_api, renew_and_revoke_reach_the_database_even_after_the_role_is_deleted) {
+  configure();
+  auto [status, body] = call("GET", "database/creds/app");
+  ASSERT_EQ(status, 200);
+  const std::string id = body["lease_id"];
+  const std::string user = body["data"]["username"];
+  ASSERT_EQ(call("DELETE", "database/roles/app").first, 204);
+  clock_.advance(seconds(600));
+  auto [rs, rb] = call("PUT", "sys/leases/renew", {{"lease_id", id}, {"increment", 1800}});
+  ASSERT_EQ(rs, 200) << rb.dump();
+  EXPECT_EQ(rb["lease_duration"], 1800);
+  {
+    std::lock_guard lock(db_->mu);
+    EXPECT_EQ(db_->valid_until[user], clock_.now() + seconds(1800 + 5));
+  }
+  EXPECT_EQ(call("PUT", "sys/leases/revoke", {{"lease_id", id}}).first, 204);
+  EXPECT_EQ(users(), 0u);
+  EXPECT_EQ(leases_->count(), 0u);
+}
+
+TEST_F(engine_api, expiry_and_revoke_prefix_drop_users) {
+  configure();
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(call("GET", "database/creds/app").first, 200);
+  EXPECT_EQ(users(), 3u);
+  clock_.advance(seconds(3599));
+  leases_->run_due();
+  EXPECT_EQ(users(), 3u);  // never early
+  clock_.advance(seconds(1));
+  leases_->run_due();
+  EXPECT_EQ(users(), 0u);
+
+  for (int i = 0; i < 2; ++i) ASSERT_EQ(call("GET", "database/creds/app").first, 200);
+  EXPECT_EQ(call("PUT", "sys/leases/revoke-prefix/database/creds/app").first, 204);
+  EXPECT_EQ(users(), 0u);
+  EXPECT_EQ(leases_->count(), 0u);
+}
+
+TEST_F(engine_api, disabling_the_mount_revokes_its_leases_and_deletes_its_data) {
+  configure();
+  ASSERT_EQ(call("GET", "database/creds/app").first, 200);
+  db_->down = true;
+  auto [s1, b1] = call("DELETE", "sys/mounts/database");
+  EXPECT_EQ(s1, 500);  // a user that cannot be dropped keeps the mount: nothing is orphaned
+  EXPECT_EQ(call("GET", "database/roles/app").first, 200);
+  db_->down = false;
+  EXPECT_EQ(call("DELETE", "sys/mounts/database").first, 204);
+  EXPECT_EQ(users(), 0u);
+  EXPECT_EQ(leases_->count(), 0u);
+  EXPECT_TRUE(store_.list("logical/")->empty());
+  // Mounting again starts empty.
+  ASSERT_EQ(call("POST", "sys/mounts/database", {{"type", "database"}}).first, 204);
+  EXPECT_EQ(call("GET", "database/roles/app").first, 404);
+}
+
+TEST_F(engine_api, password_policy_of_the_connection_shapes_passwords) {
+  ASSERT_EQ(call("PUT", "sys/policies/password/digits",
+                 {{"policy", "length = 12\nrule \"charset\" {\n  charset = \"0123456789\"\n}\n"}})
+                .first,
+            204);
+  configure({{"password_policy", "digits"}});
+  auto [status, body] = call("GET", "database/creds/app");
+  ASSERT_EQ(status, 200);
+  const std::string pw = body["data"]["password"];
+  EXPECT_EQ(pw.size(), 12u);
+  EXPECT_EQ(pw.find_first_not_of("0123456789"), std::string::npos);
+  auto [gs, gb] = call("GET", "sys/policies/password/digits/generate");
+  ASSERT_EQ(gs, 200);
+  EXPECT_EQ(gb["data"]["password"].get<std::string>().size(), 12u);
+}
+
+TEST_F(engine_api, several_mounts_keep_their_own_connections) {
+  configure();
+  ASSERT_EQ(call("POST", "sys/mounts/team-a/db", {{"type", "database"}}).first, 204);
+  EXPECT_EQ(call("GET", "team-a/db/config/pg").first, 404);
+  ASSERT_EQ(call("POST", "team-a/db/config/pg", {{"plugin_name", "fake-database-plugin"}, {"allowed_roles", "*"}}).first, 204);
+  ASSERT_EQ(call("POST", "team-a/db/roles/x", {{"db_name", "pg"}, {"creation_statements", "c"}}).first, 204);
+  auto [status, body] = call("GET", "team-a/db/creds/x");
+  ASSERT_EQ(status, 200);
+  EXPECT_EQ(body["lease_id"].get<std::string>().rfind("team-a/db/creds/x/", 0), 0u);
+  auto [ms, mb] = call("GET", "sys/mounts");
+  EXPECT_TRUE(mb["data"].contains("team-a/db/"));
+  EXPECT_EQ(mb["data"]["database/"]["type"], "database");
+  // The lease is revoked through its own mount.
+  EXPECT_EQ(call("PUT", "sys/leases/revoke", {{"lease_id", body["lease_id"]}}).first, 204);
+  EXPECT_EQ(users(), 0u);
+}
+
+}  // namespace
