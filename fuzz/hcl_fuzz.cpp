@@ -2,7 +2,8 @@
 // Invariants checked: no crash, no hang, no sanitizer report; a document that parses as a policy
 // compiles to an ACL that answers every question without crashing, and parsing is deterministic.
 // Build and run: scripts/fuzz.sh [seconds]   (clang's -fsanitize=fuzzer,address,undefined)
-// The unit tests replay the seed corpus and random mutations through the same function.
+// The unit tests replay the seed corpus and random mutations through the same function
+// (fuzz_hcl_one); LLVMFuzzerTestOneInput exists only in the libFuzzer build (CREDBROKER_LIBFUZZER).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -12,8 +13,9 @@
 #include "broker/auth/policy.hpp"
 #include "broker/core/hcl.hpp"
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  using namespace credbroker;
+#include "fuzz/fuzz_targets.hpp"
+
+int credbroker::fuzz::fuzz_hcl_one(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   auto doc = hcl::parse(text);
   auto again = hcl::parse(text);
@@ -31,3 +33,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   return 0;
 }
+
+#ifdef CREDBROKER_LIBFUZZER
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  return credbroker::fuzz::fuzz_hcl_one(data, size);
+}
+#endif

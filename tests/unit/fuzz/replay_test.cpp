@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size);
+#include "fuzz/fuzz_targets.hpp"
 
 namespace {
 
@@ -25,17 +25,20 @@ std::vector<std::string> corpus(const std::string& name) {
   return out;
 }
 
-TEST(fuzz_replay, hcl_corpus_and_200k_mutations) {
-  auto seeds = corpus("hcl");
-  ASSERT_GE(seeds.size(), 4u);
+using target_fn = int (*)(const std::uint8_t*, std::size_t);
+
+// Runs every seed, then `mutations` deterministic random edits of them; returns how many inputs ran.
+std::size_t replay(const std::string& name, target_fn target, const std::string& alphabet, int mutations) {
+  auto seeds = corpus(name);
+  EXPECT_GE(seeds.size(), 4u) << name;
+  if (seeds.empty()) return 0;
   std::mt19937_64 rng(20261123);
-  const std::string alphabet = "\"{}[]=,#/*\\\n +-.0123456789abcdeflnprstu";
   std::size_t runs = 0;
   for (const auto& s : seeds) {
-    LLVMFuzzerTestOneInput(reinterpret_cast<const std::uint8_t*>(s.data()), s.size());
+    target(reinterpret_cast<const std::uint8_t*>(s.data()), s.size());
     ++runs;
   }
-  for (int i = 0; i < 200'000; ++i) {
+  for (int i = 0; i < mutations; ++i) {
     std::string s = seeds[rng() % seeds.size()];
     const int edits = 1 + static_cast<int>(rng() % 8);
     for (int e = 0; e < edits; ++e) {
@@ -47,10 +50,21 @@ TEST(fuzz_replay, hcl_corpus_and_200k_mutations) {
         case 3: s.insert(at, s.substr(rng() % (s.size() + 1), rng() % 16)); break;
       }
     }
-    LLVMFuzzerTestOneInput(reinterpret_cast<const std::uint8_t*>(s.data()), s.size());
+    target(reinterpret_cast<const std::uint8_t*>(s.data()), s.size());
     ++runs;
   }
-  EXPECT_EQ(runs, seeds.size() + 200'000);  // every input returned (none crashed or aborted)
+  return runs;
+}
+
+TEST(fuzz_replay, hcl_corpus_and_200k_mutations) {
+  const auto runs = replay("hcl", credbroker::fuzz::fuzz_hcl_one, "\"{}[]=,#/*\\\n +-.0123456789abcdeflnprstu", 200'000);
+  EXPECT_EQ(runs, corpus("hcl").size() + 200'000);  // every input returned (none crashed or aborted)
+}
+
+TEST(fuzz_replay, username_template_corpus_and_100k_mutations) {
+  const auto runs = replay("username_template", credbroker::fuzz::fuzz_username_template_one,
+                           "{}()|.-\"`$ 0123456789RoleNameDisplay_truncatesha256randomprintf%sdqvupperlowerreplace", 100'000);
+  EXPECT_EQ(runs, corpus("username_template").size() + 100'000);
 }
 
 }  // namespace

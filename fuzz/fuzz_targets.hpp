@@ -1,0 +1,14 @@
+#pragma once
+// The fuzz targets' bodies, one function per target (fuzz/*_fuzz.cpp). libFuzzer builds wrap each in
+// LLVMFuzzerTestOneInput (CREDBROKER_LIBFUZZER); the unit tests call them directly to replay the seed
+// corpora and random mutations (tests/unit/fuzz/replay_test.cpp). Each returns 0 and aborts on a
+// broken invariant.
+#include <cstddef>
+#include <cstdint>
+
+namespace credbroker::fuzz {
+
+int fuzz_hcl_one(const std::uint8_t* data, std::size_t size);
+int fuzz_username_template_one(const std::uint8_t* data, std::size_t size);
+
+}  // namespace credbroker::fuzz
