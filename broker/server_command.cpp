@@ -236,19 +236,6 @@ int server_command(const std::vector<std::string>& args) {
   leases::manager_options lease_opts;
   lease_opts.limits = {cfg.default_lease_ttl, cfg.max_lease_ttl};
   leases::lease_manager lease_mgr(encrypted, revoker, wall, lease_opts);
-  auto restore_leases = [&lease_mgr] {
-    const auto started = std::chrono::steady_clock::now();
-    auto bad = lease_mgr.restore();
-    if (!bad) {
-      spdlog::error("lease restore failed: {}", bad.err().message);
-      return;
-    }
-    for (const auto& id : *bad) spdlog::error("lease {} could not be restored: its record is unreadable; it is kept", id);
-    spdlog::info("restored {} leases in {:.3f}s", lease_mgr.count(),
-                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-  };
-  seal.on_unseal(restore_leases);
-  if (!seal.status().sealed) restore_leases();
   leases::expiry_driver expiry(lease_mgr, wall, [&seal] { return !seal.status().sealed; });
 
   // Revoking a token revokes the leases it created.
@@ -264,17 +251,32 @@ int server_command(const std::vector<std::string>& args) {
       api::engine_services{encrypted, plugin_registry, lease_mgr, password_policies, engines, wall, lease_opts.limits});
   api::service svc(api::services{seal, tokens, &seal_routes, &lease_mgr, &wall, &policies, &tokens, &auth_methods,
                                  &secret_engines, &password_policies});
-  // Pending leases (a crash between writing a lease and creating its user) are settled in the
-  // background: a database that is down must not hold up the start.
-  std::mutex resolver_mu;
-  std::thread resolver;
+  // At every unseal: the default policy and the mount tables first (fast), so the engines exist
+  // before any lease fires; then, in the background while the API already serves, the lease index is
+  // rebuilt from storage (leases that expired while the broker was down fire at once) and leases left
+  // pending by a crash (between writing a lease and creating its user) are settled with user_exists.
+  // A database that is down holds up neither the start nor the other leases.
+  std::mutex startup_mu;
+  std::thread startup;
+  auto restore_in_background = [&lease_mgr, &secret_engines] {
+    const auto started = std::chrono::steady_clock::now();
+    auto bad = lease_mgr.restore();
+    if (!bad) {
+      spdlog::error("lease restore failed: {}", bad.err().message);
+      return;
+    }
+    for (const auto& id : *bad) spdlog::error("lease {} could not be restored: its record is unreadable; it is kept", id);
+    spdlog::info("restored {} leases in {:.3f}s", lease_mgr.count(),
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    secret_engines.resolve_pending();
+  };
   auto on_unsealed = [&] {
     if (auto s = policies.ensure_default(); !s) spdlog::error("default policy: {}", s.err().message);
     if (auto s = auth_methods.load(); !s) spdlog::error("auth methods: {}", s.err().message);
     if (auto s = secret_engines.load(); !s) spdlog::error("secrets engines: {}", s.err().message);
-    std::lock_guard lock(resolver_mu);
-    if (resolver.joinable()) resolver.join();
-    resolver = std::thread([&secret_engines] { secret_engines.resolve_pending(); });
+    std::lock_guard lock(startup_mu);
+    if (startup.joinable()) startup.join();
+    startup = std::thread(restore_in_background);
   };
   seal.on_unseal(on_unsealed);
   seal.on_seal([&auth_methods, &secret_engines] {
@@ -289,7 +291,7 @@ int server_command(const std::vector<std::string>& args) {
       std::lock_guard lock(mu);
       if (t.joinable()) t.join();
     }
-  } join_resolver{resolver_mu, resolver};
+  } join_startup{startup_mu, startup};
   // Expired tokens are revoked when presented; this sweep catches the ones nobody presents.
   periodic_task token_tidy(std::chrono::minutes(1), [&tokens, &seal] {
     if (!seal.status().sealed) tokens.tidy();

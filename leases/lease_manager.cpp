@@ -63,15 +63,26 @@ void lease_manager::unschedule_locked(const std::string& id) {
 }
 
 status lease_manager::add(lease l) {
+  const bool pending = l.state == lease_state::pending;
+  if (pending) {
+    // Marked before the record exists, so a concurrent restore() never mistakes it for a crash leftover.
+    std::lock_guard lock(mu_);
+    in_flight_.insert(l.id);
+  }
+  status written = ok_v;
   if (l.token_accessor.empty() || l.token_accessor.find('/') != std::string::npos) {
-    if (auto s = store(l); !s) return s;
+    written = store(l);
   } else {
     std::vector<storage::operation> ops;
     ops.push_back(storage::operation::put(lease_storage_prefix + l.id, encode(l)));
     ops.push_back(storage::operation::put(lease_token_index_prefix + l.token_accessor + "/" + l.id, ""));
-    if (auto s = store_.apply(std::move(ops)); !s) return s;
+    written = store_.apply(std::move(ops));
   }
   std::lock_guard lock(mu_);
+  if (!written) {
+    in_flight_.erase(l.id);
+    return written;
+  }
   schedule_locked(l.id, l.state == lease_state::active || l.state == lease_state::pending ? l.expire_time
                                                                                           : l.next_attempt);
   return ok_v;
@@ -82,7 +93,12 @@ status lease_manager::activate(const std::string& id) {
   if (!l) return std::move(l).err();
   if (l->state != lease_state::pending) return ok_v;
   l->state = lease_state::active;
-  return store(*l);
+  auto s = store(*l);
+  if (s) {
+    std::lock_guard lock(mu_);
+    in_flight_.erase(id);
+  }
+  return s;
 }
 
 result<lease> lease_manager::lookup(const std::string& id) const { return load(id); }
@@ -142,6 +158,7 @@ status lease_manager::attempt_revoke(lease l) {
     if (auto d = store_.apply(std::move(ops)); !d) return d;
     std::lock_guard lock(mu_);
     unschedule_locked(l.id);
+    in_flight_.erase(l.id);
     return ok_v;
   }
   const time_point now = clock_.now();
@@ -248,6 +265,7 @@ status lease_manager::revoke_force(const std::string& prefix) {
     if (auto s = store_.remove(lease_storage_prefix + id); !s) return s;
     std::lock_guard lock(mu_);
     unschedule_locked(id);
+    in_flight_.erase(id);
   }
   return ok_v;
 }
@@ -320,14 +338,23 @@ result<std::vector<std::string>> lease_manager::restore() {
   if (!s) unreadable.push_back("(damaged records: " + s.err().message + ")");
   std::lock_guard lock(mu_);
   index_.reserve(index_.size() + found.size());
-  for (auto& [id, due] : found) schedule_locked(id, due);
-  pending_ = std::move(pending);
+  // Restore runs while the API serves: a lease that a request added, renewed or rescheduled since
+  // the scan read its record is already in the index with a fresher due time, so it is left alone.
+  // (One the scan saw and a request then revoked gets a stale entry: it finds no record when it fires.)
+  for (auto& [id, due] : found) {
+    if (!index_.contains(id)) schedule_locked(id, due);
+  }
+  pending_.insert(pending_.end(), pending.begin(), pending.end());
   return unreadable;
 }
 
 std::vector<std::string> lease_manager::take_pending() {
   std::lock_guard lock(mu_);
-  return std::exchange(pending_, {});
+  std::vector<std::string> out = std::exchange(pending_, {});
+  // Issuances of this process still running are not leftovers. One that finished since the scan is
+  // unmarked only after its record was settled (active or gone), which the caller's lookup sees.
+  std::erase_if(out, [this](const std::string& id) { return in_flight_.contains(id); });
+  return out;
 }
 
 status lease_manager::forget(const std::string& id) {
@@ -341,6 +368,7 @@ status lease_manager::forget(const std::string& id) {
   if (auto s = store_.apply(std::move(ops)); !s) return s;
   std::lock_guard lock(mu_);
   unschedule_locked(id);
+  in_flight_.erase(id);
   return ok_v;
 }
 

@@ -23,6 +23,7 @@
 #include <mutex>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "broker/core/clock.hpp"
 #include "broker/storage/physical.hpp"
@@ -94,9 +95,12 @@ class lease_manager {
   // Revokes what is due at the clock's now. Returns how many revocations were attempted.
   std::size_t run_due();
   // Rebuilds the index from storage. Unreadable records are reported in the result and kept.
+  // Safe while requests run: leases they scheduled meanwhile keep their (fresher) due times.
   result<std::vector<std::string>> restore();
   // The leases restore() found pending (the broker stopped between writing them and creating or
-  // confirming their users): the engine resolves them with user_exists. Empties the list.
+  // confirming their users): the engine resolves them with user_exists. Empties the list. Leases
+  // this process added as pending and has not yet activated or removed (issuance in flight) are
+  // never in it.
   std::vector<std::string> take_pending();
   // Removes one lease record without calling the database (issuance rolled back).
   status forget(const std::string& id);
@@ -133,6 +137,7 @@ class lease_manager {
   std::vector<std::uint32_t> free_ids_;
   std::function<void()> on_schedule_;
   std::vector<std::string> pending_;
+  std::unordered_set<std::string> in_flight_;  // pending leases added by this process, not yet settled
 };
 
 // expiry_driver: one thread that sleeps until the manager's next wake-up (at most `max_sleep`) and

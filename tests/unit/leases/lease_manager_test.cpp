@@ -263,6 +263,31 @@ TEST_F(lease_manager_test, restore_rebuilds_the_index_and_reports_bad_records) {
   EXPECT_TRUE(store_.get(lease_storage_prefix + "db/creds/a/broken")->has_value());  // kept
 }
 
+TEST_F(lease_manager_test, restore_while_serving_never_reports_this_process_in_flight_issuances) {
+  // A pending lease from the last run (written by another manager over the same storage) ...
+  {
+    lease_manager previous(store_, revoker_, clock_, opts_);
+    auto l = make("database/creds/app/PPPPPPPPPPPPPPPPPPPPPPPP", seconds{3600});
+    l.state = lease_state::pending;
+    ASSERT_TRUE(previous.add(l));
+  }
+  // ... and, in this process, an issuance in flight and a lease renewed before restore runs.
+  auto flying = make("database/creds/app/FFFFFFFFFFFFFFFFFFFFFFFF", seconds{3600});
+  flying.state = lease_state::pending;
+  ASSERT_TRUE(mgr_->add(flying));
+  ASSERT_TRUE(mgr_->add(make("database/creds/app/RRRRRRRRRRRRRRRRRRRRRRRR", seconds{60})));
+  auto restored = mgr_->restore();
+  ASSERT_TRUE(restored);
+  EXPECT_EQ(mgr_->take_pending(), std::vector<std::string>{"database/creds/app/PPPPPPPPPPPPPPPPPPPPPPPP"});
+  EXPECT_EQ(mgr_->count(), 3u);
+  // Once activated, a second restore (seal, unseal) still never reports it.
+  ASSERT_TRUE(mgr_->activate(flying.id));
+  ASSERT_TRUE(mgr_->restore());
+  const auto again = mgr_->take_pending();
+  EXPECT_EQ(std::count(again.begin(), again.end(), flying.id), 0);
+  EXPECT_EQ(mgr_->count(), 3u);  // restoring twice schedules nothing twice
+}
+
 TEST(lease_codec, round_trip_and_errors) {
   lease l;
   l.id = "database/creds/app/X";
