@@ -235,6 +235,11 @@ int server_command(const std::vector<std::string>& args) {
   auto& revoker = engines;
   leases::manager_options lease_opts;
   lease_opts.limits = {cfg.default_lease_ttl, cfg.max_lease_ttl};
+  lease_opts.max_attempts = static_cast<int>(cfg.revocation.max_attempts);
+  lease_opts.backoff_base = cfg.revocation.backoff_base;
+  lease_opts.backoff_cap = cfg.revocation.backoff_cap;
+  lease_opts.irrevocable_retry = cfg.revocation.irrevocable_retry;
+  lease_opts.per_connection_cap = cfg.revocation.per_connection;
   leases::lease_manager lease_mgr(encrypted, revoker, wall, lease_opts);
   leases::expiry_driver expiry(lease_mgr, wall, [&seal] { return !seal.status().sealed; });
 

@@ -99,7 +99,7 @@ result<server_config> parse_server_config(const nlohmann::json& doc) {
   server_config c;
   if (auto s = only_keys(doc, "", {"listener", "storage", "api_addr", "log_level", "log_format", "default_lease_ttl",
                                    "max_lease_ttl", "io_threads", "worker_threads", "shutdown_timeout",
-                                   "disable_mlock", "ui", "cluster_name", "unseal_key_file"});
+                                   "disable_mlock", "ui", "cluster_name", "unseal_key_file", "lease_revocation"});
       !s) {
     return std::move(s).err();
   }
@@ -198,6 +198,29 @@ result<server_config> parse_server_config(const nlohmann::json& doc) {
   if (auto s = get_bool(doc, "", "ui", ignored); !s) return std::move(s).err();
   if (auto s = get_string(doc, "", "cluster_name", c.cluster_name); !s) return std::move(s).err();
   if (auto s = get_string(doc, "", "unseal_key_file", c.unseal_key_file); !s) return std::move(s).err();
+  if (auto it = doc.find("lease_revocation"); it != doc.end() && !it->is_null()) {
+    if (!it->is_object()) return bad("lease_revocation", "an object", *it);
+    const std::string w = "lease_revocation.";
+    if (auto s = only_keys(*it, "lease_revocation",
+                           {"max_attempts", "backoff_base", "backoff_cap", "irrevocable_retry", "per_connection"});
+        !s) {
+      return std::move(s).err();
+    }
+    auto& r = c.revocation;
+    unsigned long long attempts = r.max_attempts, per = r.per_connection;
+    if (auto s = get_uint(*it, w, "max_attempts", 1000, attempts); !s) return std::move(s).err();
+    if (attempts == 0) return bad(w + "max_attempts", "a whole number from 1 to 1000", (*it)["max_attempts"]);
+    if (auto s = get_uint(*it, w, "per_connection", 256, per); !s) return std::move(s).err();
+    if (per == 0) return bad(w + "per_connection", "a whole number from 1 to 256", (*it)["per_connection"]);
+    r.max_attempts = static_cast<unsigned>(attempts);
+    r.per_connection = static_cast<unsigned>(per);
+    for (auto [key, field] : {std::pair{"backoff_base", &r.backoff_base}, std::pair{"backoff_cap", &r.backoff_cap},
+                              std::pair{"irrevocable_retry", &r.irrevocable_retry}}) {
+      if (auto s = get_duration(*it, w, key, *field); !s) return std::move(s).err();
+      if (field->count() == 0) return bad(w + key, "a duration of at least 1s", (*it)[key]);
+    }
+    if (r.backoff_cap < r.backoff_base) return make_error(errc::invalid_request, "lease_revocation.backoff_cap: must not be below backoff_base");
+  }
   return c;
 }
 

@@ -6,7 +6,9 @@
 //   "storage": {"sqlite": {"path": "/var/lib/credbroker"}},
 //   "api_addr": "http://127.0.0.1:8200",
 //   "log_level": "info", "log_format": "standard",
-//   "default_lease_ttl": "768h", "max_lease_ttl": "768h"
+//   "default_lease_ttl": "768h", "max_lease_ttl": "768h",
+//   "lease_revocation": {"max_attempts": 6, "backoff_base": "10s", "backoff_cap": "10m",
+//                        "irrevocable_retry": "1h", "per_connection": 4}
 // }
 //
 // Every key is checked: an unknown key or a bad value is an error naming the key path
@@ -38,6 +40,15 @@ struct storage_config {
   std::string path;             // sqlite: data directory
 };
 
+// How failed revocations are retried (our own keys; Vault hard-codes 6 attempts from 10 s).
+struct revocation_config {
+  unsigned max_attempts = 6;                   // failures before a lease is marked irrevocable
+  std::chrono::seconds backoff_base{10};       // first retry after this, doubling each time ...
+  std::chrono::seconds backoff_cap{600};       // ... up to this (then +-25 % jitter)
+  std::chrono::seconds irrevocable_retry{3600};  // irrevocable leases are retried this often, forever
+  unsigned per_connection = 4;                 // concurrent revocations per database connection
+};
+
 struct server_config {
   listener_config listener;
   storage_config storage;
@@ -51,6 +62,7 @@ struct server_config {
   unsigned io_threads = 0;      // 0: number of cores
   unsigned worker_threads = 64;  // blocking work: database calls, fsync waits
   std::chrono::seconds shutdown_timeout{30};
+  revocation_config revocation;
 };
 
 // Parses and validates; the error message names the key and the expected form.

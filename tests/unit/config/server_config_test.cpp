@@ -37,7 +37,21 @@ TEST(server_config, table) {
       {"inmem storage", [](json& j) { j["storage"] = {{"inmem", json::object()}}; }, nullptr},
       {"unknown top key", [](json& j) { j["listner"] = 1; },
        "unknown key \"listner\"; expected one of: api_addr, cluster_name, default_lease_ttl, disable_mlock, io_threads, "
-       "listener, log_format, log_level, max_lease_ttl, shutdown_timeout, storage, ui, unseal_key_file, worker_threads"},
+       "lease_revocation, listener, log_format, log_level, max_lease_ttl, shutdown_timeout, storage, ui, unseal_key_file, "
+       "worker_threads"},
+      {"revocation settings", [](json& j) {
+         j["lease_revocation"] = {{"max_attempts", 3}, {"backoff_base", "1s"}, {"backoff_cap", "4s"},
+                                  {"irrevocable_retry", "30s"}, {"per_connection", 8}};
+       }, nullptr},
+      {"revocation unknown key", [](json& j) { j["lease_revocation"] = {{"attempts", 3}}; },
+       "unknown key \"lease_revocation.attempts\"; expected one of: backoff_base, backoff_cap, irrevocable_retry, "
+       "max_attempts, per_connection"},
+      {"revocation zero attempts", [](json& j) { j["lease_revocation"] = {{"max_attempts", 0}}; },
+       "lease_revocation.max_attempts: expected a whole number from 1 to 1000, got 0"},
+      {"revocation zero base", [](json& j) { j["lease_revocation"] = {{"backoff_base", "0s"}}; },
+       "lease_revocation.backoff_base: expected a duration of at least 1s, got \"0s\""},
+      {"revocation cap below base", [](json& j) { j["lease_revocation"] = {{"backoff_base", "1m"}, {"backoff_cap", "10s"}}; },
+       "lease_revocation.backoff_cap: must not be below backoff_base"},
       {"unknown listener key", [](json& j) { j["listener"]["tcp"]["adress"] = "x"; },
        "unknown key \"listener.tcp.adress\"; expected one of: address, http_idle_timeout, http_read_timeout, "
        "http_write_timeout, max_request_size, tls_cert_file, tls_disable, tls_key_file"},
@@ -99,6 +113,14 @@ TEST(server_config, values_are_read) {
   EXPECT_EQ(r->format, log_format::json);
   EXPECT_EQ(r->storage.type, "sqlite");
   EXPECT_EQ(r->storage.path, "/var/lib/credbroker");
+  EXPECT_EQ(r->revocation.max_attempts, 6u);
+  EXPECT_EQ(r->revocation.backoff_base.count(), 10);
+  doc["lease_revocation"] = {{"backoff_base", "2s"}, {"per_connection", 9}};
+  auto r2 = config::parse_server_config(doc);
+  ASSERT_TRUE(r2.ok());
+  EXPECT_EQ(r2->revocation.backoff_base.count(), 2);
+  EXPECT_EQ(r2->revocation.per_connection, 9u);
+  EXPECT_EQ(r2->revocation.backoff_cap.count(), 600);
 }
 
 TEST(server_config, file_errors_name_the_file) {
