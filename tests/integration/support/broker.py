@@ -1,0 +1,237 @@
+"""Shared pieces of the Python integration tests: the credbroker binary as a subprocess with SQLite
+storage (initialised once, then auto-unsealed from a key file on every restart, as an operator runs
+it), the throwaway PostgreSQL and Redis of scripts/test-servers.sh, and private PostgreSQL clusters
+for tests that stop their database. A missing server or setting is a failure, never a skip.
+
+Run with Debian's /usr/bin/python3 (it sees python3-hvac, python3-psycopg2, python3-redis)."""
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import hvac
+import psycopg2
+import psycopg2.extensions
+import requests
+
+BIN = os.environ.get("CREDBROKER_BIN", "")
+
+
+def env(name):
+    value = os.environ.get(name, "")
+    if not value:
+        raise AssertionError(f"{name} is not set: run scripts/test-servers.sh start and source its env file")
+    return value
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout, what, interval=0.1):
+    """Polls predicate() until it returns a true value; fails naming `what` after `timeout` seconds."""
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+class Broker:
+    """credbroker server -config with SQLite storage in a temporary directory. start() initialises the
+    storage the first time (one unseal key, kept in a 0600 key file so restarts auto-unseal)."""
+
+    def __init__(self, extra_config=None, keep_dir=None):
+        if not BIN:
+            raise AssertionError("CREDBROKER_BIN is not set")
+        self.dir = keep_dir or tempfile.mkdtemp(prefix="credbroker-it-")
+        self.port = free_port()
+        self.addr = f"http://127.0.0.1:{self.port}"
+        self.key_file = os.path.join(self.dir, "unseal.key")
+        os.close(os.open(self.key_file, os.O_WRONLY | os.O_CREAT, 0o600))  # filled in after init
+        cfg = {"listener": {"tcp": {"address": f"127.0.0.1:{self.port}", "tls_disable": True}},
+               "storage": {"sqlite": {"path": os.path.join(self.dir, "data")}},
+               "unseal_key_file": self.key_file, "log_level": "debug"}
+        cfg.update(extra_config or {})
+        self.config_path = os.path.join(self.dir, "config.json")
+        with open(self.config_path, "w") as f:
+            json.dump(cfg, f)
+        self.proc = None
+        self.root_token = None
+        self.logs = []  # (stdout, stderr) of every run so far
+        self.session = requests.Session()
+
+    def start(self):
+        self.out = tempfile.TemporaryFile(mode="w+")
+        self.err = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen([BIN, "server", "-config", self.config_path], stdout=self.out, stderr=self.err)
+        deadline = time.time() + 20
+        while True:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"server exited with {self.proc.returncode}: {self.read(self.err)}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    break
+            except OSError:
+                if time.time() > deadline:
+                    raise AssertionError("server did not start listening")
+                time.sleep(0.05)
+        if self.root_token is None:
+            admin = hvac.Client(url=self.addr)
+            init = admin.sys.initialize(secret_shares=1, secret_threshold=1)
+            fd = os.open(self.key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(init["keys"][0] + "\n")
+            admin.sys.submit_unseal_keys(init["keys"])
+            self.root_token = init["root_token"]
+        wait_for(lambda: self.session.get(self.addr + "/v1/sys/health").status_code == 200, 20, "an unsealed server")
+        return self
+
+    @staticmethod
+    def read(f):
+        f.seek(0)
+        return f.read()
+
+    def _collect(self):
+        if getattr(self, "out", None) is not None:
+            self.logs.append((self.read(self.out), self.read(self.err)))
+            self.out.close()
+            self.err.close()
+            self.out = self.err = None
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=30)
+        self._collect()
+
+    def kill(self):
+        self.stop(signal.SIGKILL)
+
+    def all_logs(self):
+        text = "".join(o + e for o, e in self.logs)
+        if getattr(self, "out", None) is not None:
+            text += self.read(self.out) + self.read(self.err)
+        return text
+
+    def destroy(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def client(self, token=None):
+        return hvac.Client(url=self.addr, token=token or self.root_token)
+
+    def call(self, method, path, body=None, token=None):
+        """Raw HTTP: returns (status, parsed JSON body or None)."""
+        r = self.session.request(method, f"{self.addr}/v1/{path}", json=body,
+                                 headers={"X-Vault-Token": token or self.root_token}, timeout=120)
+        return r.status_code, (r.json() if r.content else None)
+
+
+def shared_pg():
+    """Connection settings of the throwaway PostgreSQL of scripts/test-servers.sh."""
+    return {"host": env("CREDBROKER_TEST_PG_HOST"), "port": int(env("CREDBROKER_TEST_PG_PORT")),
+            "user": env("CREDBROKER_TEST_PG_USER"), "password": env("CREDBROKER_TEST_PG_PASSWORD"),
+            "dbname": env("CREDBROKER_TEST_PG_DATABASE")}
+
+
+class _ClosingConnection(psycopg2.extensions.connection):
+    """`with pg_connect(...) as c` closes the session at the end (psycopg2's own `with` only ends a
+    transaction, and opens one even in autocommit mode)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+def pg_connect(pg, user=None, password=None, **kw):
+    """An autocommit session; a `with` block closes it."""
+    conn = psycopg2.connect(host=pg["host"], port=pg["port"], dbname=pg["dbname"], user=user or pg["user"],
+                            password=password if password is not None else pg["password"], connect_timeout=5,
+                            connection_factory=_ClosingConnection, **kw)
+    conn.autocommit = True
+    return conn
+
+
+def pg_url(pg):
+    return f"postgresql://{{{{username}}}}:{{{{password}}}}@{pg['host']}:{pg['port']}/{pg['dbname']}"
+
+
+def roles_with_prefix(pg, prefix):
+    with pg_connect(pg) as c, c.cursor() as cur:
+        cur.execute("SELECT rolname FROM pg_roles WHERE starts_with(rolname, %s)", (prefix,))
+        return sorted(r[0] for r in cur.fetchall())
+
+
+def configure_postgres(client, name, pg, allowed_roles="*", mount="database", **extra):
+    client.secrets.database.configure(name=name, plugin_name="postgresql-database-plugin",
+                                      allowed_roles=allowed_roles, connection_url=pg_url(pg),
+                                      username=pg["user"], password=pg["password"], mount_point=mount, **extra)
+
+
+def pg_bin():
+    return "/usr/lib/postgresql/15/bin"
+
+
+def as_postgres(*cmd, **kw):
+    if os.getuid() == 0:
+        cmd = ("runuser", "-u", "postgres", "--") + cmd
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
+
+
+class PgCluster:
+    """A private PostgreSQL 15 cluster on a free loopback port (for tests that stop their database),
+    with a superuser whose password is random. Runs as the postgres OS user when we are root."""
+
+    def __init__(self, log_statements=False):
+        self.dir = tempfile.mkdtemp(prefix="credbroker-pg-")
+        os.chmod(self.dir, 0o755)
+        if os.getuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+        self.data = os.path.join(self.dir, "data")
+        self.port = free_port()
+        self.password = secrets.token_urlsafe(24)
+        as_postgres(f"{pg_bin()}/initdb", "-D", self.data, "-U", "postgres", "--auth-local=trust",
+                    "--auth-host=scram-sha-256", "--no-instructions")
+        with open(os.path.join(self.data, "postgresql.conf"), "a") as f:
+            f.write(f"listen_addresses = '127.0.0.1'\nport = {self.port}\nunix_socket_directories = '{self.dir}'\n"
+                    "fsync = off\nmax_connections = 100\nshared_buffers = 32MB\n")
+            if log_statements:
+                f.write("log_statement = 'all'\n")
+        self.log = os.path.join(self.dir, "postgres.log")
+        self.start()
+        as_postgres("psql", "-q", "-h", self.dir, "-p", str(self.port), "-U", "postgres", "-d", "postgres",
+                    "-v", "ON_ERROR_STOP=1", "-v", f"pw={self.password}",
+                    input="CREATE ROLE root WITH SUPERUSER LOGIN PASSWORD :'pw';\n")
+        self.settings = {"host": "127.0.0.1", "port": self.port, "user": "root", "password": self.password,
+                         "dbname": "postgres"}
+
+    def start(self):
+        as_postgres(f"{pg_bin()}/pg_ctl", "-D", self.data, "-l", self.log, "-w", "-t", "60", "start")
+
+    def stop(self):
+        as_postgres(f"{pg_bin()}/pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop")
+
+    def server_log(self):
+        with open(self.log, errors="replace") as f:
+            return f.read()
+
+    def destroy(self):
+        try:
+            self.stop()
+        except subprocess.CalledProcessError:
+            pass
+        shutil.rmtree(self.dir, ignore_errors=True)
