@@ -210,7 +210,7 @@ nlohmann::json secret_mounts::table() const {
 }
 
 void secret_mounts::resolve_pending() {
-  std::size_t settled = 0, left = 0;
+  std::size_t kept = 0, forgotten = 0, left = 0;
   for (const auto& id : s_.leases.take_pending()) {
     auto l = s_.leases.lookup(id);
     if (!l || l->state != leases::lease_state::pending) continue;
@@ -219,14 +219,18 @@ void secret_mounts::resolve_pending() {
       ++left;
       continue;
     }
-    if (auto s = e->resolve_pending(*l); s) {
-      ++settled;
-    } else {
+    auto s = e->resolve_pending(*l);
+    if (!s) {
       ++left;  // the database is unreachable: the lease is revoked at its expiry (delete is idempotent)
       spdlog::warn("pending lease {} could not be settled: {}", id, s.err().message);
+    } else if (*s) {
+      ++kept;
+    } else {
+      ++forgotten;
     }
   }
-  if (settled + left > 0) spdlog::info("settled {} pending lease(s) left by the last run; {} left for their expiry", settled, left);
+  spdlog::info("pending leases settled: {} kept (user exists), {} forgotten (no user), {} left for their expiry", kept,
+               forgotten, left);
 }
 
 std::vector<route> sys_mount_routes(secret_mounts& mounts) {

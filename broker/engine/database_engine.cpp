@@ -383,13 +383,13 @@ status database_engine::renew(const leases::lease& l, time_point new_expire) {
   return ok_v;
 }
 
-status database_engine::resolve_pending(const leases::lease& l) {
+result<bool> database_engine::resolve_pending(const leases::lease& l) {
   auto inst = instance(l.connection);
   if (!inst) return std::move(inst).err();
   auto exists = (*inst)->user_exists(l.username);
   if (!exists) return std::move(exists).err();
-  if (*exists) return leases_.activate(l.id);
-  return leases_.forget(l.id);
+  if (auto s = *exists ? leases_.activate(l.id) : leases_.forget(l.id); !s) return std::move(s).err();
+  return *exists;
 }
 
 void database_engine::close_all() {

@@ -115,8 +115,9 @@ class database_engine {
   // For the lease manager (via the mount dispatcher).
   status revoke(const leases::lease& l);
   status renew(const leases::lease& l, time_point new_expire);
-  // Settles one lease left pending by a crash: user present -> active, absent -> forgotten.
-  status resolve_pending(const leases::lease& l);
+  // Settles one lease left pending by a crash: user present -> active (true), absent -> forgotten
+  // (false).
+  result<bool> resolve_pending(const leases::lease& l);
 
   // Closes every plugin instance (seal, unmount).
   void close_all();

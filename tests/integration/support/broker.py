@@ -72,8 +72,9 @@ class Broker:
         self.session = requests.Session()
 
     def start(self):
-        self.out = tempfile.TemporaryFile(mode="w+")
-        self.err = tempfile.TemporaryFile(mode="w+")
+        # Append mode: the server writes at the end even while we seek to read (the offset is shared).
+        self.out = tempfile.TemporaryFile(mode="a+")
+        self.err = tempfile.TemporaryFile(mode="a+")
         self.proc = subprocess.Popen([BIN, "server", "-config", self.config_path], stdout=self.out, stderr=self.err)
         deadline = time.time() + 20
         while True:
