@@ -44,20 +44,52 @@ for i in $(seq 1 100); do
   sleep 0.1
 done
 
+# The database engine: a mount, a connection to the throwaway PostgreSQL, and a role "app".
+# shellcheck disable=SC1090
+. "$("$ROOT/scripts/test-servers.sh" env)"
+api() {  # api METHOD PATH [JSON]: fails loudly on an error status
+  local out code
+  out=$(curl -s -w '\n%{http_code}' -X "$1" -H "X-Vault-Token: $token" "http://$ADDR/v1/$2" ${3:+-d "$3"})
+  code=${out##*$'\n'}
+  if [ "${code:0:1}" != 2 ]; then echo "quickstart: $1 $2 answered $code: ${out%$'\n'*}" >&2; exit 1; fi
+  printf '%s' "${out%$'\n'*}"
+}
+api POST sys/mounts/database '{"type":"database"}' >/dev/null
+cfg=$(CONN_URL="$CREDBROKER_TEST_PG_URL" PG_USER="$CREDBROKER_TEST_PG_USER" PG_PASS="$CREDBROKER_TEST_PG_PASSWORD" \
+  python3 -c 'import json, os; print(json.dumps({"plugin_name": "postgresql-database-plugin", "allowed_roles": "app",
+    "connection_url": os.environ["CONN_URL"], "username": os.environ["PG_USER"], "password": os.environ["PG_PASS"]}))')
+api POST database/config/postgres "$cfg" >/dev/null
+api POST database/roles/app '{"db_name":"postgres","default_ttl":"1h","max_ttl":"24h","creation_statements":["CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '"'"'{{password}}'"'"' VALID UNTIL '"'"'{{expiration}}'"'"';","GRANT pg_read_all_data TO \"{{name}}\";"]}' >/dev/null
+
 cat <<MSG
 
 credbroker is running in dev mode on http://$ADDR (log: $STATE/credbroker.log)
 Throwaway PostgreSQL and Redis are running too (settings: source $("$ROOT/scripts/test-servers.sh" env)).
+Mounted: database/ with connection "postgres" (PostgreSQL on 127.0.0.1:$CREDBROKER_TEST_PG_PORT) and role "app".
 
   export VAULT_ADDR=http://$ADDR
   export VAULT_TOKEN=\$(cat $STATE/root-token)
 
-Health (no token needed):
-  curl -s \$VAULT_ADDR/v1/sys/health
+A PostgreSQL login, with curl:
+  curl -s -H "X-Vault-Token: \$VAULT_TOKEN" \$VAULT_ADDR/v1/database/creds/app
 
-An authenticated request (the database engine is not mounted yet, so this answers Vault's 404):
-  curl -s -X LIST -H "X-Vault-Token: \$VAULT_TOKEN" \$VAULT_ADDR/v1/nothing/here
+The same with python3-hvac (Debian's python3):
+  /usr/bin/python3 -c 'import hvac; print(hvac.Client().secrets.database.generate_credentials("app")["data"])'
 
 Stop everything:
   $ROOT/scripts/quickstart.sh stop
+
+Now, with curl:
 MSG
+creds=$(api GET database/creds/app)
+echo "$creds"
+user=$(printf '%s' "$creds" | python3 -c 'import json, sys; print(json.load(sys.stdin)["data"]["username"])')
+pass=$(printf '%s' "$creds" | python3 -c 'import json, sys; print(json.load(sys.stdin)["data"]["password"])')
+echo
+echo "Logging in to PostgreSQL with it:"
+PGPASSWORD="$pass" psql -h 127.0.0.1 -p "$CREDBROKER_TEST_PG_PORT" -U "$user" -d postgres -Atc \
+  "SELECT 'logged in as ' || current_user || ', valid until ' || rolvaliduntil FROM pg_roles WHERE rolname = current_user"
+echo
+echo "And with python3-hvac:"
+VAULT_ADDR="http://$ADDR" VAULT_TOKEN="$token" /usr/bin/python3 -c \
+  'import hvac; print(hvac.Client().secrets.database.generate_credentials("app")["data"])'
