@@ -67,7 +67,7 @@ status lease_manager::add(lease l) {
   if (pending) {
     // Marked before the record exists, so a concurrent restore() never mistakes it for a crash leftover.
     std::lock_guard lock(mu_);
-    in_flight_.insert(l.id);
+    in_flight_.emplace(l.id, false);
   }
   status written = ok_v;
   if (l.token_accessor.empty() || l.token_accessor.find('/') != std::string::npos) {
@@ -88,17 +88,46 @@ status lease_manager::add(lease l) {
   return ok_v;
 }
 
-status lease_manager::activate(const std::string& id) {
+result<bool> lease_manager::activate(const lease& issued) {
+  lease l = issued;
+  l.state = lease_state::active;
+  std::vector<storage::operation> ops;
+  ops.push_back(storage::operation::put(lease_storage_prefix + l.id, encode(l)));
+  std::lock_guard lock(mu_);
+  auto it = in_flight_.find(issued.id);
+  if (it == in_flight_.end() || it->second) return false;  // revoked or forced meanwhile
+  in_flight_.erase(it);
+  // Queued under the lock: a revocation that finds the mark gone queues its removal after this.
+  store_.apply_lazy(std::move(ops));
+  return true;
+}
+
+void lease_manager::release(const std::string& id) {
+  bool revoke_requested = false;
+  {
+    std::lock_guard lock(mu_);
+    auto it = in_flight_.find(id);
+    if (it == in_flight_.end()) return;
+    revoke_requested = it->second;
+    in_flight_.erase(it);
+  }
+  if (revoke_requested) (void)expire_now(id);
+}
+
+bool lease_manager::defer_if_in_flight(const std::string& id) {
+  std::lock_guard lock(mu_);
+  auto it = in_flight_.find(id);
+  if (it == in_flight_.end()) return false;
+  it->second = true;
+  return true;
+}
+
+status lease_manager::activate_stored(const std::string& id) {
   auto l = load(id);
   if (!l) return std::move(l).err();
   if (l->state != lease_state::pending) return ok_v;
   l->state = lease_state::active;
-  auto s = store(*l);
-  if (s) {
-    std::lock_guard lock(mu_);
-    in_flight_.erase(id);
-  }
-  return s;
+  return store(*l);
 }
 
 result<lease> lease_manager::lookup(const std::string& id) const { return load(id); }
@@ -148,6 +177,7 @@ seconds lease_manager::backoff(int attempts) {
 }
 
 status lease_manager::attempt_revoke(lease l) {
+  if (defer_if_in_flight(l.id)) return ok_v;  // its issuer deletes the user once it exists
   auto s = revoker_.revoke(l);
   if (s) {
     std::vector<storage::operation> ops;
@@ -218,6 +248,7 @@ status lease_manager::revoke_prefix(const std::string& prefix) {
 }
 
 status lease_manager::expire_now(const std::string& id) {
+  if (defer_if_in_flight(id)) return ok_v;
   auto l = load(id);
   if (!l) return l.err().code == make_error_code(errc::not_found) ? status(ok_v) : status(std::move(l).err());
   const time_point now = clock_.now();

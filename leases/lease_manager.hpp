@@ -23,7 +23,6 @@
 #include <mutex>
 #include <optional>
 #include <unordered_map>
-#include <unordered_set>
 
 #include "broker/core/clock.hpp"
 #include "broker/storage/physical.hpp"
@@ -65,10 +64,19 @@ class lease_manager {
  public:
   lease_manager(storage::physical& store, revoker& r, const clock& c, manager_options o = {});
 
-  // Stores the lease durably (state as given) and schedules its expiry.
+  // Stores the lease durably (state as given) and schedules its expiry. A pending lease is an
+  // issuance in flight until activate() or forget(): a revocation that reaches it meanwhile (revoke,
+  // a prefix, its token, its expiry) cannot drop a user that is still being created, so it is
+  // recorded and handed to the issuer, whose activate() then answers false.
   status add(lease l);
-  // pending -> active (after the database user was created).
-  status activate(const std::string& id);
+  // pending -> active once the database user exists. The write is lazy (apply_lazy): if it is lost
+  // in a crash the lease stays pending and start-up settles it with user_exists. Returns false when
+  // the lease was revoked (or force-revoked) while the user was being created: the caller must delete
+  // the user, then forget() the lease.
+  result<bool> activate(const lease& l);
+  // An issuance whose outcome is unknown (the database could not even be asked): the lease becomes
+  // an ordinary pending lease, revoked at its expiry, or now if a revocation came meanwhile.
+  void release(const std::string& id);
   result<lease> lookup(const std::string& id) const;
   // One level below prefix, as storage lists it ("database/creds/" -> ["app/"]).
   result<std::vector<std::string>> list(const std::string& prefix) const;
@@ -104,6 +112,8 @@ class lease_manager {
   std::vector<std::string> take_pending();
   // Removes one lease record without calling the database (issuance rolled back).
   status forget(const std::string& id);
+  // pending -> active for a lease left pending by an earlier run, durably (start-up settlement).
+  status activate_stored(const std::string& id);
 
   std::vector<lease> irrevocable() const;
   std::size_t count() const;
@@ -123,6 +133,8 @@ class lease_manager {
   void schedule_locked(const std::string& id, time_point due);
   void unschedule_locked(const std::string& id);
   status attempt_revoke(lease l);
+  // Marks an in-flight issuance as revoked; true if it was one (the issuer finishes the revocation).
+  bool defer_if_in_flight(const std::string& id);
   std::chrono::seconds backoff(int attempts);
   result<std::vector<std::string>> ids_under(const std::string& prefix) const;
 
@@ -137,7 +149,8 @@ class lease_manager {
   std::vector<std::uint32_t> free_ids_;
   std::function<void()> on_schedule_;
   std::vector<std::string> pending_;
-  std::unordered_set<std::string> in_flight_;  // pending leases added by this process, not yet settled
+  // Pending leases added by this process and not yet settled -> whether a revocation came meanwhile.
+  std::unordered_map<std::string, bool> in_flight_;
 };
 
 // expiry_driver: one thread that sleeps until the manager's next wake-up (at most `max_sleep`) and

@@ -1,5 +1,7 @@
 #include "broker/barrier/barrier.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <chrono>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -176,21 +178,32 @@ status barrier::scan(const std::string& prefix,
   return failure;
 }
 
-status barrier::apply(std::vector<storage::operation> ops) {
-  {
-    std::shared_lock lock(mu_);
-    if (!unsealed_) return sealed_error();
-    const auto& [key, _] = keyring_.keys.at(keyring_.active);
-    for (auto& op : ops) {
-      if (op.key == keyring_path) return make_error(errc::invalid_request, "\"core/keyring\" is reserved");
-      if (op.k != storage::operation::kind::put) continue;
-      auto enc = encrypt(key, keyring_.active, op.value, op.key);
-      std::fill(op.value.begin(), op.value.end(), '\0');
-      if (!enc) return std::move(enc).err();
-      op.value = std::move(*enc);
-    }
+status barrier::encrypt_ops(std::vector<storage::operation>& ops) const {
+  std::shared_lock lock(mu_);
+  if (!unsealed_) return sealed_error();
+  const auto& [key, _] = keyring_.keys.at(keyring_.active);
+  for (auto& op : ops) {
+    if (op.key == keyring_path) return make_error(errc::invalid_request, "\"core/keyring\" is reserved");
+    if (op.k != storage::operation::kind::put) continue;
+    auto enc = encrypt(key, keyring_.active, op.value, op.key);
+    std::fill(op.value.begin(), op.value.end(), '\0');
+    if (!enc) return std::move(enc).err();
+    op.value = std::move(*enc);
   }
+  return ok_v;
+}
+
+status barrier::apply(std::vector<storage::operation> ops) {
+  if (auto s = encrypt_ops(ops); !s) return s;
   return backend_.apply(std::move(ops));
+}
+
+void barrier::apply_lazy(std::vector<storage::operation> ops) {
+  if (auto s = encrypt_ops(ops); !s) {
+    spdlog::error("lazy storage write of \"{}\" failed: {}", ops.empty() ? "" : ops.front().key, s.err().message);
+    return;
+  }
+  backend_.apply_lazy(std::move(ops));
 }
 
 }  // namespace credbroker::barrier

@@ -46,6 +46,7 @@ class barrier final : public storage::physical {
   result<std::optional<std::string>> get(const std::string& key) override;
   result<std::vector<std::string>> list(const std::string& prefix) override;
   status apply(std::vector<storage::operation> ops) override;
+  void apply_lazy(std::vector<storage::operation> ops) override;
   // Decrypts each value. Values that fail authentication are skipped; the scan goes on and then
   // returns errc::integrity_failure naming the first of them.
   status scan(const std::string& prefix,
@@ -59,6 +60,7 @@ class barrier final : public storage::physical {
     std::map<std::uint32_t, std::pair<secret, std::string>> keys;  // term -> (key, install time)
   };
   result<std::string> encode_keyring(const keyring& k) const;
+  status encrypt_ops(std::vector<storage::operation>& ops) const;
   status store_keyring(const keyring& k, const secret& root_key);
 
   storage::physical& backend_;

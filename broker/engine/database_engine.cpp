@@ -148,20 +148,61 @@ nlohmann::json database_engine::redacted(const connection_config& c) {
           {"skip_static_role_import_rotation", false}};
 }
 
-result<std::optional<connection_config>> database_engine::read_config(const std::string& name) {
-  auto raw = store_.get(prefix_ + "config/" + name);
+template <class T, class Parse>
+result<std::shared_ptr<const T>> database_engine::cached(std::map<std::string, std::shared_ptr<const T>>& cache,
+                                                         const std::string& key, const std::string& what,
+                                                         const std::string& name, Parse parse) {
+  std::uint64_t gen = 0;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = cache.find(name); it != cache.end()) return it->second;
+    gen = generation_;
+  }
+  auto raw = store_.get(key);
   if (!raw) return std::move(raw).err();
-  if (!raw->has_value()) return std::optional<connection_config>();
-  auto c = config_from_json(**raw);
-  if (!c) return make_error(errc::internal, "stored connection \"" + name + "\" is damaged");
-  return c;
+  if (!raw->has_value()) return std::shared_ptr<const T>();
+  auto parsed = parse(**raw);
+  if (!parsed) return make_error(errc::internal, "stored " + what + " \"" + name + "\" is damaged");
+  auto ptr = std::make_shared<const T>(std::move(*parsed));
+  std::lock_guard lock(mu_);
+  if (generation_ == gen) cache.emplace(name, ptr);  // nothing was written meanwhile
+  return ptr;
 }
 
-result<connection_config> database_engine::must_config(const std::string& name) {
-  auto c = read_config(name);
+result<std::shared_ptr<const connection_config>> database_engine::config_ptr(const std::string& name) {
+  return cached(configs_, prefix_ + "config/" + name, "connection", name, config_from_json);
+}
+
+result<std::shared_ptr<const role>> database_engine::role_ptr(const std::string& name) {
+  return cached(roles_, prefix_ + "role/" + name, "role", name, role_from_json);
+}
+
+void database_engine::cache_set_config(const std::string& name, std::shared_ptr<const connection_config> c) {
+  std::lock_guard lock(mu_);
+  ++generation_;
+  if (c) configs_[name] = std::move(c);
+  else configs_.erase(name);
+}
+
+void database_engine::cache_set_role(const std::string& name, std::shared_ptr<const role> r) {
+  std::lock_guard lock(mu_);
+  ++generation_;
+  if (r) roles_[name] = std::move(r);
+  else roles_.erase(name);
+}
+
+result<std::optional<connection_config>> database_engine::read_config(const std::string& name) {
+  auto c = config_ptr(name);
   if (!c) return std::move(c).err();
-  if (!c->has_value()) return make_error(errc::internal, "failed to find entry for connection with name: \"" + name + "\"");
-  return std::move(**c);
+  if (!*c) return std::optional<connection_config>();
+  return std::optional<connection_config>(**c);
+}
+
+result<std::shared_ptr<const connection_config>> database_engine::must_config(const std::string& name) {
+  auto c = config_ptr(name);
+  if (!c) return std::move(c).err();
+  if (!*c) return make_error(errc::internal, "failed to find entry for connection with name: \"" + name + "\"");
+  return *c;
 }
 
 result<std::vector<std::string>> database_engine::write_config(config_update u) {
@@ -193,6 +234,7 @@ result<std::vector<std::string>> database_engine::write_config(config_update u) 
   if (!init) return make_error(errc::invalid_request, "error creating database object: " + init.err().message);
   c.details = init->config;
   if (auto s = store_.put(prefix_ + "config/" + c.name, to_json(c).dump()); !s) return std::move(s).err();
+  cache_set_config(c.name, std::make_shared<const connection_config>(c));
   std::shared_ptr<plugin::database_plugin> old;
   {
     std::lock_guard lock(mu_);
@@ -224,6 +266,7 @@ void database_engine::drop_instance(const std::string& name) {
 
 status database_engine::delete_config(const std::string& name) {
   if (auto s = store_.remove(prefix_ + "config/" + name); !s) return s;
+  cache_set_config(name, nullptr);
   drop_instance(name);
   return ok_v;
 }
@@ -255,11 +298,11 @@ result<std::shared_ptr<plugin::database_plugin>> database_engine::instance(const
   }
   auto c = must_config(name);
   if (!c) return std::move(c).err();
-  auto fresh = plugins_.create(c->plugin_name);
+  auto fresh = plugins_.create((*c)->plugin_name);
   if (!fresh) return std::move(fresh).err();
   std::shared_ptr<plugin::database_plugin> inst(std::move(*fresh));
   // No probe here: the first real call reports an unreachable database with its own error.
-  auto init = inst->initialize({c->details, false});
+  auto init = inst->initialize({(*c)->details, false});
   if (!init) return std::move(init).err();
   std::lock_guard lock(mu_);
   instances_[name] = inst;
@@ -267,12 +310,10 @@ result<std::shared_ptr<plugin::database_plugin>> database_engine::instance(const
 }
 
 result<std::optional<role>> database_engine::read_role(const std::string& name) {
-  auto raw = store_.get(prefix_ + "role/" + name);
-  if (!raw) return std::move(raw).err();
-  if (!raw->has_value()) return std::optional<role>();
-  auto r = role_from_json(**raw);
-  if (!r) return make_error(errc::internal, "stored role \"" + name + "\" is damaged");
-  return r;
+  auto r = role_ptr(name);
+  if (!r) return std::move(r).err();
+  if (!*r) return std::optional<role>();
+  return std::optional<role>(**r);
 }
 
 status database_engine::write_role(role r) {
@@ -291,20 +332,28 @@ status database_engine::write_role(role r) {
   strip(r.revocation_statements);
   strip(r.rollback_statements);
   strip(r.renew_statements);
-  return store_.put(prefix_ + "role/" + r.name, to_json(r).dump());
+  if (auto s = store_.put(prefix_ + "role/" + r.name, to_json(r).dump()); !s) return s;
+  const std::string name = r.name;
+  cache_set_role(name, std::make_shared<const role>(std::move(r)));
+  return ok_v;
 }
 
-status database_engine::delete_role(const std::string& name) { return store_.remove(prefix_ + "role/" + name); }
+status database_engine::delete_role(const std::string& name) {
+  if (auto s = store_.remove(prefix_ + "role/" + name); !s) return s;
+  cache_set_role(name, nullptr);
+  return ok_v;
+}
 
 result<std::vector<std::string>> database_engine::list_roles() { return store_.list(prefix_ + "role/"); }
 
 result<issued_creds> database_engine::issue(const std::string& role_name, const caller_info& caller) {
-  auto r = read_role(role_name);
+  auto r = role_ptr(role_name);
   if (!r) return std::move(r).err();
-  if (!r->has_value()) return make_error(errc::invalid_request, "unknown role: " + role_name);
+  if (!*r) return make_error(errc::invalid_request, "unknown role: " + role_name);
   const role& ro = **r;
-  auto cfg = must_config(ro.db_name);
-  if (!cfg) return std::move(cfg).err();
+  auto config = must_config(ro.db_name);
+  if (!config) return std::move(config).err();
+  const connection_config* cfg = config->get();
   const bool allowed = std::any_of(cfg->allowed_roles.begin(), cfg->allowed_roles.end(),
                                    [&](const std::string& g) { return glob_match(g, role_name); });
   if (!allowed) return make_error(errc::internal, "\"" + role_name + "\" is not an allowed role");
@@ -348,18 +397,24 @@ result<issued_creds> database_engine::issue(const std::string& role_name, const 
   nu.rollback_statements = ro.rollback_statements;
   nu.password = *password;
   nu.expiration = l.expire_time + db_expiry_buffer;
-  if (auto created = (*inst)->new_user(nu); !created) {
-    // Nothing should exist (one transaction), but make sure before forgetting the lease.
+  // Nothing may be left when the answer is an error: delete (idempotent) before forgetting the lease;
+  // if even that fails, the pending lease stays and is revoked at its expiry.
+  auto roll_back = [&] {
     if ((*inst)->delete_user({l.username, ro.revocation_statements})) {
       (void)leases_.forget(l.id);
     } else {
       spdlog::warn("issuance of {} failed and the database could not be checked; the pending lease stays and is revoked at its expiry", l.id);
+      leases_.release(l.id);
     }
+  };
+  if (auto created = (*inst)->new_user(nu); !created) {
+    roll_back();  // one transaction: nothing should exist, but make sure
     return std::move(created).err();
   }
-  if (auto s = leases_.activate(l.id); !s) {
-    spdlog::warn("lease {} could not be marked active ({}); it stays pending and is settled at the next start", l.id,
-                 s.err().message);
+  auto active = leases_.activate(l);
+  if (!active || !*active) {
+    roll_back();  // revoked (its token, its prefix) while the user was being created
+    return make_error(errc::internal, "lease " + l.id + " was revoked while its credentials were being issued");
   }
   return issued_creds{l.id, l.username, std::move(*password), ttl->ttl, std::move(ttl->warnings)};
 }
@@ -388,7 +443,7 @@ result<bool> database_engine::resolve_pending(const leases::lease& l) {
   if (!inst) return std::move(inst).err();
   auto exists = (*inst)->user_exists(l.username);
   if (!exists) return std::move(exists).err();
-  if (auto s = *exists ? leases_.activate(l.id) : leases_.forget(l.id); !s) return std::move(s).err();
+  if (auto s = *exists ? leases_.activate_stored(l.id) : leases_.forget(l.id); !s) return std::move(s).err();
   return *exists;
 }
 
@@ -403,6 +458,12 @@ void database_engine::close_all() {
 
 status database_engine::destroy_all() {
   close_all();
+  {
+    std::lock_guard lock(mu_);
+    ++generation_;
+    configs_.clear();
+    roles_.clear();
+  }
   std::vector<storage::operation> ops;
   auto s = store_.scan(prefix_, [&](const std::string& key, std::string_view) {
     ops.push_back(storage::operation::remove(key));

@@ -17,7 +17,9 @@
 // without a lease.
 //
 // Thread: all methods are safe concurrently. Plugin instances are made lazily per connection and
-// shared; reset() and config writes replace them.
+// shared; reset() and config writes replace them. Configs and roles are cached in memory once read
+// (this process is the only writer of its storage); every write or delete here updates the cache,
+// and a read that raced a write never installs what it read (a generation counter).
 #include <functional>
 #include <map>
 #include <memory>
@@ -129,8 +131,16 @@ class database_engine {
 
  private:
   result<std::shared_ptr<plugin::database_plugin>> instance(const std::string& name);
-  result<connection_config> must_config(const std::string& name);
+  result<std::shared_ptr<const connection_config>> must_config(const std::string& name);
   void drop_instance(const std::string& name);
+  // The cached or stored value; null when absent.
+  result<std::shared_ptr<const connection_config>> config_ptr(const std::string& name);
+  result<std::shared_ptr<const role>> role_ptr(const std::string& name);
+  template <class T, class Parse>
+  result<std::shared_ptr<const T>> cached(std::map<std::string, std::shared_ptr<const T>>& cache, const std::string& key,
+                                          const std::string& what, const std::string& name, Parse parse);
+  void cache_set_config(const std::string& name, std::shared_ptr<const connection_config> c);
+  void cache_set_role(const std::string& name, std::shared_ptr<const role> r);
 
   storage::physical& store_;
   const plugin::registry& plugins_;
@@ -143,6 +153,9 @@ class database_engine {
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<plugin::database_plugin>> instances_;
   std::map<std::string, std::shared_ptr<std::mutex>> init_locks_;
+  std::map<std::string, std::shared_ptr<const connection_config>> configs_;
+  std::map<std::string, std::shared_ptr<const role>> roles_;
+  std::uint64_t generation_ = 0;  // bumped by every write or delete of a config or role
 };
 
 // Vault's StrListContainsGlob: '*' anywhere in an entry matches any run of characters.

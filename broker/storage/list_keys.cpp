@@ -1,6 +1,13 @@
 #include "broker/storage/physical.hpp"
 
+#include <spdlog/spdlog.h>
+
 namespace credbroker::storage {
+
+void physical::apply_lazy(std::vector<operation> ops) {
+  const std::string first = ops.empty() ? std::string() : ops.front().key;
+  if (auto s = apply(std::move(ops)); !s) spdlog::error("lazy storage write of \"{}\" failed: {}", first, s.err().message);
+}
 
 std::vector<std::string> children_of(const std::string& prefix, const std::vector<std::string>& sorted_keys) {
   std::vector<std::string> out;

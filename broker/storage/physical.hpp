@@ -8,6 +8,11 @@
 //   list(prefix)    -> one level below prefix, sorted: leaves as names, folders as "name/".
 //                      Example: keys a/x, a/y/z, b  -> list("a/") = ["x", "y/"], list("") = ["a/", "b"]
 //   apply(ops)      -> all puts and removes in one atomic, durable step, in order
+//   apply_lazy(ops) -> the same step, queued behind every write already queued and ahead of every
+//                      later one, but the call does not wait for it to be durable: a crash soon after
+//                      may lose it (never half of it). For writes whose loss recovery repairs, e.g.
+//                      a lease's pending -> active, which start-up settles with user_exists. A failure
+//                      is logged, not returned.
 // Errors: errc::storage_failure with a message naming the key (disk full, read-only, busy...).
 // Thread: every method may be called concurrently from any thread.
 #include <functional>
@@ -36,6 +41,7 @@ class physical {
   virtual result<std::optional<std::string>> get(const std::string& key) = 0;
   virtual result<std::vector<std::string>> list(const std::string& prefix) = 0;
   virtual status apply(std::vector<operation> ops) = 0;
+  virtual void apply_lazy(std::vector<operation> ops);  // default: apply, result logged
   // Every key under prefix (all depths) with its value, in key order, in one pass: for start-up
   // restores of many records. visit returning false stops the scan.
   virtual status scan(const std::string& prefix,

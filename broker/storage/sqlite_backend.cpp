@@ -1,5 +1,7 @@
 #include "broker/storage/sqlite_backend.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <sqlite3.h>
 #include <sys/stat.h>
 
@@ -283,6 +285,22 @@ status sqlite_backend::apply(std::vector<operation> ops) {
   return done.get();
 }
 
+void sqlite_backend::apply_lazy(std::vector<operation> ops) {
+  if (ops.empty()) return;
+  auto p = std::make_unique<pending>();
+  p->ops = std::move(ops);
+  p->lazy = true;
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) {
+      spdlog::error("lazy storage write of \"{}\" dropped: storage is closed", p->ops.front().key);
+      return;
+    }
+    queue_.push_back(std::move(p));
+  }
+  cv_.notify_one();
+}
+
 void sqlite_backend::writer_loop() {
   std::vector<std::unique_ptr<pending>> batch;
   for (;;) {
@@ -349,7 +367,11 @@ void sqlite_backend::commit_batch(std::vector<std::unique_ptr<pending>>& batch) 
   }
   // Something failed (disk full, a bad write, busy): nothing was stored. Give every write its own
   // transaction so each caller learns its own result and one failure does not fail the others.
-  for (auto& p : batch) p->done.set_value(transact({p.get()}));
+  for (auto& p : batch) {
+    auto s = transact({p.get()});
+    if (!s && p->lazy) spdlog::error("lazy storage write of \"{}\" failed: {}", p->ops.front().key, s.err().message);
+    p->done.set_value(std::move(s));
+  }
 }
 
 std::uint64_t sqlite_backend::commits() const { return commits_.load(); }

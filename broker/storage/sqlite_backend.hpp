@@ -47,6 +47,8 @@ class sqlite_backend final : public physical {
   result<std::optional<std::string>> get(const std::string& key) override;
   result<std::vector<std::string>> list(const std::string& prefix) override;
   status apply(std::vector<operation> ops) override;
+  // Queued like apply(), committed with the next batch; the caller does not wait for the fsync.
+  void apply_lazy(std::vector<operation> ops) override;
   status scan(const std::string& prefix,
               const std::function<bool(const std::string&, std::string_view)>& visit) override;
 
@@ -59,6 +61,7 @@ class sqlite_backend final : public physical {
   struct pending {
     std::vector<operation> ops;
     std::promise<status> done;
+    bool lazy = false;  // nobody waits: a failure is logged
   };
   explicit sqlite_backend(sqlite_options options);
   status init_writer();

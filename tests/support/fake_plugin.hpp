@@ -1,6 +1,7 @@
 #pragma once
 // fake_plugin: an in-memory database for engine unit tests. Users live in a shared map so a test can
 // look at them after the engine made its own instances; failures can be injected per verb.
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -19,6 +20,7 @@ struct fake_database {
   bool fail_new_user = false;  // new_user fails after nothing was created
   bool crash_after_create = false;  // new_user creates the user, then reports a failure
   int new_user_calls = 0;
+  std::function<void()> during_new_user;  // runs inside new_user, before the user exists
   int delete_calls = 0;
   int initialize_calls = 0;
   std::string last_config;
@@ -43,6 +45,7 @@ class fake_plugin final : public plugin::database_plugin {
     return "v-" + m.display_name + "-" + m.role_name + "-" + std::to_string(++counter_);
   }
   result<ok_t> new_user(const plugin::new_user_request& r) override {
+    if (db_->during_new_user) db_->during_new_user();
     std::lock_guard lock(db_->mu);
     ++db_->new_user_calls;
     if (db_->down) return make_error(errc::unavailable, "database down");

@@ -259,6 +259,19 @@ TEST_F(engine_api, database_down_keeps_the_pending_lease_until_it_can_be_revoked
   EXPECT_GE(db_->delete_calls, 2);
 }
 
+TEST_F(engine_api, a_revocation_during_issuance_leaves_no_user) {
+  configure();
+  db_->during_new_user = [this] { EXPECT_TRUE(leases_->revoke_prefix("database/creds/app")); };
+  auto [status, body] = call("GET", "database/creds/app");
+  EXPECT_EQ(status, 500);
+  EXPECT_NE(body["errors"][0].get<std::string>().find("was revoked while its credentials were being issued"),
+            std::string::npos);
+  EXPECT_EQ(users(), 0u);
+  EXPECT_EQ(leases_->count(), 0u);
+  db_->during_new_user = nullptr;
+  EXPECT_EQ(call("GET", "database/creds/app").first, 200);
+}
+
 TEST_F(engine_api, pending_leases_are_settled_at_start_up) {
   configure();
   // Two crashes between "lease written as pending" and "lease marked active": in one the user was

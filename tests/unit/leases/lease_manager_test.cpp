@@ -281,11 +281,62 @@ TEST_F(lease_manager_test, restore_while_serving_never_reports_this_process_in_f
   EXPECT_EQ(mgr_->take_pending(), std::vector<std::string>{"database/creds/app/PPPPPPPPPPPPPPPPPPPPPPPP"});
   EXPECT_EQ(mgr_->count(), 3u);
   // Once activated, a second restore (seal, unseal) still never reports it.
-  ASSERT_TRUE(mgr_->activate(flying.id));
+  auto activated = mgr_->activate(flying);
+  ASSERT_TRUE(activated && *activated);
+  EXPECT_EQ(mgr_->lookup(flying.id)->state, lease_state::active);
   ASSERT_TRUE(mgr_->restore());
   const auto again = mgr_->take_pending();
   EXPECT_EQ(std::count(again.begin(), again.end(), flying.id), 0);
   EXPECT_EQ(mgr_->count(), 3u);  // restoring twice schedules nothing twice
+}
+
+TEST_F(lease_manager_test, revocations_reaching_an_issuance_in_flight_are_handed_to_the_issuer) {
+  // Each way a revocation can reach a lease whose user is still being created.
+  const std::vector<std::pair<const char*, std::function<void(const lease&)>>> ways = {
+      {"revoke", [this](const lease& l) { EXPECT_TRUE(mgr_->revoke(l.id)); }},
+      {"revoke-prefix", [this](const lease&) { EXPECT_TRUE(mgr_->revoke_prefix("database/creds/app")); }},
+      {"token revoked", [this](const lease&) { EXPECT_TRUE(mgr_->expire_by_token("acc")); }},
+      {"sync=false", [this](const lease& l) { EXPECT_TRUE(mgr_->expire_now(l.id)); }},
+      {"expiry", [this](const lease&) {
+         clock_.advance(seconds{61});
+         mgr_->run_due();
+       }},
+      {"revoke-force", [this](const lease&) { EXPECT_TRUE(mgr_->revoke_force("database/creds/app")); }},
+  };
+  int n = 0;
+  for (const auto& [name, revoke] : ways) {
+    SCOPED_TRACE(name);
+    auto l = make("database/creds/app/IIIIIIIIIIIIIIIIIIII" + std::to_string(1000 + n++), seconds{60});
+    l.state = lease_state::pending;
+    ASSERT_TRUE(mgr_->add(l));
+    revoke(l);
+    EXPECT_TRUE(revoker_.revoked.empty()) << "a user still being created must not be dropped before it exists";
+    auto a = mgr_->activate(l);
+    ASSERT_TRUE(a);
+    EXPECT_FALSE(*a) << "the issuer must learn that its lease was revoked";
+    ASSERT_TRUE(mgr_->forget(l.id));
+    EXPECT_EQ(mgr_->lookup(l.id).err().code, make_error_code(errc::not_found));
+  }
+  EXPECT_EQ(mgr_->count(), 0u);
+}
+
+TEST_F(lease_manager_test, a_released_issuance_is_revoked_normally) {
+  auto quiet = make("database/creds/app/QQQQQQQQQQQQQQQQQQQQQQQQ", seconds{60});
+  quiet.state = lease_state::pending;
+  auto asked = make("database/creds/app/AAAAAAAAAAAAAAAAAAAAAAAA", seconds{3600});
+  asked.state = lease_state::pending;
+  ASSERT_TRUE(mgr_->add(quiet));
+  ASSERT_TRUE(mgr_->add(asked));
+  ASSERT_TRUE(mgr_->revoke(asked.id));  // deferred: the issuance is in flight
+  // The database could not be asked whether the users exist: both become ordinary pending leases.
+  mgr_->release(quiet.id);
+  mgr_->release(asked.id);
+  mgr_->run_due();  // the revocation that came during the flight now runs
+  EXPECT_EQ(revoker_.revoked, std::vector<std::string>{asked.id});
+  clock_.advance(seconds{61});
+  mgr_->run_due();  // and the other one at its expiry
+  EXPECT_EQ(revoker_.revoked.size(), 2u);
+  EXPECT_EQ(mgr_->count(), 0u);
 }
 
 TEST(lease_codec, round_trip_and_errors) {

@@ -150,6 +150,24 @@ TEST_P(conformance, batch_is_applied_in_order) {
   EXPECT_TRUE(s().apply({}).ok());
 }
 
+TEST_P(conformance, lazy_writes_keep_their_place_in_line) {
+  auto& st = s();
+  // A lazy write is ordered with the writes around it: once a later durable write returned, it is
+  // visible, and a lazy put followed by a remove ends removed.
+  for (int i = 0; i < 50; ++i) {
+    std::vector<operation> ops;
+    ops.push_back(operation::put("lazy/" + std::to_string(i), "v" + std::to_string(i)));
+    st.apply_lazy(std::move(ops));
+  }
+  std::vector<operation> gone;
+  gone.push_back(operation::remove("lazy/7"));
+  st.apply_lazy(std::move(gone));
+  ASSERT_TRUE(st.put("after", "x"));
+  EXPECT_EQ(*st.get("lazy/49"), std::optional<std::string>("v49"));
+  EXPECT_EQ(*st.get("lazy/7"), std::nullopt);
+  EXPECT_EQ(st.list("lazy/")->size(), 49u);
+}
+
 TEST_P(conformance, scan_visits_every_key_under_a_prefix_in_order) {
   for (const char* k : {"s/b/2", "s/a", "s/b/1", "sx", "t/other"}) ASSERT_TRUE(s().put(k, std::string("v-") + k).ok());
   std::vector<std::pair<std::string, std::string>> seen;
