@@ -22,6 +22,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -89,7 +90,39 @@ struct cell {
   double per_second = 0;
   double p50_ms = 0, p99_ms = 0;
   std::size_t errors = 0;
+  std::size_t done = 0;
+  double cpu_ms_per_op = 0;  // broker cells: the broker process's user+system CPU per credential
+  double machine_busy = 0;   // share of all cores busy during the cell (/proc/stat)
 };
+
+// user+system CPU seconds of a process.
+double process_cpu_seconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(in, line);
+  const auto close = line.rfind(')');
+  std::istringstream rest(line.substr(close + 2));
+  std::string field;
+  double utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14) utime = std::stod(field);
+    if (i == 15) stime = std::stod(field);
+  }
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// (busy, total) jiffies over all cores.
+std::pair<double, double> machine_jiffies() {
+  std::ifstream in("/proc/stat");
+  std::string cpu;
+  in >> cpu;
+  double v[8] = {};
+  for (double& x : v) in >> x;
+  const double idle = v[3] + v[4];
+  double total = 0;
+  for (double x : v) total += x;
+  return {total - idle, total};
+}
 
 // Runs `op` from `threads` threads for `seconds`; each thread gets its own state from `make`.
 template <class Make, class Op>
@@ -127,6 +160,7 @@ cell run_cell(unsigned threads, int seconds, Make make, Op op) {
   std::sort(all.begin(), all.end());
   cell c;
   c.errors = errors.load();
+  c.done = all.size();
   c.per_second = static_cast<double>(all.size()) / elapsed;
   if (!all.empty()) {
     c.p50_ms = all[all.size() / 2];
@@ -220,8 +254,17 @@ int main(int argc, char** argv) {
                {"creation_statements", {"CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';"}}},
               nullptr);
 
+  auto measured = [&](auto&& body) {
+    const double cpu0 = process_cpu_seconds(broker);
+    const auto m0 = machine_jiffies();
+    cell out = body();
+    const auto m1 = machine_jiffies();
+    out.cpu_ms_per_op = out.done ? (process_cpu_seconds(broker) - cpu0) * 1000 / static_cast<double>(out.done) : 0;
+    out.machine_busy = (m1.first - m0.first) / std::max(1.0, m1.second - m0.second);
+    return out;
+  };
   auto raw_cell = [&](unsigned c) {
-    return run_cell(
+    return measured([&] { return run_cell(
         c, seconds, [&] { return std::make_unique<pqxx::connection>(conninfo); },
         [&](std::unique_ptr<pqxx::connection>& conn) {
           try {
@@ -236,11 +279,11 @@ int main(int argc, char** argv) {
           } catch (const std::exception&) {
             return false;
           }
-        });
+        }); });
   };
   auto broker_cell = [&](unsigned c) {
     configure(c);
-    return run_cell(
+    return measured([&] { return run_cell(
         c, seconds, [&] { return std::make_unique<http_conn>(bport); },
         [&](std::unique_ptr<http_conn>& conn) {
           try {
@@ -248,15 +291,16 @@ int main(int argc, char** argv) {
           } catch (const std::exception&) {
             return false;
           }
-        });
+        }); });
   };
   auto cleanup = [&] {
     admin->call(http::verb::put, "sys/leases/revoke-force/database/creds/bench", token, nullptr, nullptr);
     drop_roles(conninfo, "bench-");
   };
 
-  std::printf("| concurrency | raw creds/s | raw p50 ms | raw p99 ms | broker creds/s | broker p50 ms | broker p99 ms | ratio | errors |\n");
-  std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  std::printf("| concurrency | raw creds/s | raw p50 ms | raw p99 ms | broker creds/s | broker p50 ms | broker p99 ms | ratio | "
+              "broker CPU ms/cred | cores busy raw / broker | errors |\n");
+  std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (unsigned c : levels) {
     cell raw[2], brk[2];
     for (int round = 0; round < 2; ++round) {
@@ -267,9 +311,10 @@ int main(int argc, char** argv) {
     }
     auto mean = [](const cell* x, double cell::*f) { return (x[0].*f + x[1].*f) / 2; };
     const double rr = mean(raw, &cell::per_second), br = mean(brk, &cell::per_second);
-    std::printf("| %u | %.0f | %.1f | %.1f | %.0f | %.1f | %.1f | %.2f | %zu |\n", c, rr, mean(raw, &cell::p50_ms),
-                mean(raw, &cell::p99_ms), br, mean(brk, &cell::p50_ms), mean(brk, &cell::p99_ms), br / rr,
-                raw[0].errors + raw[1].errors + brk[0].errors + brk[1].errors);
+    std::printf("| %u | %.0f | %.1f | %.1f | %.0f | %.1f | %.1f | %.2f | %.2f | %.2f / %.2f | %zu |\n", c, rr,
+                mean(raw, &cell::p50_ms), mean(raw, &cell::p99_ms), br, mean(brk, &cell::p50_ms),
+                mean(brk, &cell::p99_ms), br / rr, mean(brk, &cell::cpu_ms_per_op), 2 * mean(raw, &cell::machine_busy),
+                2 * mean(brk, &cell::machine_busy), raw[0].errors + raw[1].errors + brk[0].errors + brk[1].errors);
     std::fflush(stdout);
   }
   kill(broker, SIGTERM);

@@ -35,7 +35,7 @@ result<lease> lease_manager::load(const std::string& id) const {
 status lease_manager::store(const lease& l) { return store_.put(lease_storage_prefix + l.id, encode(l)); }
 
 void lease_manager::schedule_locked(const std::string& id, time_point due) {
-  if (on_schedule_) on_schedule_();
+  if (on_schedule_) on_schedule_(due);
   auto it = index_.find(id);
   if (it != index_.end()) {
     it->second.timer = wheel_.reschedule(it->second.timer, tick_of(due));
@@ -431,8 +431,10 @@ std::optional<time_point> lease_manager::next_wakeup() const {
 expiry_driver::expiry_driver(lease_manager& m, const clock& c, std::function<bool()> active,
                              std::chrono::milliseconds max_sleep)
     : m_(m), clock_(c), active_(std::move(active)), max_sleep_(max_sleep) {
-  m_.on_schedule([this] {
+  m_.on_schedule([this](time_point due) {
+    // Most leases are due long after the driver's next wake-up: then there is nothing to signal.
     std::lock_guard lock(mu_);
+    if (due >= planned_ || poked_) return;
     poked_ = true;
     cv_.notify_one();
   });
@@ -461,9 +463,13 @@ void expiry_driver::loop() {
     }
     {
       std::unique_lock lock(mu_);
-      cv_.wait_for(lock, sleep, [this] { return stop_ || poked_; });
+      if (!poked_) {
+        planned_ = clock_.now() + sleep;
+        cv_.wait_for(lock, sleep, [this] { return stop_ || poked_; });
+      }
       if (stop_) return;
       poked_ = false;
+      planned_ = time_point::max();  // awake: whatever is scheduled now makes the next plan look again
     }
     if (active_()) m_.run_due();
   }

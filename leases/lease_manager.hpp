@@ -95,8 +95,9 @@ class lease_manager {
   // A token was revoked: every lease it created becomes due now (revoked by the expiry driver with
   // the usual retries). Uses the sys/expire/token/<accessor>/ index written by add().
   status expire_by_token(const std::string& accessor);
-  // Called (under the manager's lock: it must only signal) whenever a timer is (re)scheduled.
-  void on_schedule(std::function<void()> f) {
+  // Called (under the manager's lock: it must only signal) whenever a timer is (re)scheduled, with
+  // its due time, so a sleeper can wake only when the new due time is earlier than its plan.
+  void on_schedule(std::function<void(time_point)> f) {
     std::lock_guard lock(mu_);
     on_schedule_ = std::move(f);
   }
@@ -147,7 +148,7 @@ class lease_manager {
   std::unordered_map<std::string, slot> index_;
   std::vector<std::string> ids_;  // wheel payload -> lease id
   std::vector<std::uint32_t> free_ids_;
-  std::function<void()> on_schedule_;
+  std::function<void(time_point)> on_schedule_;
   std::vector<std::string> pending_;
   // Pending leases added by this process and not yet settled -> whether a revocation came meanwhile.
   std::unordered_map<std::string, bool> in_flight_;
@@ -172,6 +173,9 @@ class expiry_driver {
   std::condition_variable cv_;
   bool stop_ = false;
   bool poked_ = false;
+  // When the loop will wake next; a due time before it wakes the loop early. max() while awake
+  // (between two waits every schedule sets poked_, so the next plan sees it).
+  time_point planned_ = time_point::max();
   std::thread thread_;
 };
 

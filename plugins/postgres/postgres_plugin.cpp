@@ -46,6 +46,19 @@ quoting quoting_of(pqxx::connection& c) {
           [&c](std::string_view v) { return c.quote_name(std::string(v)); }};
 }
 
+// Runs statements as ONE simple-query message: PostgreSQL executes a multi-statement query string as
+// a single implicit transaction (all or nothing; a failure rolls back and leaves the session clean),
+// so creation costs one round trip instead of BEGIN + one per statement + COMMIT.
+void exec_atomically(pqxx::connection& c, const std::vector<std::string>& statements) {
+  std::string sql;
+  for (const auto& st : statements) {
+    sql += st;
+    sql += ";\n";
+  }
+  pqxx::nontransaction tx(c);
+  tx.exec(sql);
+}
+
 // pqxx reports a dead session in several ways; all mean "replace the connection".
 bool broken(const std::exception& e) {
   return dynamic_cast<const pqxx::broken_connection*>(&e) != nullptr ||
@@ -228,7 +241,9 @@ result<ok_t> postgres_plugin::with_connection(F&& f, const std::vector<const sec
     auto c = acquire();
     if (!c) return std::move(c).err();
     auto s = current();
-    std::vector<const secret*> scrub = secrets;
+    std::vector<const secret*> scrub;
+    scrub.reserve(secrets.size() + 1);
+    scrub.insert(scrub.end(), secrets.begin(), secrets.end());
     if (s) scrub.push_back(&s->conn.password);
     try {
       f(c->conn());
@@ -281,9 +296,9 @@ result<ok_t> postgres_plugin::new_user(const plugin::new_user_request& req) {
   return with_connection(
       [&](pqxx::connection& c) {
         const quoting q = quoting_of(c);
-        pqxx::work tx(c);
-        for (const auto& st : statements) tx.exec(substitute(st, values, q));
-        tx.commit();
+        std::vector<std::string> sql;
+        for (const auto& st : statements) sql.push_back(substitute(st, values, q));
+        exec_atomically(c, sql);
       },
       {&req.password, &pw});
 }
@@ -296,20 +311,20 @@ result<ok_t> postgres_plugin::update_user(const plugin::update_user_request& req
   return with_connection(
       [&](pqxx::connection& c) {
         const quoting q = quoting_of(c);
-        pqxx::work tx(c);
+        std::vector<std::string> sql;
         if (req.password) {
           auto st = split_statements(req.password->statements);
           if (st.empty()) st = {R"(ALTER ROLE "{{username}}" WITH PASSWORD '{{password}}')"};
           const placeholders values{req.username, pw.reveal(), ""};
-          for (const auto& s : st) tx.exec(substitute(s, values, q));
+          for (const auto& s : st) sql.push_back(substitute(s, values, q));
         }
         if (req.expiration) {
           auto st = split_statements(req.expiration->statements);
           if (st.empty()) st = {R"(ALTER ROLE "{{name}}" VALID UNTIL '{{expiration}}')"};
           const placeholders values{req.username, "", format_expiration(req.expiration->new_expiration)};
-          for (const auto& s : st) tx.exec(substitute(s, values, q));
+          for (const auto& s : st) sql.push_back(substitute(s, values, q));
         }
-        tx.commit();
+        exec_atomically(c, sql);
       },
       req.password ? std::vector<const secret*>{&req.password->new_password, &pw} : std::vector<const secret*>{});
 }
@@ -336,9 +351,9 @@ result<ok_t> postgres_plugin::delete_user(const plugin::delete_user_request& req
         }
         if (!custom.empty()) {
           const quoting q = quoting_of(c);
-          pqxx::work tx(c);
-          for (const auto& st : custom) tx.exec(substitute(st, {req.username, "", ""}, q));
-          tx.commit();
+          std::vector<std::string> sql;
+          for (const auto& st : custom) sql.push_back(substitute(st, {req.username, "", ""}, q));
+          exec_atomically(c, sql);
           return;
         }
         // Vault's default revocation, each statement on its own and best effort, then objects the

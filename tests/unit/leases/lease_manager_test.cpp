@@ -339,6 +339,51 @@ TEST_F(lease_manager_test, a_released_issuance_is_revoked_normally) {
   EXPECT_EQ(mgr_->count(), 0u);
 }
 
+TEST(expiry_driver, wakes_early_for_an_earlier_lease_and_sleeps_through_later_ones) {
+  // Real clock; the driver would sleep 30 s between looks, so only an early wake-up revokes in time.
+  storage::inmem_backend store;
+  struct recording final : revoker {
+    status revoke(const lease& l) override {
+      std::lock_guard lock(mu);
+      at.emplace_back(l.id, std::chrono::system_clock::now());
+      return ok_v;
+    }
+    status renew(const lease&, time_point) override { return ok_v; }
+    std::mutex mu;
+    std::vector<std::pair<std::string, time_point>> at;
+  } rec;
+  system_clock wall;
+  lease_manager mgr(store, rec, wall, {});
+  expiry_driver driver(mgr, wall, [] { return true; }, std::chrono::seconds(30));
+  auto add = [&](const std::string& id, std::chrono::milliseconds in) {
+    lease l;
+    l.id = id;
+    l.connection = "pg";
+    l.username = "u";
+    l.issue_time = wall.now();
+    l.expire_time = wall.now() + in;
+    l.state = lease_state::active;
+    ASSERT_TRUE(mgr.add(l));
+  };
+  add("database/creds/app/LATERLATERLATERLATERLATE", std::chrono::hours(1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the driver is asleep now
+  const auto due = wall.now() + std::chrono::milliseconds(200);
+  add("database/creds/app/SOONSOONSOONSOONSOONSOON", std::chrono::milliseconds(200));
+  for (int i = 0; i < 300; ++i) {
+    {
+      std::lock_guard lock(rec.mu);
+      if (!rec.at.empty()) break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  driver.stop();
+  std::lock_guard lock(rec.mu);
+  ASSERT_EQ(rec.at.size(), 1u);
+  EXPECT_EQ(rec.at[0].first, "database/creds/app/SOONSOONSOONSOONSOONSOON");
+  EXPECT_GE(rec.at[0].second, due);                                // never early
+  EXPECT_LT(rec.at[0].second, due + std::chrono::milliseconds(1500));  // and not after a 30 s nap
+}
+
 TEST(lease_codec, round_trip_and_errors) {
   lease l;
   l.id = "database/creds/app/X";
