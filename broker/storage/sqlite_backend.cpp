@@ -150,7 +150,7 @@ result<std::unique_ptr<sqlite_backend>> sqlite_backend::open(const sqlite_option
   }
   ::umask(old);
   if (!s) return std::move(s).err();
-  b->writer_ = std::thread([p = b.get()] { p->writer_loop(); });
+  b->flusher_ = std::thread([p = b.get()] { p->flusher_loop(); });
   return b;
 }
 
@@ -171,8 +171,8 @@ sqlite_backend::~sqlite_backend() {
     std::lock_guard lock(mu_);
     stopping_ = true;
   }
-  cv_.notify_all();
-  if (writer_.joinable()) writer_.join();
+  flusher_cv_.notify_all();
+  if (flusher_.joinable()) flusher_.join();  // after committing what is still queued
   readers_.clear();
   sqlite3_finalize(put_stmt_);
   sqlite3_finalize(delete_stmt_);
@@ -273,16 +273,19 @@ status sqlite_backend::scan(const std::string& prefix,
 
 status sqlite_backend::apply(std::vector<operation> ops) {
   if (ops.empty()) return ok_v;
-  auto p = std::make_unique<pending>();
-  p->ops = std::move(ops);
-  auto done = p->done.get_future();
-  {
-    std::lock_guard lock(mu_);
-    if (stopping_) return make_error(errc::storage_failure, "storage is closed");
-    queue_.push_back(std::move(p));
+  pending p;
+  p.ops = std::move(ops);
+  std::unique_lock lock(mu_);
+  if (stopping_) return make_error(errc::storage_failure, "storage is closed");
+  queue_.push_back(&p);
+  for (;;) {
+    if (p.done) return std::move(p.result);
+    if (!committing_) {
+      lead(lock);
+      continue;
+    }
+    cv_.wait(lock);
   }
-  cv_.notify_one();
-  return done.get();
 }
 
 void sqlite_backend::apply_lazy(std::vector<operation> ops) {
@@ -290,33 +293,57 @@ void sqlite_backend::apply_lazy(std::vector<operation> ops) {
   auto p = std::make_unique<pending>();
   p->ops = std::move(ops);
   p->lazy = true;
-  {
-    std::lock_guard lock(mu_);
-    if (stopping_) {
-      spdlog::error("lazy storage write of \"{}\" dropped: storage is closed", p->ops.front().key);
-      return;
-    }
-    queue_.push_back(std::move(p));
+  std::lock_guard lock(mu_);
+  if (stopping_) {
+    spdlog::error("lazy storage write of \"{}\" dropped: storage is closed", p->ops.front().key);
+    return;
   }
-  cv_.notify_one();
+  queue_.push_back(p.release());
+  if (!lazy_armed_) {
+    lazy_armed_ = true;
+    flusher_cv_.notify_one();
+  }
 }
 
-void sqlite_backend::writer_loop() {
-  std::vector<std::unique_ptr<pending>> batch;
-  for (;;) {
-    {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping and drained
-      std::size_t writes = 0;
-      while (!queue_.empty() && (batch.empty() || writes + queue_.front()->ops.size() <= options_.max_batch)) {
-        writes += queue_.front()->ops.size();
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
+void sqlite_backend::lead(std::unique_lock<std::mutex>& lock) {
+  committing_ = true;
+  std::vector<pending*> batch;
+  std::size_t writes = 0;
+  while (!queue_.empty() && (batch.empty() || writes + queue_.front()->ops.size() <= options_.max_batch)) {
+    writes += queue_.front()->ops.size();
+    batch.push_back(queue_.front());
+    queue_.pop_front();
+  }
+  lock.unlock();
+  commit_batch(batch);
+  lock.lock();
+  for (pending* p : batch) {
+    if (p->lazy) {
+      if (!p->result) spdlog::error("lazy storage write of \"{}\" failed: {}", p->ops.front().key, p->result.err().message);
+      delete p;
+    } else {
+      p->done = true;  // its caller may return (and free it) as soon as it sees this
     }
-    commit_batch(batch);
-    batch.clear();
+  }
+  committing_ = false;
+  cv_.notify_all();
+}
+
+void sqlite_backend::flusher_loop() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    flusher_cv_.wait(lock, [&] { return stopping_ || lazy_armed_; });
+    // Give durable writes a moment to carry the lazy ones along (one fsync fewer each time).
+    if (!stopping_) flusher_cv_.wait_for(lock, options_.lazy_flush_delay, [&] { return stopping_; });
+    while (!queue_.empty()) {
+      if (committing_) {
+        cv_.wait(lock);
+        continue;
+      }
+      lead(lock);
+    }
+    lazy_armed_ = false;
+    if (stopping_ && !committing_) return;
   }
 }
 
@@ -357,21 +384,15 @@ status sqlite_backend::transact(const std::vector<pending*>& items) {
   return ok_v;
 }
 
-void sqlite_backend::commit_batch(std::vector<std::unique_ptr<pending>>& batch) {
-  std::vector<pending*> all;
-  for (auto& p : batch) all.push_back(p.get());
+void sqlite_backend::commit_batch(const std::vector<pending*>& batch) {
   // Fast path: the whole batch in one transaction, one fsync.
-  if (auto s = transact(all); s) {
-    for (auto& p : batch) p->done.set_value(ok_v);
+  if (auto s = transact(batch); s) {
+    for (pending* p : batch) p->result = ok_v;
     return;
   }
   // Something failed (disk full, a bad write, busy): nothing was stored. Give every write its own
   // transaction so each caller learns its own result and one failure does not fail the others.
-  for (auto& p : batch) {
-    auto s = transact({p.get()});
-    if (!s && p->lazy) spdlog::error("lazy storage write of \"{}\" failed: {}", p->ops.front().key, s.err().message);
-    p->done.set_value(std::move(s));
-  }
+  for (pending* p : batch) p->result = transact({p});
 }
 
 std::uint64_t sqlite_backend::commits() const { return commits_.load(); }

@@ -2,23 +2,26 @@
 // sqlite_backend: the embedded store. One SQLite file (WAL mode, synchronous=FULL) in the data
 // directory; table kv(key TEXT PRIMARY KEY, value BLOB).
 //
-// Group commit: every write (put, remove, apply) is queued to one writer thread. The writer takes
-// everything queued (up to max_batch writes), runs it in ONE transaction and commits with ONE fsync.
-// If anything in the batch fails, nothing of it is stored and each write is retried in its own
-// transaction, so one failing write never fails its neighbours. Each caller blocks until the
-// transaction holding its write has committed, then learns its own result.
-// While one batch is fsyncing, the next one gathers, so batches grow with load and no timer or delay
-// is needed.
+// Group commit, leader/follower: every write (put, remove, apply) joins one queue. A caller that
+// finds no commit running becomes the leader: it takes everything queued (up to max_batch writes),
+// runs it in ONE transaction and commits with ONE fsync, on its own thread; the others (followers)
+// wait for the leader, then return or lead the next batch. If anything in a batch fails, nothing of
+// it is stored and each write is retried in its own transaction, so one failing write never fails
+// its neighbours; each caller learns its own result. While one batch is fsyncing, the next one
+// gathers, so batches grow with load, and a lone writer commits without any thread hand-off.
 //
-//   writers:  w1 w2 w3 ... w64  ──queue──▶  writer thread: BEGIN; w1..w64; COMMIT (1 fsync)
-//                                           then wakes w1..w64 with their own status
+//   w1 finds the queue idle:  leader   BEGIN; w1; COMMIT                           (no wake-up)
+//   w2..w9 arrive meanwhile:  queued;  w1 done -> w2 leads BEGIN; w2..w9; COMMIT -> wakes w3..w9
+//
+// Lazy writes (apply_lazy) join the same queue, in order, and ride along with the next batch; a
+// background flusher commits leftovers after lazy_flush_delay when no durable write came by.
 //
 // Reads go to a small pool of separate connections (WAL readers never block the writer).
 // Thread: all methods are safe to call from any thread.
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <future>
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -36,6 +39,7 @@ struct sqlite_options {
   int busy_timeout_ms = 5000;    // another process holding the lock
   std::int64_t max_page_count = 0;  // test hook: > 0 makes SQLite report "disk full" beyond it
   unsigned read_connections = 4;
+  std::chrono::milliseconds lazy_flush_delay{20};  // lazy writes no batch took are committed after this
 };
 
 class sqlite_backend final : public physical {
@@ -60,13 +64,17 @@ class sqlite_backend final : public physical {
   struct reader;
   struct pending {
     std::vector<operation> ops;
-    std::promise<status> done;
-    bool lazy = false;  // nobody waits: a failure is logged
+    status result = ok_v;
+    bool done = false;  // set under mu_ by the leader that committed it
+    bool lazy = false;  // owned by the queue (nobody waits): a failure is logged
   };
   explicit sqlite_backend(sqlite_options options);
   status init_writer();
-  void writer_loop();
-  void commit_batch(std::vector<std::unique_ptr<pending>>& batch);
+  void flusher_loop();
+  // Takes the next batch from the queue, commits it with mu_ released, marks it done. Requires
+  // lock held and !committing_; returns with lock held.
+  void lead(std::unique_lock<std::mutex>& lock);
+  void commit_batch(const std::vector<pending*>& batch);
   credbroker::status run_ops(const pending& p);
   credbroker::status transact(const std::vector<pending*>& items);
   reader& acquire_reader(std::unique_lock<std::mutex>& lock);
@@ -79,10 +87,13 @@ class sqlite_backend final : public physical {
   std::atomic<unsigned> next_reader_{0};
 
   std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::unique_ptr<pending>> queue_;
+  std::condition_variable cv_;          // a batch finished (followers wait on it)
+  std::condition_variable flusher_cv_;  // lazy writes are waiting
+  std::deque<pending*> queue_;
+  bool committing_ = false;  // a leader holds the writer connection
+  bool lazy_armed_ = false;  // the flusher will look after lazy_flush_delay
   bool stopping_ = false;
-  std::thread writer_;
+  std::thread flusher_;
   std::atomic<std::uint64_t> commits_{0};
   std::atomic<std::uint64_t> committed_writes_{0};
 };
