@@ -15,6 +15,13 @@ using ctx_ptr = std::unique_ptr<EVP_CIPHER_CTX, ctx_deleter>;
 
 const unsigned char* bytes(std::string_view s) { return reinterpret_cast<const unsigned char*>(s.data()); }
 
+// Fetched once: EVP_aes_256_gcm() makes OpenSSL 3 look the implementation up (locks, parameter
+// lists) at every init. GCM's default IV length is the 12 bytes we use.
+const EVP_CIPHER* aes_256_gcm() {
+  static EVP_CIPHER* const cipher = EVP_CIPHER_fetch(nullptr, "AES-256-GCM", nullptr);
+  return cipher;
+}
+
 }  // namespace
 
 result<std::string> encrypt(const secret& key, std::uint32_t term, std::string_view plaintext, std::string_view aad) {
@@ -30,9 +37,8 @@ result<std::string> encrypt(const secret& key, std::uint32_t term, std::string_v
   if (RAND_bytes(nonce, 12) != 1) return make_error(errc::internal, "random number generator failed");
   ctx_ptr ctx(EVP_CIPHER_CTX_new());
   int len = 0;
-  if (!ctx || EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1 ||
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, 12, nullptr) != 1 ||
-      EVP_EncryptInit_ex(ctx.get(), nullptr, nullptr, bytes(key.reveal()), nonce) != 1 ||
+  if (!ctx || aes_256_gcm() == nullptr ||
+      EVP_EncryptInit_ex2(ctx.get(), aes_256_gcm(), bytes(key.reveal()), nonce, nullptr) != 1 ||
       EVP_EncryptUpdate(ctx.get(), nullptr, &len, bytes(aad), static_cast<int>(aad.size())) != 1 ||
       EVP_EncryptUpdate(ctx.get(), o + 17, &len, bytes(plaintext), static_cast<int>(plaintext.size())) != 1 ||
       EVP_EncryptFinal_ex(ctx.get(), o + 17 + len, &len) != 1 ||
@@ -59,9 +65,8 @@ result<std::string> decrypt(const secret& key, std::string_view v, std::string_v
   int len = 0;
   unsigned char tag[16];
   std::copy(b + 17 + n, b + 17 + n + 16, tag);
-  if (!ctx || EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1 ||
-      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, 12, nullptr) != 1 ||
-      EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr, bytes(key.reveal()), b + 5) != 1 ||
+  if (!ctx || aes_256_gcm() == nullptr ||
+      EVP_DecryptInit_ex2(ctx.get(), aes_256_gcm(), bytes(key.reveal()), b + 5, nullptr) != 1 ||
       EVP_DecryptUpdate(ctx.get(), nullptr, &len, bytes(aad), static_cast<int>(aad.size())) != 1 ||
       EVP_DecryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &len, b + 17, static_cast<int>(n)) != 1 ||
       EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, 16, tag) != 1 ||

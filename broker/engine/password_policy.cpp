@@ -22,15 +22,6 @@ result<int> integer(const hcl::item& it) {
   return static_cast<int>(it.v.number);
 }
 
-// A uniformly chosen index below n, from the CSPRNG, without modulo bias.
-std::size_t uniform(std::size_t n) {
-  const std::size_t limit = 256 - 256 % n;
-  for (;;) {
-    const auto b = random_bytes(1)[0];
-    if (b < limit) return b % n;
-  }
-}
-
 }  // namespace
 
 result<password_policy> parse_password_policy(std::string_view text) {
@@ -95,9 +86,9 @@ result<password_policy> parse_password_policy(std::string_view text) {
 
 result<secret> generate_password(const password_policy& p) {
   if (p.charset.empty() || p.length <= 0) return make_error(errc::invalid_request, "empty password policy");
-  std::string out(static_cast<std::size_t>(p.length), '\0');
   for (int attempt = 0; attempt < max_tries; ++attempt) {
-    for (auto& c : out) c = p.charset[uniform(p.charset.size())];
+    // Each character uniform over the charset (random_from: bulk CSPRNG bytes, no modulo bias).
+    std::string out = random_from(p.charset, static_cast<std::size_t>(p.length));
     const bool ok = std::all_of(p.rules.begin(), p.rules.end(), [&](const password_policy::rule& r) {
       const auto n = std::count_if(out.begin(), out.end(), [&](char c) { return r.charset.find(c) != std::string::npos; });
       return n >= r.min_chars;
@@ -119,23 +110,45 @@ status password_policies::put(const std::string& name, std::string_view text) {
   if (name.empty()) return make_error(errc::invalid_request, "missing policy name");
   auto p = parse_password_policy(text);
   if (!p) return make_error(errc::invalid_request, "unable to parse password policy: " + p.err().message);
-  return store_.put(prefix + name, std::string(text));
+  if (auto s = store_.put(prefix + name, std::string(text)); !s) return s;
+  std::lock_guard lock(mu_);
+  ++generation_;
+  parsed_[name] = std::make_shared<const password_policy>(std::move(*p));
+  return ok_v;
 }
 
 result<std::optional<std::string>> password_policies::get_text(const std::string& name) { return store_.get(prefix + name); }
 
-status password_policies::remove(const std::string& name) { return store_.remove(prefix + name); }
+status password_policies::remove(const std::string& name) {
+  if (auto s = store_.remove(prefix + name); !s) return s;
+  std::lock_guard lock(mu_);
+  ++generation_;
+  parsed_.erase(name);
+  return ok_v;
+}
 
 result<std::vector<std::string>> password_policies::list() { return store_.list(prefix); }
 
 result<secret> password_policies::generate(const std::string& name) {
-  if (name.empty()) return generate_password(default_password_policy());
+  static const password_policy fallback = default_password_policy();
+  if (name.empty()) return generate_password(fallback);
+  std::uint64_t gen = 0;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = parsed_.find(name); it != parsed_.end()) return generate_password(*it->second);
+    gen = generation_;
+  }
   auto text = get_text(name);
   if (!text) return std::move(text).err();
   if (!text->has_value()) return make_error(errc::invalid_request, "password policy \"" + name + "\" does not exist");
   auto p = parse_password_policy(**text);
   if (!p) return std::move(p).err();
-  return generate_password(*p);
+  auto parsed = std::make_shared<const password_policy>(std::move(*p));
+  {
+    std::lock_guard lock(mu_);
+    if (generation_ == gen) parsed_.emplace(name, parsed);  // nothing was written meanwhile
+  }
+  return generate_password(*parsed);
 }
 
 }  // namespace credbroker::engine

@@ -42,6 +42,7 @@ password_policy default_password_policy();
 // sys/policies/password/<name>, stored at sys/password_policy/<name>. Thread-safe.
 class password_policies {
  public:
+  // Parsed policies are cached (every write goes through here; a read that raced a write is not kept).
   explicit password_policies(storage::physical& store) : store_(store) {}
   status put(const std::string& name, std::string_view text);
   result<std::optional<std::string>> get_text(const std::string& name);
@@ -53,6 +54,9 @@ class password_policies {
 
  private:
   storage::physical& store_;
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<const password_policy>> parsed_;
+  std::uint64_t generation_ = 0;
 };
 
 }  // namespace credbroker::engine
