@@ -10,6 +10,29 @@ std::int64_t ms(time_point t) {
 }
 time_point from_ms(std::int64_t v) { return time_point{std::chrono::milliseconds{v}}; }
 
+// A JSON string literal. Plain ASCII is copied as is; anything else goes through nlohmann (which
+// replaces invalid UTF-8 with U+FFFD), so the output is always what nlohmann::json would write.
+void put_string(std::string& out, std::string_view s) {
+  for (unsigned char c : s) {
+    if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') {
+      out += nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+      return;
+    }
+  }
+  out += '"';
+  out += s;
+  out += '"';
+}
+
+void put_strings(std::string& out, const std::vector<std::string>& v) {
+  out += '[';
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (i) out += ',';
+    put_string(out, v[i]);
+  }
+  out += ']';
+}
+
 }  // namespace
 
 const char* to_string(lease_state s) {
@@ -23,19 +46,52 @@ const char* to_string(lease_state s) {
 }
 
 std::string encode(const lease& l) {
-  const nlohmann::json j = {
-      {"id", l.id}, {"conn", l.connection}, {"role", l.role}, {"user", l.username},
-      {"revoke", l.revocation_statements}, {"renew", l.renew_statements},
-      {"ttl", l.role_ttl.count()}, {"max_ttl", l.role_max_ttl.count()},
-      {"issued", ms(l.issue_time)}, {"expires", ms(l.expire_time)}, {"renewed", ms(l.last_renewal)},
-      {"renewable", l.renewable}, {"accessor", l.token_accessor}, {"state", to_string(l.state)},
-      {"attempts", l.attempts}, {"error", l.last_error}, {"next", ms(l.next_attempt)},
-  };
+  // Written by hand (it runs twice per issuance); decode() reads it with nlohmann. The field names
+  // are the record format: {"id","conn","role","user","revoke","renew","ttl","max_ttl","issued",
+  // "expires","renewed","renewable","accessor","state","attempts","error","next"}.
   const bool retrying = l.state == lease_state::revoking || l.state == lease_state::irrevocable;
   const char state = l.state == lease_state::pending ? 'p' : l.state == lease_state::active ? 'a'
                      : l.state == lease_state::revoking ? 'r' : 'i';
-  return "L1 " + std::string(1, state) + " " + std::to_string(ms(retrying ? l.next_attempt : l.expire_time)) + "\n" +
-         j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  std::string out;
+  out.reserve(256 + l.id.size() + l.username.size());
+  out += "L1 ";
+  out += state;
+  out += ' ';
+  out += std::to_string(ms(retrying ? l.next_attempt : l.expire_time));
+  out += "\n{\"id\":";
+  put_string(out, l.id);
+  out += ",\"conn\":";
+  put_string(out, l.connection);
+  out += ",\"role\":";
+  put_string(out, l.role);
+  out += ",\"user\":";
+  put_string(out, l.username);
+  out += ",\"revoke\":";
+  put_strings(out, l.revocation_statements);
+  out += ",\"renew\":";
+  put_strings(out, l.renew_statements);
+  auto num = [&out](const char* key, std::int64_t v) {
+    out += ",\"";
+    out += key;
+    out += "\":";
+    out += std::to_string(v);
+  };
+  num("ttl", l.role_ttl.count());
+  num("max_ttl", l.role_max_ttl.count());
+  num("issued", ms(l.issue_time));
+  num("expires", ms(l.expire_time));
+  num("renewed", ms(l.last_renewal));
+  out += l.renewable ? ",\"renewable\":true" : ",\"renewable\":false";
+  out += ",\"accessor\":";
+  put_string(out, l.token_accessor);
+  out += ",\"state\":";
+  put_string(out, to_string(l.state));
+  num("attempts", l.attempts);
+  out += ",\"error\":";
+  put_string(out, l.last_error);
+  num("next", ms(l.next_attempt));
+  out += '}';
+  return out;
 }
 
 std::optional<schedule_header> peek_schedule(std::string_view text) {

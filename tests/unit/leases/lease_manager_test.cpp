@@ -9,6 +9,8 @@
 #include "broker/storage/inmem_backend.hpp"
 #include "leases/lease_manager.hpp"
 
+#include <nlohmann/json.hpp>
+
 using namespace credbroker;
 using namespace credbroker::leases;
 using std::chrono::seconds;
@@ -412,6 +414,42 @@ TEST(lease_codec, round_trip_and_errors) {
   EXPECT_FALSE(decode(R"({"id":"x"})").ok());
   EXPECT_EQ(decode(R"({"id":"x","conn":"c","user":"u","issued":0,"expires":0,"state":"weird"})").err().message,
             "lease x has an unknown state \"weird\"");
+}
+
+TEST(lease_codec, hand_written_json_is_what_nlohmann_reads_for_every_field) {
+  lease l;
+  l.id = "database/creds/app/Y";
+  l.connection = "p\"g\\";
+  l.role = "r\u00e9le";          // UTF-8 passes through
+  l.username = "u\n\t\x01";      // control characters are escaped
+  l.revocation_statements = {"DROP ROLE \"{{name}}\";", ""};
+  l.renew_statements = {};
+  l.role_ttl = seconds{3600};
+  l.role_max_ttl = seconds{-1};
+  l.issue_time = time_point{std::chrono::milliseconds{-5}};
+  l.expire_time = time_point{std::chrono::milliseconds{1'800'000'000'999}};
+  l.last_renewal = time_point{std::chrono::milliseconds{7}};
+  l.renewable = false;
+  l.token_accessor = "acc";
+  l.state = lease_state::revoking;
+  l.attempts = 2;
+  l.last_error = "bad \xff byte";  // invalid UTF-8 becomes U+FFFD, as nlohmann's replace handler does
+  l.next_attempt = time_point{std::chrono::milliseconds{42}};
+  const std::string text = encode(l);
+  const auto body = nlohmann::json::parse(text.substr(text.find('\n') + 1));
+  const nlohmann::json expected = {
+      {"id", l.id}, {"conn", l.connection}, {"role", l.role}, {"user", l.username},
+      {"revoke", l.revocation_statements}, {"renew", nlohmann::json::array()}, {"ttl", 3600}, {"max_ttl", -1},
+      {"issued", -5}, {"expires", 1'800'000'000'999LL}, {"renewed", 7}, {"renewable", false}, {"accessor", "acc"},
+      {"state", "revoking"}, {"attempts", 2}, {"error", "bad \xef\xbf\xbd byte"}, {"next", 42}};
+  EXPECT_EQ(body, expected);
+  EXPECT_EQ(text.substr(0, 7), "L1 r 42");
+  auto back = decode(text);
+  ASSERT_TRUE(back) << back.err().message;
+  EXPECT_EQ(back->username, l.username);
+  EXPECT_EQ(back->revocation_statements, l.revocation_statements);
+  EXPECT_EQ(back->next_attempt, l.next_attempt);
+  EXPECT_FALSE(back->renewable);
 }
 
 }  // namespace
