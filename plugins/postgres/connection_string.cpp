@@ -51,10 +51,17 @@ result<secret> render_connection_string(const connection_template& t) {
 
   auto has_param = [&](std::string_view key) { return out.find(std::string(key) + "=") != std::string::npos; };
   std::string extra;
-  if (!has_param("connect_timeout")) {
-    extra += (uri ? "&" : " ") + std::string("connect_timeout=") + std::to_string(t.connect_timeout_seconds);
-  }
-  if (!has_param("application_name")) extra += (uri ? "&" : " ") + std::string("application_name=credbroker");
+  auto add = [&](std::string_view key, const std::string& value) {
+    if (!has_param(key)) extra += (uri ? "&" : " ") + std::string(key) + "=" + value;
+  };
+  add("connect_timeout", std::to_string(t.connect_timeout_seconds));
+  add("application_name", "credbroker");
+  // A session whose server vanished without a reset (a network black hole) must not hang a request:
+  // unacknowledged data gives up after connect_timeout, an idle session is probed by keepalives.
+  add("tcp_user_timeout", std::to_string(t.connect_timeout_seconds * 1000));
+  add("keepalives_idle", "30");
+  add("keepalives_interval", "10");
+  add("keepalives_count", "3");
   if (!extra.empty()) {
     if (uri) {
       extra[0] = out.find('?') == std::string::npos ? '?' : '&';

@@ -16,13 +16,17 @@ struct conn_case {
 TEST(connection_string, table) {
   const std::vector<conn_case> cases = {
       {"postgresql://{{username}}:{{password}}@127.0.0.1:5432/postgres", "root", "p@ss word", false,
-       "postgresql://root:p%40ss%20word@127.0.0.1:5432/postgres?connect_timeout=10&application_name=credbroker"},
+       "postgresql://root:p%40ss%20word@127.0.0.1:5432/postgres?connect_timeout=10&application_name=credbroker"
+       "&tcp_user_timeout=10000&keepalives_idle=30&keepalives_interval=10&keepalives_count=3"},
       {"postgres://{{username}}:{{password}}@h/db?sslmode=disable", "r", "x", false,
-       "postgres://r:x@h/db?sslmode=disable&connect_timeout=10&application_name=credbroker"},
-      {"postgresql://{{username}}:{{password}}@h/db?connect_timeout=3", "r", "a&b", true,
-       "postgresql://r:a&b@h/db?connect_timeout=3&application_name=credbroker"},
+       "postgres://r:x@h/db?sslmode=disable&connect_timeout=10&application_name=credbroker"
+       "&tcp_user_timeout=10000&keepalives_idle=30&keepalives_interval=10&keepalives_count=3"},
+      {"postgresql://{{username}}:{{password}}@h/db?connect_timeout=3&keepalives_idle=5", "r", "a&b", true,
+       "postgresql://r:a&b@h/db?connect_timeout=3&keepalives_idle=5&application_name=credbroker"
+       "&tcp_user_timeout=10000&keepalives_interval=10&keepalives_count=3"},
       {"host=h user={{username}} password={{password}}", "r", "it's \\ odd", false,
-       "host=h user='r' password='it\\'s \\\\ odd' connect_timeout=10 application_name=credbroker"},
+       "host=h user='r' password='it\\'s \\\\ odd' connect_timeout=10 application_name=credbroker tcp_user_timeout=10000 "
+       "keepalives_idle=30 keepalives_interval=10 keepalives_count=3"},
       {"", "r", "x", false, nullptr},
       {"postgresql://{{username}}@h/db", "{{password}}", "x", false, nullptr},
   };
