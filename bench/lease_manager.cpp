@@ -104,7 +104,8 @@ void bench_restore(std::size_t n) {
   auto bad = m.restore();
   const double secs = duration<double>(steady_clock::now() - t0).count();
   std::printf("| restore | %zu leases from SQLite | %.2f s | %zu restored, %zu unreadable | RSS +%.0f MB |\n", n, secs,
-              m.count(), bad.ok() ? bad->size() : 0, static_cast<double>(rss_bytes() - before) / 1e6);
+              bad.ok() ? bad->restored : 0, bad.ok() ? bad->unreadable.size() : 0,
+              static_cast<double>(rss_bytes() - before) / 1e6);
   std::fflush(stdout);
   std::filesystem::remove_all(dir);
 }

@@ -265,13 +265,15 @@ int server_command(const std::vector<std::string>& args) {
   std::thread startup;
   auto restore_in_background = [&lease_mgr, &secret_engines] {
     const auto started = std::chrono::steady_clock::now();
-    auto bad = lease_mgr.restore();
-    if (!bad) {
-      spdlog::error("lease restore failed: {}", bad.err().message);
+    auto report = lease_mgr.restore();
+    if (!report) {
+      spdlog::error("lease restore failed: {}", report.err().message);
       return;
     }
-    for (const auto& id : *bad) spdlog::error("lease {} could not be restored: its record is unreadable; it is kept", id);
-    spdlog::info("restored {} leases in {:.3f}s", lease_mgr.count(),
+    for (const auto& id : report->unreadable) {
+      spdlog::error("lease {} could not be restored: its record is unreadable; it is kept", id);
+    }
+    spdlog::info("restored {} leases in {:.3f}s", report->restored,
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     secret_engines.resolve_pending();
   };

@@ -344,7 +344,7 @@ std::size_t lease_manager::run_due() {
   return due.size();
 }
 
-result<std::vector<std::string>> lease_manager::restore() {
+result<restore_report> lease_manager::restore() {
   // One ordered pass over every record; only the header line is read (no JSON parse).
   std::vector<std::string> unreadable;
   std::vector<std::pair<std::string, time_point>> found;
@@ -376,7 +376,7 @@ result<std::vector<std::string>> lease_manager::restore() {
     if (!index_.contains(id)) schedule_locked(id, due);
   }
   pending_.insert(pending_.end(), pending.begin(), pending.end());
-  return unreadable;
+  return restore_report{found.size(), std::move(unreadable)};
 }
 
 std::vector<std::string> lease_manager::take_pending() {

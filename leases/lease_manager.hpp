@@ -54,6 +54,11 @@ struct manager_options {
   unsigned per_connection_cap = 4;
 };
 
+struct restore_report {
+  std::size_t restored = 0;              // records scheduled from storage
+  std::vector<std::string> unreadable;   // kept in storage, reported, never a reason to refuse to start
+};
+
 struct renew_result {
   lease l;
   std::chrono::seconds ttl{0};
@@ -105,7 +110,7 @@ class lease_manager {
   std::size_t run_due();
   // Rebuilds the index from storage. Unreadable records are reported in the result and kept.
   // Safe while requests run: leases they scheduled meanwhile keep their (fresher) due times.
-  result<std::vector<std::string>> restore();
+  result<restore_report> restore();
   // The leases restore() found pending (the broker stopped between writing them and creating or
   // confirming their users): the engine resolves them with user_exists. Empties the list. Leases
   // this process added as pending and has not yet activated or removed (issuance in flight) are

@@ -258,7 +258,8 @@ TEST_F(lease_manager_test, restore_rebuilds_the_index_and_reports_bad_records) {
   lease_manager again(store_, revoker_, clock_, opts_);
   auto bad = again.restore();
   ASSERT_TRUE(bad.ok());
-  EXPECT_EQ(*bad, std::vector<std::string>{"db/creds/a/broken"});
+  EXPECT_EQ(bad->unreadable, std::vector<std::string>{"db/creds/a/broken"});
+  EXPECT_EQ(bad->restored, 2u);
   EXPECT_EQ(again.count(), 2u);
   EXPECT_EQ(again.run_due(), 1u);  // the one that expired while down, at once
   EXPECT_EQ(revoker_.revoked, std::vector<std::string>{"db/creds/a/gone"});
