@@ -164,6 +164,23 @@ std::shared_ptr<mount_table_entry> database_mount(const std::string& path, engin
   routes.push_back(std::move(roles));
   routes.push_back(role_route(e));
 
+  // credbroker's own: compare the database's users with the leases (Redis: ACL USERS on every node).
+  route reconcile = make("reconcile/:name", {{"name", field_type::string}});
+  reconcile.operations[operation::read] = [e](request& req, const field_data&) {
+    auto r = e->reconcile(req.captures.at("name"));
+    if (!r) return reply::fail(r.err());
+    nlohmann::json nodes = nlohmann::json::array();
+    for (const auto& n : r->nodes) {
+      nodes.push_back({{"node", n.node},
+                       {"users", n.users},
+                       {"leases_without_user", n.leases_without_user},
+                       {"users_without_lease", n.users_without_lease}});
+    }
+    return reply::with_data(
+        {{"connection", r->connection}, {"prefix", r->prefix}, {"leases", r->leases}, {"clean", r->clean()}, {"nodes", nodes}});
+  };
+  routes.push_back(std::move(reconcile));
+
   route creds = make("creds/:name", {{"name", field_type::string}});
   creds.operations[operation::read] = [e](request& req, const field_data&) {
     engine::caller_info who;

@@ -233,6 +233,10 @@ void secret_mounts::resolve_pending() {
                forgotten, left);
 }
 
+void secret_mounts::reconcile_due() {
+  for (const auto& e : s_.engines.all()) e->reconcile_due();
+}
+
 std::vector<route> sys_mount_routes(secret_mounts& mounts) {
   std::vector<route> out;
   route list;

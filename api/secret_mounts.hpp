@@ -48,6 +48,8 @@ class secret_mounts {
   nlohmann::json table() const;
   // Settles the leases the last run left pending (call after load and lease restore).
   void resolve_pending();
+  // Runs each mount's due reconciliations (database_engine::reconcile_due).
+  void reconcile_due();
 
  private:
   struct entry {

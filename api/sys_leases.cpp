@@ -41,14 +41,23 @@ std::vector<route> sys_lease_routes(lease_manager& m, const clock& clk) {
       return reply::fail(l.err());
     }
     const auto ttl = std::chrono::duration_cast<std::chrono::seconds>(l->expire_time - clk.now()).count();
-    return reply::with_data({
+    nlohmann::json data = {
         {"id", l->id},
         {"issue_time", format_rfc3339_nano(l->issue_time)},
         {"expire_time", format_rfc3339_nano(l->expire_time)},
         {"last_renewal", l->last_renewal == time_point{} ? nlohmann::json(nullptr) : nlohmann::json(format_rfc3339_nano(l->last_renewal))},
         {"renewable", l->renewable},
         {"ttl", ttl < 0 ? 0 : ttl},
-    });
+        // Beyond Vault's fields (clients ignore them): where the lease stands, and why a revocation
+        // is still being retried (a database down, a Redis replica that kept the user, ...).
+        {"state", leases::to_string(l->state)},
+    };
+    if (!l->last_error.empty()) {
+      data["revoke_error"] = l->last_error;  // OpenBao's name
+      data["revoke_attempts"] = l->attempts;
+      data["next_revoke_attempt"] = format_rfc3339_nano(l->next_attempt);
+    }
+    return reply::with_data(std::move(data));
   };
   out.push_back(std::move(lookup));
 

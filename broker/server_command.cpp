@@ -299,6 +299,10 @@ int server_command(const std::vector<std::string>& args) {
       if (t.joinable()) t.join();
     }
   } join_startup{startup_mu, startup};
+  // Connections whose databases can list their users (Redis) are compared with their leases.
+  periodic_task reconciler(std::chrono::seconds(5), [&secret_engines, &seal] {
+    if (!seal.status().sealed) secret_engines.reconcile_due();
+  });
   // Expired tokens are revoked when presented; this sweep catches the ones nobody presents.
   periodic_task token_tidy(std::chrono::minutes(1), [&tokens, &seal] {
     if (!seal.status().sealed) tokens.tidy();

@@ -415,6 +415,15 @@ std::vector<lease> lease_manager::irrevocable() const {
   return out;
 }
 
+status lease_manager::for_each(const std::string& prefix, const std::function<void(const lease&)>& visit) const {
+  auto s = store_.scan(lease_storage_prefix + prefix, [&](const std::string&, std::string_view value) {
+    if (auto l = decode(value)) visit(*l);
+    return true;
+  });
+  if (!s && s.err().code != make_error_code(errc::integrity_failure)) return s;
+  return ok_v;
+}
+
 std::size_t lease_manager::count() const {
   std::lock_guard lock(mu_);
   return index_.size();

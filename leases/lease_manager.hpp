@@ -122,6 +122,8 @@ class lease_manager {
   status activate_stored(const std::string& id);
 
   std::vector<lease> irrevocable() const;
+  // Every readable lease under prefix (a path, as for revoke_prefix), decoded: for reconciliation.
+  status for_each(const std::string& prefix, const std::function<void(const lease&)>& visit) const;
   std::size_t count() const;
   // When run_due has something to do next (for arming a timer); nullopt if nothing is scheduled.
   std::optional<time_point> next_wakeup() const;

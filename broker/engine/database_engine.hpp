@@ -80,6 +80,21 @@ struct caller_info {
   std::string token_accessor;          // revoking that token revokes the lease
 };
 
+// What a reconciliation found on one connection (GET <mount>/reconcile/:name, and the periodic check).
+struct reconcile_report {
+  struct node_report {
+    std::string node;                       // "host:port"
+    std::size_t users = 0;                  // users on the node with the broker's prefix
+    std::vector<std::string> leases_without_user;  // active leases whose user is gone from this node
+    std::vector<std::string> users_without_lease;  // broker-prefixed users no lease knows
+  };
+  std::string connection;
+  std::string prefix;        // the broker's usernames start with it
+  std::size_t leases = 0;    // active leases of the connection compared
+  std::vector<node_report> nodes;
+  bool clean() const;
+};
+
 struct issued_creds {
   std::string lease_id;
   std::string username;
@@ -117,9 +132,17 @@ class database_engine {
   // For the lease manager (via the mount dispatcher).
   status revoke(const leases::lease& l);
   status renew(const leases::lease& l, time_point new_expire);
-  // Settles one lease left pending by a crash: user present -> active (true), absent -> forgotten
-  // (false).
+  // Settles one lease left pending by a crash: user complete (every node) -> active (true); absent
+  // or partial -> deleted (idempotent) and forgotten (false).
   result<bool> resolve_pending(const leases::lease& l);
+
+  // Compares the users a connection's database holds (plugin list_users: Redis ACL USERS on every
+  // node) with its active leases. Errors: unknown connection, a plugin that cannot list users (400).
+  // Leases issued during the check and users dropped during it are not reported.
+  result<reconcile_report> reconcile(const std::string& connection);
+  // Reconciles the connections whose reconcile_interval (config, default 5m; 0 = never; only plugins
+  // that can list users) has passed since their last check, and logs what is not clean.
+  void reconcile_due();
 
   // Closes every plugin instance (seal, unmount).
   void close_all();
@@ -156,6 +179,7 @@ class database_engine {
   std::map<std::string, std::shared_ptr<const connection_config>> configs_;
   std::map<std::string, std::shared_ptr<const role>> roles_;
   std::uint64_t generation_ = 0;  // bumped by every write or delete of a config or role
+  std::map<std::string, time_point> last_reconcile_;
 };
 
 // Vault's StrListContainsGlob: '*' anywhere in an entry matches any run of characters.

@@ -80,6 +80,13 @@ struct rotate_root_request {
 struct verify_response {};
 struct close_response {};
 
+// The users a database holds whose names start with the prefix the broker's usernames start with,
+// per node ("host:port") for databases that do not replicate users (Redis).
+struct user_listing {
+  std::string prefix;
+  std::vector<std::pair<std::string, std::vector<std::string>>> nodes;
+};
+
 class database_plugin {
  public:
   virtual ~database_plugin() = default;
@@ -108,7 +115,8 @@ class database_plugin {
   // when the user is already gone (a retry after a crash must be safe).
   virtual result<ok_t> delete_user(const delete_user_request& req) = 0;
 
-  // Whether the user exists (crash recovery of pending leases).
+  // Whether the user exists completely: on every node the plugin writes to (crash recovery of pending
+  // leases; a user on some nodes only is an issuance cut half-way, which the broker deletes).
   virtual result<bool> user_exists(const std::string& username) = 0;
 
   // Changes the root user's password with a fresh login and returns the config to persist (the
@@ -120,6 +128,12 @@ class database_plugin {
 
   // Release every connection. Safe to call twice; later calls to other verbs fail cleanly.
   virtual result<close_response> close() = 0;
+
+  // Optional (reconciliation): the broker-made users on every node, found cheaply (Redis: ACL USERS,
+  // never ACL LIST). Default: errc::unsupported_operation.
+  virtual result<user_listing> list_users() {
+    return make_error(errc::unsupported_operation, "this plugin cannot list its users");
+  }
 };
 
 }  // namespace credbroker::plugin

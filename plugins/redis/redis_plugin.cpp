@@ -1,13 +1,16 @@
 #include "plugins/redis/redis_plugin.hpp"
 
 #include <hiredis/hiredis.h>
+#include <spdlog/spdlog.h>
 
 #include <cctype>
 #include <chrono>
 #include <memory>
 
+#include "broker/core/duration.hpp"
 #include "broker/core/random.hpp"
 #include "broker/plugin/sanitize.hpp"
+#include "broker/plugin/username_template.hpp"
 
 namespace credbroker::plugins::redis {
 namespace {
@@ -21,6 +24,8 @@ struct reply_deleter {
 using context_ptr = std::unique_ptr<redisContext, context_deleter>;
 using reply_ptr = std::unique_ptr<redisReply, reply_deleter>;
 
+constexpr const char* rules_error = "error unmarshalling REDIS rules in the creation statement JSON: ";
+
 result<std::string> required_string(const nlohmann::json& cfg, const char* key) {
   auto it = cfg.find(key);
   if (it == cfg.end() || it->is_null() || (it->is_string() && it->get_ref<const std::string&>().empty())) {
@@ -28,6 +33,25 @@ result<std::string> required_string(const nlohmann::json& cfg, const char* key) 
   }
   if (!it->is_string()) return make_error(errc::invalid_request, std::string(key) + " must be a string");
   return it->get<std::string>();
+}
+
+result<int> port_of(const nlohmann::json& v, const std::string& what) {
+  int port = 0;
+  if (v.is_number_integer()) {
+    port = v.get<int>();
+  } else if (v.is_string()) {
+    try {
+      std::size_t used = 0;
+      port = std::stoi(v.get<std::string>(), &used);
+      if (used != v.get_ref<const std::string&>().size()) throw std::invalid_argument("trailing");
+    } catch (const std::exception&) {
+      return make_error(errc::invalid_request, what + " must be an integer");
+    }
+  } else {
+    return make_error(errc::invalid_request, what + " must be an integer");
+  }
+  if (port < 1 || port > 65535) return make_error(errc::invalid_request, what + " must be between 1 and 65535");
+  return port;
 }
 
 bool truthy(const nlohmann::json& cfg, const char* key) {
@@ -41,191 +65,423 @@ bool truthy(const nlohmann::json& cfg, const char* key) {
   return false;
 }
 
+result<std::int64_t> int_field(const nlohmann::json& cfg, const char* key, std::int64_t dflt, std::int64_t min,
+                               std::int64_t max) {
+  auto it = cfg.find(key);
+  if (it == cfg.end() || it->is_null()) return dflt;
+  std::int64_t v = 0;
+  if (it->is_number_integer()) {
+    v = it->get<std::int64_t>();
+  } else if (it->is_string()) {
+    try {
+      std::size_t used = 0;
+      v = std::stoll(it->get<std::string>(), &used);
+      if (used != it->get_ref<const std::string&>().size()) throw std::invalid_argument("trailing");
+    } catch (const std::exception&) {
+      return make_error(errc::invalid_request, std::string(key) + " must be an integer");
+    }
+  } else {
+    return make_error(errc::invalid_request, std::string(key) + " must be an integer");
+  }
+  if (v < min || v > max) {
+    return make_error(errc::invalid_request,
+                      std::string(key) + " must be between " + std::to_string(min) + " and " + std::to_string(max));
+  }
+  return v;
+}
+
+// The literal text before the first action of a username template ("V_" for the default names).
+std::string literal_prefix(const std::string& tmpl) { return tmpl.substr(0, tmpl.find("{{")); }
+
 }  // namespace
+
+// One Redis server and its pool of authenticated connections.
+struct redis_plugin::node {
+  std::string host;
+  int port = 0;
+  std::string username;
+  secret password;
+  std::string name() const { return host + ":" + std::to_string(port); }
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<context_ptr> idle;
+  std::size_t open = 0;
+  bool closed = false;
+};
+
+struct redis_plugin::settings {
+  std::vector<std::unique_ptr<node>> nodes;  // [0] is the primary
+  int timeout_seconds = 5;
+  std::size_t max_open = 8;
+  std::string username_template;  // empty: Vault's Redis names
+  bool persist = false;
+  std::chrono::seconds persist_interval{10};
+};
+
+redis_plugin::~redis_plugin() { (void)close(); }
 
 result<plugin::initialize_response> redis_plugin::initialize(plugin::initialize_request req) {
   if (!req.config.is_object()) return make_error(errc::invalid_request, "config must be a JSON object");
-  settings s;
+  auto s = std::make_shared<settings>();
+  auto primary = std::make_unique<node>();
   auto host = required_string(req.config, "host");
   if (!host) return std::move(host).err();
-  auto it = req.config.find("port");
-  if (it == req.config.end() || it->is_null()) return make_error(errc::invalid_request, "port cannot be empty");
-  if (it->is_number_integer()) {
-    s.port = it->get<int>();
-  } else if (it->is_string()) {
-    try {
-      s.port = std::stoi(it->get<std::string>());
-    } catch (const std::exception&) {
-      return make_error(errc::invalid_request, "port must be an integer");
-    }
-  } else {
-    return make_error(errc::invalid_request, "port must be an integer");
-  }
-  if (s.port < 1 || s.port > 65535) return make_error(errc::invalid_request, "port must be between 1 and 65535");
+  auto pit = req.config.find("port");
+  if (pit == req.config.end() || pit->is_null()) return make_error(errc::invalid_request, "port cannot be empty");
+  auto port = port_of(*pit, "port");
+  if (!port) return std::move(port).err();
   auto user = required_string(req.config, "username");
   if (!user) return std::move(user).err();
   auto pass = required_string(req.config, "password");
   if (!pass) return std::move(pass).err();
   if (truthy(req.config, "tls")) {
-    return make_error(errc::invalid_request,
-                      "tls not supported by this build (Debian's hiredis 0.14 has no TLS support)");
+    return make_error(errc::invalid_request, "tls not supported by this build (Debian's hiredis 0.14 has no TLS support)");
   }
-  if (auto t = req.config.find("connect_timeout"); t != req.config.end() && t->is_number_integer()) {
-    s.connect_timeout_seconds = std::max(1, t->get<int>());
+  primary->host = std::move(*host);
+  primary->port = *port;
+  primary->username = *user;
+  primary->password = secret(*pass);
+  s->nodes.push_back(std::move(primary));
+  if (auto it = req.config.find("replicas"); it != req.config.end() && !it->is_null()) {
+    if (!it->is_array()) return make_error(errc::invalid_request, "replicas must be a list of \"host:port\" or {host, port}");
+    for (std::size_t i = 0; i < it->size(); ++i) {
+      const auto& r = (*it)[i];
+      const std::string what = "replicas[" + std::to_string(i) + "]";
+      auto n = std::make_unique<node>();
+      n->username = *user;
+      n->password = secret(*pass);
+      if (r.is_string()) {
+        const std::string hp = r.get<std::string>();
+        const auto colon = hp.rfind(':');
+        if (colon == std::string::npos || colon == 0) return make_error(errc::invalid_request, what + " must be \"host:port\"");
+        n->host = hp.substr(0, colon);
+        auto p = port_of(hp.substr(colon + 1), what + " port");
+        if (!p) return std::move(p).err();
+        n->port = *p;
+      } else if (r.is_object()) {
+        auto h = required_string(r, "host");
+        if (!h) return make_error(errc::invalid_request, what + ": " + h.err().message);
+        n->host = *h;
+        auto rp = r.find("port");
+        if (rp == r.end()) return make_error(errc::invalid_request, what + ": port cannot be empty");
+        auto p = port_of(*rp, what + " port");
+        if (!p) return std::move(p).err();
+        n->port = *p;
+        if (auto u = r.find("username"); u != r.end() && u->is_string()) n->username = u->get<std::string>();
+        if (auto pw = r.find("password"); pw != r.end() && pw->is_string()) n->password = secret(pw->get<std::string>());
+      } else {
+        return make_error(errc::invalid_request, what + " must be \"host:port\" or {host, port}");
+      }
+      for (const auto& existing : s->nodes) {
+        if (existing->name() == n->name()) return make_error(errc::invalid_request, what + " repeats " + n->name());
+      }
+      s->nodes.push_back(std::move(n));
+    }
   }
-  s.host = std::move(*host);
-  s.username = std::move(*user);
-  s.password = secret(std::move(*pass));
+  auto timeout = int_field(req.config, "connect_timeout", 5, 1, 300);
+  if (!timeout) return std::move(timeout).err();
+  s->timeout_seconds = static_cast<int>(*timeout);
+  auto max_open = int_field(req.config, "max_open_connections", 8, 1, 1024);
+  if (!max_open) return std::move(max_open).err();
+  s->max_open = static_cast<std::size_t>(*max_open);
+  if (auto it = req.config.find("username_template"); it != req.config.end() && !it->is_null()) {
+    if (!it->is_string()) return make_error(errc::invalid_request, "username_template must be a string");
+    s->username_template = it->get<std::string>();
+    if (!s->username_template.empty()) {
+      if (auto v = plugin::validate_template(s->username_template); !v) {
+        return make_error(errc::invalid_request, "invalid username template: " + v.err().message);
+      }
+    }
+  }
+  std::string mode = "none";
+  if (auto it = req.config.find("persistence_mode"); it != req.config.end() && !it->is_null()) {
+    if (!it->is_string()) return make_error(errc::invalid_request, "persistence_mode must be \"none\" or \"aclfile\"");
+    mode = it->get<std::string>();
+    for (auto& c : mode) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  if (mode != "none" && mode != "aclfile") {
+    return make_error(errc::invalid_request, "persistence_mode must be \"none\" or \"aclfile\"");
+  }
+  s->persist = mode == "aclfile";
+  if (auto it = req.config.find("persistence_interval"); it != req.config.end() && !it->is_null()) {
+    auto d = parse_duration_value(*it);
+    if (!d || d->count() < 1) return make_error(errc::invalid_request, "persistence_interval must be a duration of at least 1s");
+    s->persist_interval = *d;
+  }
+  if (auto it = req.config.find("reconcile_interval"); it != req.config.end() && !it->is_null()) {
+    if (auto d = parse_duration_value(*it); !d) return make_error(errc::invalid_request, "reconcile_interval must be a duration");
+  }
+
+  stop_saver();  // a re-initialisation replaces everything
+  std::shared_ptr<const settings> old;
   {
     std::lock_guard lock(mu_);
-    settings_ = std::move(s);
+    old = std::exchange(settings_, s);
     config_ = req.config;
-    initialized_ = true;
+  }
+  if (old) {
+    for (const auto& n : old->nodes) {
+      std::lock_guard lock(n->mu);
+      n->closed = true;
+      n->idle.clear();
+      n->cv.notify_all();
+    }
+  }
+  if (s->persist) {
+    std::lock_guard lock(save_mu_);
+    stop_saving_ = false;
+    dirty_ = false;
+    saver_ = std::thread([this] { saver_loop(); });
   }
   if (req.verify_connection) {
-    if (auto v = verify(); !v) {
-      return make_error(errc::unavailable, "error verifying connection: " + v.err().message);
-    }
+    if (auto v = verify(); !v) return make_error(errc::unavailable, "error verifying connection: " + v.err().message);
   }
   return plugin::initialize_response{req.config};
 }
 
-result<plugin::verify_response> redis_plugin::verify() {
-  settings s;
-  {
-    std::lock_guard lock(mu_);
-    if (!initialized_) return make_error(errc::internal, "plugin is not initialized");
-    s = settings_;
-  }
-  const timeval tv{s.connect_timeout_seconds, 0};
-  context_ptr c(redisConnectWithTimeout(s.host.c_str(), s.port, tv));
-  if (!c) return make_error(errc::unavailable, "cannot allocate redis context");
-  if (c->err) return make_error(errc::unavailable, plugin::sanitize(c->errstr, {&s.password}));
-  redisSetTimeout(c.get(), tv);
-  // hiredis formats each %s as one binary-safe argument: no quoting by hand.
-  reply_ptr auth(static_cast<redisReply*>(
-      redisCommand(c.get(), "AUTH %s %s", s.username.c_str(), s.password.reveal().c_str())));
-  if (!auth) return make_error(errc::unavailable, plugin::sanitize(c->errstr, {&s.password}));
-  if (auth->type == REDIS_REPLY_ERROR) {
-    return make_error(errc::unavailable, plugin::sanitize(std::string(auth->str, auth->len), {&s.password}));
-  }
-  reply_ptr pong(static_cast<redisReply*>(redisCommand(c.get(), "PING")));
-  if (!pong) return make_error(errc::unavailable, plugin::sanitize(c->errstr, {&s.password}));
-  if (pong->type != REDIS_REPLY_STATUS || std::string_view(pong->str, pong->len) != "PONG") {
-    return make_error(errc::unavailable, "unexpected answer to PING");
-  }
-  return plugin::verify_response{};
-}
-
-result<redis_plugin::settings> redis_plugin::current() const {
+result<std::shared_ptr<const redis_plugin::settings>> redis_plugin::current() const {
   std::lock_guard lock(mu_);
-  if (!initialized_) return make_error(errc::internal, "plugin is not initialized");
+  if (!settings_) return make_error(errc::internal, "plugin is not initialized");
   return settings_;
 }
 
-result<redis_plugin::reply_view> redis_plugin::command(const std::vector<std::string>& argv,
+result<redis_plugin::reply_view> redis_plugin::command(const settings& s, std::size_t i,
+                                                       const std::vector<std::string>& argv,
                                                        const std::vector<const secret*>& extra) {
-  auto s = current();
-  if (!s) return std::move(s).err();
+  node& n = *s.nodes[i];
   std::vector<const secret*> scrub = extra;
-  scrub.push_back(&s->password);
-  const timeval tv{s->connect_timeout_seconds, 0};
-  context_ptr c(redisConnectWithTimeout(s->host.c_str(), s->port, tv));
-  if (!c) return make_error(errc::unavailable, "cannot allocate redis context");
-  if (c->err) return make_error(errc::unavailable, plugin::sanitize(c->errstr, scrub));
-  redisSetTimeout(c.get(), tv);
-  reply_ptr auth(static_cast<redisReply*>(
-      redisCommand(c.get(), "AUTH %s %s", s->username.c_str(), s->password.reveal().c_str())));
-  if (!auth) return make_error(errc::unavailable, plugin::sanitize(c->errstr, scrub));
-  if (auth->type == REDIS_REPLY_ERROR) {
-    return make_error(errc::unavailable, plugin::sanitize(std::string(auth->str, auth->len), scrub));
-  }
+  scrub.push_back(&n.password);
+  const timeval tv{s.timeout_seconds, 0};
   std::vector<const char*> args;
   std::vector<std::size_t> lens;
   for (const auto& a : argv) {
     args.push_back(a.data());
     lens.push_back(a.size());
   }
-  // Each argument travels as one binary-safe bulk string: nothing to quote.
-  reply_ptr r(static_cast<redisReply*>(redisCommandArgv(c.get(), static_cast<int>(args.size()), args.data(), lens.data())));
-  if (!r) return make_error(errc::unavailable, plugin::sanitize(c->errstr, scrub));
-  reply_view out;
-  out.type = r->type;
-  if (r->str != nullptr) out.str.assign(r->str, r->len);
-  out.integer = r->integer;
-  if (r->type == REDIS_REPLY_ERROR) return make_error(errc::internal, plugin::sanitize(out.str, scrub));
-  return out;
+  for (int attempt = 0;; ++attempt) {
+    context_ptr c;
+    {
+      std::unique_lock lock(n.mu);
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(s.timeout_seconds);
+      while (!n.closed && n.idle.empty() && n.open >= s.max_open) {
+        if (n.cv.wait_until(lock, deadline) == std::cv_status::timeout) {
+          return make_error(errc::unavailable, n.name() + ": timed out after " + std::to_string(s.timeout_seconds) +
+                                                   "s waiting for a connection (max_open_connections=" +
+                                                   std::to_string(s.max_open) + ")");
+        }
+      }
+      if (n.closed) return make_error(errc::internal, "plugin is closed");
+      if (!n.idle.empty()) {
+        c = std::move(n.idle.back());
+        n.idle.pop_back();
+      } else {
+        ++n.open;
+      }
+    }
+    // Gives the connection back (kept = healthy) and wakes one waiter.
+    auto release = [&n](context_ptr conn, bool keep) {
+      std::lock_guard lock(n.mu);
+      if (keep && !n.closed) {
+        n.idle.push_back(std::move(conn));
+      } else {
+        --n.open;
+      }
+      n.cv.notify_one();
+    };
+    if (!c) {
+      c.reset(redisConnectWithTimeout(n.host.c_str(), n.port, tv));
+      std::string failure;
+      if (!c) {
+        failure = "cannot allocate a redis context";
+      } else if (c->err) {
+        failure = c->errstr;
+      } else {
+        redisSetTimeout(c.get(), tv);
+        reply_ptr auth(static_cast<redisReply*>(
+            redisCommand(c.get(), "AUTH %b %b", n.username.data(), n.username.size(), n.password.reveal().data(),
+                         n.password.reveal().size())));
+        if (!auth) {
+          failure = c->errstr;
+        } else if (auth->type == REDIS_REPLY_ERROR) {
+          failure = std::string(auth->str, auth->len);
+        }
+      }
+      if (!failure.empty()) {
+        release(nullptr, false);
+        return make_error(errc::unavailable, n.name() + ": " + plugin::sanitize(failure, scrub));
+      }
+    }
+    // Each argument travels as one binary-safe bulk string: nothing to quote.
+    reply_ptr r(static_cast<redisReply*>(
+        redisCommandArgv(c.get(), static_cast<int>(args.size()), args.data(), lens.data())));
+    if (!r) {
+      const std::string failure = c->errstr;
+      release(nullptr, false);  // the connection is broken
+      if (attempt == 0) continue;  // Redis restarted or the connection idled out: once more, fresh
+      return make_error(errc::unavailable, n.name() + ": " + plugin::sanitize(failure, scrub));
+    }
+    reply_view out;
+    out.type = r->type;
+    if (r->str != nullptr) out.str.assign(r->str, r->len);
+    out.integer = r->integer;
+    if (r->type == REDIS_REPLY_ARRAY) {
+      for (std::size_t e = 0; e < r->elements; ++e) {
+        const redisReply* el = r->element[e];
+        if (el != nullptr && el->str != nullptr) out.elements.emplace_back(el->str, el->len);
+      }
+    }
+    release(std::move(c), true);
+    if (out.type == REDIS_REPLY_ERROR) return make_error(errc::internal, n.name() + ": " + plugin::sanitize(out.str, scrub));
+    return out;
+  }
+}
+
+result<ok_t> redis_plugin::on_every_node(const settings& s, const std::vector<std::string>& argv,
+                                         const std::vector<const secret*>& secrets, const char* what) {
+  std::string failed, done;
+  for (std::size_t i = 0; i < s.nodes.size(); ++i) {
+    if (auto r = command(s, i, argv, secrets); !r) {
+      failed += (failed.empty() ? "" : "; ") + r.err().message;
+    } else {
+      done += (done.empty() ? "" : ", ") + s.nodes[i]->name();
+    }
+  }
+  if (failed.empty()) return ok_v;
+  if (s.nodes.size() == 1) return make_error(errc::unavailable, failed);
+  return make_error(errc::unavailable, std::string(what) + " failed on " + failed + (done.empty() ? "" : " (done on " + done + ")"));
+}
+
+result<plugin::verify_response> redis_plugin::verify() {
+  auto s = current();
+  if (!s) return std::move(s).err();
+  for (std::size_t i = 0; i < (*s)->nodes.size(); ++i) {
+    auto pong = command(**s, i, {"PING"}, {});
+    if (!pong) return std::move(pong).err();
+    if (pong->str != "PONG") return make_error(errc::unavailable, (*s)->nodes[i]->name() + ": unexpected answer to PING");
+  }
+  return plugin::verify_response{};
 }
 
 result<std::string> redis_plugin::generate_username(const plugin::username_metadata& meta) {
-  if (auto s = current(); !s) return std::move(s).err();
-  auto part = [](std::string v, std::size_t n) {
-    if (v.size() > n) v.resize(n);
+  auto s = current();
+  if (!s) return std::move(s).err();
+  std::string name;
+  if (!(*s)->username_template.empty()) {
+    auto r = plugin::render_template((*s)->username_template, {meta.display_name, meta.role_name});
+    if (!r) return make_error(errc::invalid_request, "unable to generate username: " + r.err().message);
+    name = std::move(*r);
+    if (name.empty()) return make_error(errc::invalid_request, "unable to generate username: the template produced an empty name");
+    for (unsigned char c : name) {
+      if (c <= 0x20 || c == 0x7f) {
+        return make_error(errc::invalid_request, "unable to generate username: Redis usernames cannot contain spaces or control characters");
+      }
+    }
+    return name;
+  }
+  // Vault's Redis names, V_<DISPLAY>_<ROLE>_<20 random>_<unix seconds>, upper case. Display and role
+  // are cut to 32 bytes each so the random part always fits (Vault cuts the whole name at 100).
+  auto part = [](std::string v) {
+    if (v.size() > 32) v.resize(32);
     return v;
   };
   const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  std::string name = "v_" + part(meta.display_name, 32) + "_" + part(meta.role_name, 32) + "_" + random_alnum(20) + "_" +
-                     std::to_string(now);
+  name = "v_" + part(meta.display_name) + "_" + part(meta.role_name) + "_" + random_alnum(20) + "_" + std::to_string(now);
   for (auto& c : name) {
     c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    if (c == ' ' || static_cast<unsigned char>(c) < 0x21) c = '_';
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) c = '_';
   }
   return name;
 }
 
 result<ok_t> redis_plugin::new_user(const plugin::new_user_request& req) {
+  auto s = current();
+  if (!s) return std::move(s).err();
   nlohmann::json rules = nlohmann::json::array({"~*", "+@read"});
   if (!req.statements.empty() && !req.statements.front().empty()) {
     try {
       rules = nlohmann::json::parse(req.statements.front());
-    } catch (const nlohmann::json::exception& e) {
-      return make_error(errc::invalid_request,
-                        std::string("error unmarshalling REDIS rules in the creation statement JSON: ") + e.what());
+    } catch (const nlohmann::json::parse_error& e) {
+      return make_error(errc::invalid_request, std::string(rules_error) + e.what());
     }
-    if (!rules.is_array()) {
-      return make_error(errc::invalid_request, "error unmarshalling REDIS rules in the creation statement JSON: expected an array of strings");
-    }
+    if (!rules.is_array()) return make_error(errc::invalid_request, std::string(rules_error) + "expected an array of strings");
   }
   std::vector<std::string> argv{"ACL", "SETUSER", req.username, "on", ">" + req.password.reveal()};
   for (const auto& r : rules) {
-    if (!r.is_string()) {
-      return make_error(errc::invalid_request, "error unmarshalling REDIS rules in the creation statement JSON: expected an array of strings");
-    }
+    if (!r.is_string()) return make_error(errc::invalid_request, std::string(rules_error) + "expected an array of strings");
     argv.push_back(r.get<std::string>());
   }
-  auto r = command(argv, {&req.password});
-  if (!r) return std::move(r).err();
+  // The primary first: a rule Redis refuses fails there before any replica is touched.
+  if (auto r = command(**s, 0, argv, {&req.password}); !r) {
+    if (r.err().code == make_error_code(errc::internal)) return make_error(errc::invalid_request, r.err().message);
+    return std::move(r).err();
+  }
+  changed();
+  for (std::size_t i = 1; i < (*s)->nodes.size(); ++i) {
+    if (auto r = command(**s, i, argv, {&req.password}); !r) {
+      return make_error(errc::unavailable, "ACL SETUSER failed on " + r.err().message + " (done on " +
+                                               (*s)->nodes[0]->name() + "; the engine removes it again)");
+    }
+  }
   return ok_v;
 }
 
 result<ok_t> redis_plugin::update_user(const plugin::update_user_request& req) {
-  if (!req.password) return ok_v;  // expiry: nothing to do in Redis
-  auto exists = user_exists(req.username);
+  if (!req.password) return ok_v;  // expiry: Redis users do not expire
+  auto s = current();
+  if (!s) return std::move(s).err();
+  auto exists = command(**s, 0, {"ACL", "GETUSER", req.username}, {});
   if (!exists) return std::move(exists).err();
-  if (!*exists) return make_error(errc::invalid_request, "user not found");
-  auto r = command({"ACL", "SETUSER", req.username, "RESETPASS", ">" + req.password->new_password.reveal()},
-                   {&req.password->new_password});
-  if (!r) return std::move(r).err();
-  return ok_v;
+  if (exists->type == REDIS_REPLY_NIL) return make_error(errc::invalid_request, "user not found");
+  auto r = on_every_node(**s, {"ACL", "SETUSER", req.username, "RESETPASS", ">" + req.password->new_password.reveal()},
+                         {&req.password->new_password}, "ACL SETUSER");
+  if (r) changed();
+  return r;
 }
 
 result<ok_t> redis_plugin::delete_user(const plugin::delete_user_request& req) {
-  auto r = command({"ACL", "DELUSER", req.username}, {});
-  if (!r) return std::move(r).err();
-  return ok_v;
+  auto s = current();
+  if (!s) return std::move(s).err();
+  // DELUSER of an absent user answers 0: idempotent on every node.
+  auto r = on_every_node(**s, {"ACL", "DELUSER", req.username}, {}, "ACL DELUSER");
+  changed();
+  return r;
 }
 
 result<bool> redis_plugin::user_exists(const std::string& username) {
-  auto r = command({"ACL", "GETUSER", username}, {});
-  if (!r) return std::move(r).err();
-  return r->type != REDIS_REPLY_NIL;
+  auto s = current();
+  if (!s) return std::move(s).err();
+  // Complete means on every node; a user on some nodes only was cut half-way by a crash.
+  for (std::size_t i = 0; i < (*s)->nodes.size(); ++i) {
+    auto r = command(**s, i, {"ACL", "GETUSER", username}, {});
+    if (!r) return std::move(r).err();
+    if (r->type == REDIS_REPLY_NIL) return false;
+  }
+  return true;
+}
+
+result<plugin::user_listing> redis_plugin::list_users() {
+  auto s = current();
+  if (!s) return std::move(s).err();
+  plugin::user_listing out;
+  out.prefix = (*s)->username_template.empty() ? "V_" : literal_prefix((*s)->username_template);
+  for (std::size_t i = 0; i < (*s)->nodes.size(); ++i) {
+    auto r = command(**s, i, {"ACL", "USERS"}, {});  // names only: cheap, unlike ACL LIST
+    if (!r) return std::move(r).err();
+    std::vector<std::string> mine;
+    for (auto& u : r->elements) {
+      if (!out.prefix.empty() && u.compare(0, out.prefix.size(), out.prefix) == 0) mine.push_back(std::move(u));
+    }
+    out.nodes.emplace_back((*s)->nodes[i]->name(), std::move(mine));
+  }
+  return out;
 }
 
 result<plugin::initialize_response> redis_plugin::rotate_root(const plugin::rotate_root_request& req) {
   auto s = current();
   if (!s) return std::move(s).err();
   plugin::update_user_request u;
-  u.username = s->username;
+  u.username = (*s)->nodes[0]->username;
   u.password = plugin::change_password{req.new_password, req.statements};
   if (auto r = update_user(u); !r) return std::move(r).err();
   nlohmann::json cfg;
@@ -237,10 +493,70 @@ result<plugin::initialize_response> redis_plugin::rotate_root(const plugin::rota
   return initialize({cfg, true});
 }
 
+void redis_plugin::changed() {
+  {
+    std::lock_guard lock(save_mu_);
+    if (!saver_.joinable() || dirty_) return;
+    dirty_ = true;
+  }
+  save_cv_.notify_one();
+}
+
+std::size_t redis_plugin::saves() const {
+  std::lock_guard lock(save_mu_);
+  return saves_;
+}
+
+void redis_plugin::saver_loop() {
+  std::unique_lock lock(save_mu_);
+  auto last = std::chrono::steady_clock::now() - std::chrono::hours(1);
+  for (;;) {
+    save_cv_.wait(lock, [&] { return stop_saving_ || dirty_; });
+    auto s = current();
+    if (!s) return;
+    if (!stop_saving_) {
+      // At most one save per interval: changes meanwhile join the next one.
+      save_cv_.wait_until(lock, last + (*s)->persist_interval, [&] { return stop_saving_; });
+    }
+    if (!dirty_) return;  // stopping with nothing to save
+    dirty_ = false;
+    lock.unlock();
+    auto r = on_every_node(**s, {"ACL", "SAVE"}, {}, "ACL SAVE");
+    lock.lock();
+    ++saves_;
+    last = std::chrono::steady_clock::now();
+    if (!r) {
+      spdlog::error("redis persistence (ACL SAVE): {}", r.err().message);
+      dirty_ = true;  // retried at the next interval
+    }
+    if (stop_saving_) return;
+  }
+}
+
+void redis_plugin::stop_saver() {
+  {
+    std::lock_guard lock(save_mu_);
+    stop_saving_ = true;
+  }
+  save_cv_.notify_all();
+  if (saver_.joinable()) saver_.join();  // saves what is still unsaved first
+}
+
 result<plugin::close_response> redis_plugin::close() {
-  std::lock_guard lock(mu_);
-  initialized_ = false;
-  settings_ = {};
+  stop_saver();
+  std::shared_ptr<const settings> old;
+  {
+    std::lock_guard lock(mu_);
+    old = std::exchange(settings_, nullptr);
+  }
+  if (old) {
+    for (const auto& n : old->nodes) {
+      std::lock_guard lock(n->mu);
+      n->closed = true;
+      n->idle.clear();
+      n->cv.notify_all();
+    }
+  }
   return plugin::close_response{};
 }
 

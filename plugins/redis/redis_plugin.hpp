@@ -1,13 +1,38 @@
 #pragma once
 // redis-database-plugin on hiredis 0.14. The only code in the broker that includes hiredis.
 //
-// Config keys (Vault's): host, port, username, password (all required), tls, insecure_tls, ca_cert;
-// plus connect_timeout (seconds, default 10).
+// Config keys (Vault's): host, port, username, password (all required), tls, insecure_tls, ca_cert.
+// Debian's hiredis 0.14 has no TLS, so tls=true is refused at config time ("tls not supported by
+// this build"). credbroker's own keys:
+//   replicas              ["host:port", {"host":..,"port":..,"username":..,"password":..}, ...]:
+//                         more nodes that get every ACL change (Redis does not replicate ACLs);
+//                         username/password default to the primary's
+//   max_open_connections  per node (default 8); a caller waits up to connect_timeout for one
+//   connect_timeout       seconds (default 5): connecting, each command, waiting for a connection
+//   username_template     as for PostgreSQL; default Vault's Redis names, V_<DISPLAY>_<ROLE>_<20>_<unix>
+//   persistence_mode      none (default) | aclfile: ACL SAVE on every node, debounced ...
+//   persistence_interval  ... to at most once per this duration (default 10s), never per request
+//                         (ACL SAVE blocks Redis ~0.2 ms per user: 20 s at 100k users)
+//   reconcile_interval    read by the engine (not here): how often list_users() is compared with
+//                         the leases (default 5m, 0 = never)
+//
 // Users: ACL SETUSER <user> on ><password> <rules> with the rules of creation_statements[0] (a JSON
-// array, default ["~*", "+@read"]); ACL DELUSER on revoke (which also closes the user's connections);
-// renew is a no-op (Redis has no expiry for users; the lease's revocation enforces it). Debian's hiredis 0.14 has no TLS, so tls=true is
-// refused at config time with "tls not supported by this build".
+// array, default ["~*", "+@read"]), on the primary, then every replica; ACL DELUSER on every node on
+// revoke (Redis closes that user's connections); renew is a no-op (Redis users do not expire; the
+// lease's revocation enforces it). A failure on any node fails the call and names the nodes: a
+// creation is then rolled back by the engine (delete is idempotent everywhere), a deletion is retried
+// by the lease manager until every node has dropped the user, never reported as success.
+//
+// Pool: per node, at most max_open_connections authenticated connections; a connection that fails
+// with an I/O error is dropped and the command retried once on a fresh one (every command here is
+// idempotent), so a restarted Redis costs no failed request.
+//
+// Thread: all verbs are safe concurrently. A saver thread runs only with persistence_mode=aclfile.
+#include <condition_variable>
+#include <memory>
 #include <mutex>
+#include <thread>
+#include <vector>
 
 #include "broker/core/secret.hpp"
 #include "broker/plugin/database_plugin.hpp"
@@ -16,6 +41,9 @@ namespace credbroker::plugins::redis {
 
 class redis_plugin final : public plugin::database_plugin {
  public:
+  redis_plugin() = default;
+  ~redis_plugin() override;
+
   std::string type() const override { return "redis"; }
   result<plugin::initialize_response> initialize(plugin::initialize_request req) override;
   result<std::string> generate_username(const plugin::username_metadata& meta) override;
@@ -26,28 +54,42 @@ class redis_plugin final : public plugin::database_plugin {
   result<plugin::initialize_response> rotate_root(const plugin::rotate_root_request& req) override;
   result<plugin::verify_response> verify() override;
   result<plugin::close_response> close() override;
+  result<plugin::user_listing> list_users() override;
+
+  // ACL SAVE rounds sent so far (tests check the debounce).
+  std::size_t saves() const;
+
+  struct node;
+  struct settings;
 
  private:
-  struct settings {
-    std::string host;
-    int port = 0;
-    std::string username;
-    secret password;
-    int connect_timeout_seconds = 10;
-  };
   struct reply_view {
     int type = 0;
     std::string str;
     long long integer = 0;
+    std::vector<std::string> elements;  // array replies of strings
   };
-  // One command on a fresh authenticated connection (a pool comes with the Redis issue).
-  result<reply_view> command(const std::vector<std::string>& argv, const std::vector<const secret*>& secrets);
-  result<settings> current() const;
+  // One command on node i, on a pooled connection (retried once on a fresh one after an I/O error).
+  result<reply_view> command(const settings& s, std::size_t i, const std::vector<std::string>& argv,
+                             const std::vector<const secret*>& secrets);
+  // The command on every node; the error names each node that failed (and those that succeeded).
+  result<ok_t> on_every_node(const settings& s, const std::vector<std::string>& argv,
+                             const std::vector<const secret*>& secrets, const char* what);
+  result<std::shared_ptr<const settings>> current() const;
+  void changed();  // a user was made, changed or dropped: persistence is due
+  void saver_loop();
+  void stop_saver();
 
   mutable std::mutex mu_;
-  settings settings_;
+  std::shared_ptr<const settings> settings_;
   nlohmann::json config_;
-  bool initialized_ = false;
+
+  mutable std::mutex save_mu_;
+  std::condition_variable save_cv_;
+  bool dirty_ = false;
+  bool stop_saving_ = false;
+  std::size_t saves_ = 0;
+  std::thread saver_;
 };
 
 }  // namespace credbroker::plugins::redis

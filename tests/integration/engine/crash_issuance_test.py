@@ -1,7 +1,8 @@
 """Crash-safe issuance: 500 concurrent creds requests against the real server on the real
-PostgreSQL, SIGKILL in the middle, restart. Afterwards every database user the broker made has a
-lease and every lease has its user (checked one lease at a time: revoking it must drop exactly one
-user), every acknowledged credential is among them, and revoking everything leaves no user behind.
+PostgreSQL (and on the real Redis primary + replica), SIGKILL in the middle, restart. Afterwards
+every database user the broker made has a lease and every lease has its user (checked one lease at a
+time: revoking it must drop exactly one user, on every node), every acknowledged credential is among
+them, and revoking everything leaves no user behind.
 Run with Debian's /usr/bin/python3; CREDBROKER_BIN names the binary."""
 import os
 import re
@@ -15,27 +16,60 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
-from broker import Broker, configure_postgres, roles_with_prefix, shared_pg, wait_for  # noqa: E402
+from broker import (Broker, configure_postgres, configure_redis, pg_connect, redis_admin, redis_users,  # noqa: E402
+                    roles_with_prefix, shared_pg, shared_redis, wait_for)
 
 REQUESTS = 500
 CONCURRENCY = 32
 
 
 class CrashDuringIssuance(unittest.TestCase):
-    def test_sigkill_during_500_concurrent_creds_leaves_no_user_without_a_lease(self):
+    def test_postgres(self):
         pg = shared_pg()
         prefix = "crash" + secrets.token_hex(3) + "-"
+
+        def configure(client):
+            configure_postgres(client, "db", pg, username_template=prefix + "{{random 20}}")
+            return ["CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';",
+                    "GRANT pg_read_all_stats TO \"{{name}}\";"]
+
+        def users():  # one list per node
+            return [roles_with_prefix(pg, prefix)]
+
+        def drop_all():
+            with pg_connect(pg) as c, c.cursor() as cur:
+                for name in roles_with_prefix(pg, prefix):
+                    cur.execute(f'DROP ROLE IF EXISTS "{name}"')
+
+        self.run_crash(configure, users, drop_all, [pg["password"]])
+
+    def test_redis_primary_and_replica(self):
+        r = shared_redis()
+        prefix = "CRASH" + secrets.token_hex(3).upper() + "_"
+
+        def configure(client):
+            configure_redis(client, "db", r, username_template=prefix + "{{random 20}}")
+            return ['["~crash:*", "+@read"]']
+
+        def users():
+            return [redis_users(r, port, prefix) for port in (r["port"], r["replica_port"])]
+
+        def drop_all():
+            for port in (r["port"], r["replica_port"]):
+                for u in redis_users(r, port, prefix):
+                    redis_admin(r, port).acl_deluser(u)
+
+        self.run_crash(configure, users, drop_all, [r["password"]])
+
+    def run_crash(self, configure, users, drop_all, secrets_to_hide):
         broker = Broker()
         self.addCleanup(broker.destroy)
         broker.start()
         client = broker.client()
         client.sys.enable_secrets_engine("database")
-        configure_postgres(client, "pg", pg, username_template=prefix + "{{random 20}}")
-        client.secrets.database.create_role(
-            name="crash", db_name="pg", default_ttl="1h",
-            creation_statements=["CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';",
-                                 "GRANT pg_read_all_stats TO \"{{name}}\";"])
-        self.addCleanup(lambda: self.drop_leftovers(pg, prefix))
+        statements = configure(client)
+        client.secrets.database.create_role(name="crash", db_name="db", default_ttl="1h", creation_statements=statements)
+        self.addCleanup(drop_all)  # only has work to do when an assertion failed
 
         acknowledged = {}  # lease id -> username
         lock = threading.Lock()
@@ -61,9 +95,9 @@ class CrashDuringIssuance(unittest.TestCase):
             for f in futures:
                 f.result()
         self.assertLess(len(acknowledged), REQUESTS, "the kill came too late to test anything")
-        made = roles_with_prefix(pg, prefix)
-        # Every acknowledged login exists in the database.
-        self.assertTrue(set(acknowledged.values()) <= set(made))
+        # Every acknowledged login exists in the database, on every node.
+        for node in users():
+            self.assertTrue(set(acknowledged.values()) <= set(node))
 
         before = broker.all_logs().count("pending leases settled")
         broker.start()
@@ -74,7 +108,7 @@ class CrashDuringIssuance(unittest.TestCase):
         self.assertEqual(left, 0, "no pending lease may stay unsettled with the database up")
         self.assertGreater(kept + forgotten, 0, "the kill caught no issuance in flight: nothing was tested")
         # (Sampled now: a COMMIT sent just before the kill may have landed after the first sample.)
-        made = roles_with_prefix(pg, prefix)
+        made = users()[0]
         # Kept = pending leases whose user exists: issuances cut before their answer, and acknowledged
         # ones whose pending -> active write (lazy, not waited for) the kill lost.
         self.assertLessEqual(kept, len(made))
@@ -83,29 +117,23 @@ class CrashDuringIssuance(unittest.TestCase):
         leases = ["database/creds/crash/" + k for k in listed["data"]["keys"]]
         for lease_id in acknowledged:
             self.assertIn(lease_id, leases, "an acknowledged credential lost its lease")
-        self.assertEqual(len(leases), len(roles_with_prefix(pg, prefix)),
-                         "users and leases must match one to one after the restart")
-        # One lease at a time: each revocation drops exactly one user (so no lease lacks its user).
-        remaining = len(roles_with_prefix(pg, prefix))
+        for node in users():
+            self.assertEqual(len(leases), len(node), "users and leases must match one to one after the restart")
+        # One lease at a time: each revocation drops exactly one user on every node (so no lease lacks
+        # its user anywhere).
+        remaining = [len(node) for node in users()]
         for lease_id in leases:
             status, body = broker.call("PUT", "sys/leases/revoke", {"lease_id": lease_id})
             self.assertEqual(status, 204, body)
-            now = len(roles_with_prefix(pg, prefix))
-            self.assertEqual(now, remaining - 1, f"revoking {lease_id} did not drop exactly one user")
+            now = [len(node) for node in users()]
+            self.assertEqual(now, [n - 1 for n in remaining], f"revoking {lease_id} did not drop exactly one user per node")
             remaining = now
-        self.assertEqual(roles_with_prefix(pg, prefix), [])
+        self.assertEqual(users(), [[] for _ in remaining])
         status, _ = broker.call("LIST", "sys/leases/lookup/database/creds/crash/")
         self.assertEqual(status, 404)
         logs = broker.all_logs()
-        self.assertNotIn(pg["password"], logs)
-
-    @staticmethod
-    def drop_leftovers(pg, prefix):
-        # Only reached when an assertion failed: keep the shared server clean for the other tests.
-        from broker import pg_connect
-        with pg_connect(pg) as c, c.cursor() as cur:
-            for name in roles_with_prefix(pg, prefix):
-                cur.execute(f'DROP ROLE IF EXISTS "{name}"')
+        for hidden in secrets_to_hide:
+            self.assertNotIn(hidden, logs)
 
 
 if __name__ == "__main__":

@@ -236,3 +236,79 @@ class PgCluster:
         except subprocess.CalledProcessError:
             pass
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def shared_redis():
+    """The throwaway Redis primary and replica of scripts/test-servers.sh."""
+    return {"host": env("CREDBROKER_TEST_REDIS_HOST"), "port": int(env("CREDBROKER_TEST_REDIS_PORT")),
+            "replica_port": int(env("CREDBROKER_TEST_REDIS_REPLICA_PORT")),
+            "user": env("CREDBROKER_TEST_REDIS_USER"), "password": env("CREDBROKER_TEST_REDIS_PASSWORD")}
+
+
+def redis_admin(r, port=None):
+    import redis
+    return redis.Redis(host=r["host"], port=port or r["port"], username=r["user"], password=r["password"],
+                       socket_timeout=5, decode_responses=True)
+
+
+def redis_users(r, port, prefix):
+    return sorted(u for u in redis_admin(r, port).acl_users() if u.startswith(prefix))
+
+
+def configure_redis(client, name, r, allowed_roles="*", mount="database", with_replica=True, **extra):
+    """The shared (or a private) Redis as connection `name`; `extra` overrides any key."""
+    params = {"host": r["host"], "port": r["port"], "username": r["user"], "password": r["password"]}
+    if with_replica:
+        params["replicas"] = [f"{r['host']}:{r['replica_port']}"]
+    params.update(extra)
+    client.secrets.database.configure(name=name, plugin_name="redis-database-plugin", allowed_roles=allowed_roles,
+                                      mount_point=mount, **params)
+
+
+class RedisPair:
+    """A private Redis primary and its replica on free loopback ports, each with an aclfile, for tests
+    that stop a node. stop(node)/start(node) with node "primary" or "replica"."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="credbroker-redis-")
+        self.password = secrets.token_urlsafe(24)
+        self.ports = {"primary": free_port(), "replica": free_port()}
+        self.procs = {}
+        for node, port in self.ports.items():
+            d = os.path.join(self.dir, node)
+            os.makedirs(d)
+            with open(os.path.join(d, "users.acl"), "w") as f:
+                f.write(f"user default off\nuser admin on >{self.password} ~* &* +@all\n")
+            conf = (f"bind 127.0.0.1\nport {port}\ndir {d}\naclfile {d}/users.acl\nsave \"\"\nappendonly no\n"
+                    f"logfile {d}/redis.log\n")
+            if node == "replica":
+                conf += f"replicaof 127.0.0.1 {self.ports['primary']}\nmasteruser admin\nmasterauth {self.password}\n"
+            with open(os.path.join(d, "redis.conf"), "w") as f:
+                f.write(conf)
+            self.start(node)
+        self.settings = {"host": "127.0.0.1", "port": self.ports["primary"], "replica_port": self.ports["replica"],
+                         "user": "admin", "password": self.password}
+
+    def start(self, node):
+        d = os.path.join(self.dir, node)
+        self.procs[node] = subprocess.Popen(["redis-server", os.path.join(d, "redis.conf")],
+                                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        import redis
+        wait_for(lambda: self._pings(node, redis), 10, f"redis {node} up")
+
+    def _pings(self, node, redis):
+        try:
+            return redis.Redis(port=self.ports[node], username="admin", password=self.password, socket_timeout=1).ping()
+        except redis.RedisError:
+            return False
+
+    def stop(self, node):
+        p = self.procs.pop(node, None)
+        if p is not None:
+            p.terminate()
+            p.wait(timeout=10)
+
+    def destroy(self):
+        for node in list(self.procs):
+            self.stop(node)
+        shutil.rmtree(self.dir, ignore_errors=True)
