@@ -2,6 +2,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
+#include "broker/core/random.hpp"
+
 namespace credbroker::leases {
 namespace {
 
@@ -34,6 +38,17 @@ void put_strings(std::string& out, const std::vector<std::string>& v) {
 }
 
 }  // namespace
+
+std::string new_lease_suffix(time_point issued) {
+  static constexpr char digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+  auto v = static_cast<std::uint64_t>(std::max<std::int64_t>(0, ms(issued)));
+  std::string out(8, '0');
+  for (int i = 7; i >= 0; --i) {
+    out[static_cast<std::size_t>(i)] = digits[v % 62];
+    v /= 62;
+  }
+  return out + random_alnum(16);
+}
 
 const char* to_string(lease_state s) {
   switch (s) {

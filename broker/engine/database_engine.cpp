@@ -380,7 +380,7 @@ result<issued_creds> database_engine::issue(const std::string& role_name, const 
   if (!password) return std::move(password).err();
 
   leases::lease l;
-  l.id = mount_ + "creds/" + role_name + "/" + random_alnum(24);
+  l.id = mount_ + "creds/" + role_name + "/" + leases::new_lease_suffix(now);
   l.connection = ro.db_name;
   l.role = role_name;
   l.username = *username;

@@ -151,6 +151,7 @@ result<std::unique_ptr<sqlite_backend>> sqlite_backend::open(const sqlite_option
   ::umask(old);
   if (!s) return std::move(s).err();
   b->flusher_ = std::thread([p = b.get()] { p->flusher_loop(); });
+  b->checkpointer_ = std::thread([p = b.get()] { p->checkpoint_loop(); });
   return b;
 }
 
@@ -163,7 +164,43 @@ status sqlite_backend::init_writer() {
                               -1, &put_stmt_, nullptr);
   if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(writer_db_, "DELETE FROM kv WHERE key = ?1", -1, &delete_stmt_, nullptr);
   if (rc != SQLITE_OK) return sqlite_error(writer_db_, rc, "storage file \"" + options_.path + "\" cannot be written");
+  // Checkpoints (copying the WAL back into the database file, with an fsync of it) run on their own
+  // thread and connection, not inside a commit that every waiting writer would wait for. The WAL hook
+  // tells that thread when the log has grown; a PASSIVE checkpoint never blocks writers.
+  sqlite3_wal_autocheckpoint(writer_db_, 0);
+  sqlite3_wal_hook(
+      writer_db_,
+      [](void* self, sqlite3*, const char*, int frames) {
+        auto* b = static_cast<sqlite_backend*>(self);
+        b->wal_frames_.store(frames, std::memory_order_relaxed);
+        if (frames >= b->options_.checkpoint_frames) {
+          std::lock_guard lock(b->checkpoint_mu_);
+          b->checkpoint_due_ = true;
+          b->checkpoint_cv_.notify_one();
+        }
+        return SQLITE_OK;
+      },
+      this);
+  auto ckpt = open_connection(options_, false);
+  if (!ckpt) return std::move(ckpt).err();
+  checkpoint_db_ = *ckpt;
   return ok_v;
+}
+
+void sqlite_backend::checkpoint_loop() {
+  std::unique_lock lock(checkpoint_mu_);
+  for (;;) {
+    checkpoint_cv_.wait(lock, [&] { return checkpoint_stop_ || checkpoint_due_; });
+    if (checkpoint_stop_) return;
+    checkpoint_due_ = false;
+    lock.unlock();
+    int log = 0, done = 0;
+    const int rc = sqlite3_wal_checkpoint_v2(checkpoint_db_, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+      spdlog::error("storage checkpoint of \"{}\" failed: {}", options_.path, sqlite3_errmsg(checkpoint_db_));
+    }
+    lock.lock();
+  }
 }
 
 sqlite_backend::~sqlite_backend() {
@@ -173,6 +210,16 @@ sqlite_backend::~sqlite_backend() {
   }
   flusher_cv_.notify_all();
   if (flusher_.joinable()) flusher_.join();  // after committing what is still queued
+  {
+    std::lock_guard lock(checkpoint_mu_);
+    checkpoint_stop_ = true;
+  }
+  checkpoint_cv_.notify_all();
+  if (checkpointer_.joinable()) checkpointer_.join();
+  if (checkpoint_db_ != nullptr) {
+    (void)sqlite3_wal_checkpoint_v2(checkpoint_db_, "main", SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr);
+    sqlite3_close(checkpoint_db_);
+  }
   readers_.clear();
   sqlite3_finalize(put_stmt_);
   sqlite3_finalize(delete_stmt_);
@@ -316,6 +363,14 @@ void sqlite_backend::lead(std::unique_lock<std::mutex>& lock) {
   }
   lock.unlock();
   commit_batch(batch);
+  // The background checkpointer copies most of the WAL without blocking anyone, but while writes keep
+  // coming it never reaches the end, and the WAL is only reset after a checkpoint that did. So at
+  // twice the threshold the leader finishes one here, between transactions (little is left to copy).
+  if (wal_frames_.load(std::memory_order_relaxed) >= 2 * options_.checkpoint_frames) {
+    int log = 0, done = 0;
+    const int rc = sqlite3_wal_checkpoint_v2(writer_db_, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    if (rc == SQLITE_OK && done == log) wal_frames_.store(0, std::memory_order_relaxed);  // the next write resets it
+  }
   lock.lock();
   for (pending* p : batch) {
     if (p->lazy) {

@@ -17,6 +17,9 @@
 // background flusher commits leftovers after lazy_flush_delay when no durable write came by.
 //
 // Reads go to a small pool of separate connections (WAL readers never block the writer).
+// Checkpoints run on a background thread (PASSIVE, woken when the WAL reaches checkpoint_frames), so
+// no commit waits for the bulk of one; at twice that size the leader completes one between
+// transactions so the WAL is reset (a PASSIVE checkpoint racing continuous writers never completes).
 // Thread: all methods are safe to call from any thread.
 #include <condition_variable>
 #include <cstdint>
@@ -40,6 +43,7 @@ struct sqlite_options {
   std::int64_t max_page_count = 0;  // test hook: > 0 makes SQLite report "disk full" beyond it
   unsigned read_connections = 4;
   std::chrono::milliseconds lazy_flush_delay{20};  // lazy writes no batch took are committed after this
+  int checkpoint_frames = 1000;  // the WAL size (pages) that wakes the background checkpointer
 };
 
 class sqlite_backend final : public physical {
@@ -71,6 +75,7 @@ class sqlite_backend final : public physical {
   explicit sqlite_backend(sqlite_options options);
   status init_writer();
   void flusher_loop();
+  void checkpoint_loop();
   // Takes the next batch from the queue, commits it with mu_ released, marks it done. Requires
   // lock held and !committing_; returns with lock held.
   void lead(std::unique_lock<std::mutex>& lock);
@@ -94,6 +99,13 @@ class sqlite_backend final : public physical {
   bool lazy_armed_ = false;  // the flusher will look after lazy_flush_delay
   bool stopping_ = false;
   std::thread flusher_;
+  sqlite3* checkpoint_db_ = nullptr;
+  std::mutex checkpoint_mu_;
+  std::condition_variable checkpoint_cv_;
+  bool checkpoint_due_ = false;
+  bool checkpoint_stop_ = false;
+  std::atomic<int> wal_frames_{0};  // WAL size after the last commit (the WAL hook)
+  std::thread checkpointer_;
   std::atomic<std::uint64_t> commits_{0};
   std::atomic<std::uint64_t> committed_writes_{0};
 };

@@ -387,6 +387,23 @@ TEST(expiry_driver, wakes_early_for_an_earlier_lease_and_sleeps_through_later_on
   EXPECT_LT(rec.at[0].second, due + std::chrono::milliseconds(1500));  // and not after a 30 s nap
 }
 
+TEST(lease_codec, lease_suffixes_are_24_alphanumerics_that_sort_by_issue_time) {
+  const time_point t0{std::chrono::milliseconds{1'800'000'000'000}};
+  std::string previous;
+  for (int i = 0; i < 1000; ++i) {
+    const std::string s = new_lease_suffix(t0 + std::chrono::milliseconds(i * 7));
+    ASSERT_EQ(s.size(), 24u);
+    EXPECT_EQ(s.find_first_not_of("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"), std::string::npos);
+    if (i > 0) {
+      EXPECT_LT(previous.substr(0, 8), s.substr(0, 8));  // later issue time, later key
+    }
+    previous = s;
+  }
+  EXPECT_EQ(new_lease_suffix(t0).substr(0, 8), "0VgmOYqW");
+  // The random part differs for the same millisecond.
+  EXPECT_NE(new_lease_suffix(t0), new_lease_suffix(t0));
+}
+
 TEST(lease_codec, round_trip_and_errors) {
   lease l;
   l.id = "database/creds/app/X";

@@ -62,6 +62,35 @@ TEST_F(sqlite_backend_test, concurrent_writers_share_transactions) {
   EXPECT_LT(db->commits(), static_cast<std::uint64_t>(writers * each) / 4) << "commits: " << db->commits();
 }
 
+TEST_F(sqlite_backend_test, background_checkpoints_keep_the_wal_bounded) {
+  sqlite_options o;
+  o.path = path_;
+  o.checkpoint_frames = 200;  // about 800 KB of WAL wakes the checkpointer
+  auto opened = sqlite_backend::open(o);
+  ASSERT_TRUE(opened.ok());
+  auto& db = *opened;
+  const std::string value(1024, 'v');
+  auto write_10mb = [&] {
+    std::vector<std::thread> ts;
+    for (int t = 0; t < 8; ++t) {
+      ts.emplace_back([&, t] {
+        for (int i = 0; i < 1250; ++i) ASSERT_TRUE(db->put("w/" + std::to_string(t) + "/" + random_alnum(16), value).ok());
+      });
+    }
+    for (auto& th : ts) th.join();
+  };
+  // Random keys: every 1 KB value rewrites whole pages, so 10 MB of values are ~150 MB of WAL frames.
+  write_10mb();
+  const auto first = std::filesystem::file_size(path_ + "-wal");
+  write_10mb();
+  const auto second = std::filesystem::file_size(path_ + "-wal");
+  // Bounded: the WAL does not grow with what was written (without the checkpoints it held it all).
+  EXPECT_LT(second, 24u * 1024 * 1024) << "WAL is " << second << " bytes";
+  EXPECT_LE(second, first + first / 2 + 2 * 1024 * 1024) << first << " then " << second;
+  EXPECT_GT(std::filesystem::file_size(path_), 15u * 1024 * 1024) << "the pages were checkpointed into the database";
+  EXPECT_EQ(db->list("w/")->size(), 8u);
+}
+
 TEST_F(sqlite_backend_test, corrupt_file_is_a_clear_error) {
   std::filesystem::create_directories(dir_);
   std::ofstream(path_) << std::string(8192, 'Z');
