@@ -182,11 +182,12 @@ class broker_process {
     std::filesystem::create_directories(dir_);
     port_ = free_port();
     {
-      std::ofstream cfg(dir_ / "config.json");
-      cfg << json{{"listener", {{"tcp", {{"address", "127.0.0.1:" + std::to_string(port_)}, {"tls_disable", true}}}}},
+      json cfg = {{"listener", {{"tcp", {{"address", "127.0.0.1:" + std::to_string(port_)}, {"tls_disable", true}}}}},
                   {"storage", {{"sqlite", {{"path", (dir_ / "data").string()}}}}},
-                  {"log_level", "info"}}
-                 .dump();
+                  {"log_level", "info"}};
+      // BENCH_WORKERS=n sets worker_threads (default: the server's, 64).
+      if (const char* w = std::getenv("BENCH_WORKERS"); w != nullptr && *w != '\0') cfg["worker_threads"] = std::atoi(w);
+      std::ofstream(dir_ / "config.json") << cfg.dump();
     }
     pid_ = fork();
     if (pid_ == 0) {

@@ -322,6 +322,8 @@ status sqlite_backend::apply(std::vector<operation> ops) {
   if (ops.empty()) return ok_v;
   pending p;
   p.ops = std::move(ops);
+  std::condition_variable mine;  // woken when p is committed, or when it is p's turn to lead
+  p.wake = &mine;
   std::unique_lock lock(mu_);
   if (stopping_) return make_error(errc::storage_failure, "storage is closed");
   queue_.push_back(&p);
@@ -331,7 +333,7 @@ status sqlite_backend::apply(std::vector<operation> ops) {
       lead(lock);
       continue;
     }
-    cv_.wait(lock);
+    mine.wait(lock);
   }
 }
 
@@ -377,11 +379,19 @@ void sqlite_backend::lead(std::unique_lock<std::mutex>& lock) {
       if (!p->result) spdlog::error("lazy storage write of \"{}\" failed: {}", p->ops.front().key, p->result.err().message);
       delete p;
     } else {
-      p->done = true;  // its caller may return (and free it) as soon as it sees this
+      p->done = true;  // its caller returns (and frees p) once it sees this: notified under the lock
+      p->wake->notify_one();
     }
   }
   committing_ = false;
-  cv_.notify_all();
+  // Exactly one waiter leads next: the oldest durable write still queued (lazy ones ride with it).
+  for (pending* p : queue_) {
+    if (!p->lazy) {
+      p->wake->notify_one();
+      break;
+    }
+  }
+  if (flusher_waiting_) flusher_cv_.notify_one();
 }
 
 void sqlite_backend::flusher_loop() {
@@ -392,7 +402,9 @@ void sqlite_backend::flusher_loop() {
     if (!stopping_) flusher_cv_.wait_for(lock, options_.lazy_flush_delay, [&] { return stopping_; });
     while (!queue_.empty()) {
       if (committing_) {
-        cv_.wait(lock);
+        flusher_waiting_ = true;
+        flusher_cv_.wait(lock);
+        flusher_waiting_ = false;
         continue;
       }
       lead(lock);

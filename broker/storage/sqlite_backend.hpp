@@ -71,6 +71,7 @@ class sqlite_backend final : public physical {
     status result = ok_v;
     bool done = false;  // set under mu_ by the leader that committed it
     bool lazy = false;  // owned by the queue (nobody waits): a failure is logged
+    std::condition_variable* wake = nullptr;  // the waiting caller's own (sync writes): no herd
   };
   explicit sqlite_backend(sqlite_options options);
   status init_writer();
@@ -92,8 +93,8 @@ class sqlite_backend final : public physical {
   std::atomic<unsigned> next_reader_{0};
 
   std::mutex mu_;
-  std::condition_variable cv_;          // a batch finished (followers wait on it)
-  std::condition_variable flusher_cv_;  // lazy writes are waiting
+  std::condition_variable flusher_cv_;  // lazy writes are waiting, or a batch finished
+  bool flusher_waiting_ = false;        // the flusher waits for a leader to finish
   std::deque<pending*> queue_;
   bool committing_ = false;  // a leader holds the writer connection
   bool lazy_armed_ = false;  // the flusher will look after lazy_flush_delay
