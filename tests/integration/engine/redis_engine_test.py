@@ -69,6 +69,9 @@ class RedisEngine(unittest.TestCase):
                     c.delete("app:greeting")  # +@read +set only
                 c.close()
         login(self.r, self.r["port"], body["data"]).set("app:counter", "1")  # +set on the primary
+        # Renewal moves the lease only (Redis users do not expire); the login keeps working.
+        self.assertEqual(self.client.sys.renew_lease(body["lease_id"], increment=7200)["lease_duration"], 7200)
+        self.assertEqual(login(self.r, self.r["port"], body["data"]).get("app:greeting"), "hello")
         # The default rules: read-only on every key.
         self.role("reader")
         ro = self.creds("reader")
