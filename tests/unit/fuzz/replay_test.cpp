@@ -61,6 +61,11 @@ TEST(fuzz_replay, hcl_corpus_and_200k_mutations) {
   EXPECT_EQ(runs, corpus("hcl").size() + 200'000);  // every input returned (none crashed or aborted)
 }
 
+TEST(fuzz_replay, cron_corpus_and_100k_mutations) {
+  const auto runs = replay("cron", credbroker::fuzz::fuzz_cron_one, "0123456789*/,-? JANFEBMONSUNjansun\t", 100'000);
+  EXPECT_EQ(runs, corpus("cron").size() + 100'000);
+}
+
 TEST(fuzz_replay, username_template_corpus_and_100k_mutations) {
   const auto runs = replay("username_template", credbroker::fuzz::fuzz_username_template_one,
                            "{}()|.-\"`$ 0123456789RoleNameDisplay_truncatesha256randomprintf%sdqvupperlowerreplace", 100'000);
