@@ -4,6 +4,7 @@
 
 #include "api/secret_mounts.hpp"
 #include "api/sys_routes.hpp"
+#include "broker/core/duration.hpp"
 #include "broker/core/encoding.hpp"
 
 namespace credbroker::api {
@@ -25,7 +26,8 @@ reply list_reply(result<std::vector<std::string>> keys) {
 }
 
 const std::vector<std::string> config_fields = {"name", "plugin_name", "plugin_version", "verify_connection",
-                                                "allowed_roles", "root_rotation_statements", "password_policy"};
+                                                "allowed_roles", "root_rotation_statements", "password_policy",
+                                                "root_rotation_period", "root_rotation_schedule"};
 
 route config_route(engine_ptr e) {
   route r = make("config/:name", {{"name", field_type::string},
@@ -34,7 +36,9 @@ route config_route(engine_ptr e) {
                                   {"verify_connection", field_type::boolean},
                                   {"allowed_roles", field_type::comma_slice},
                                   {"root_rotation_statements", field_type::string_slice},
-                                  {"password_policy", field_type::string}});
+                                  {"password_policy", field_type::string},
+                                  {"root_rotation_period", field_type::duration},
+                                  {"root_rotation_schedule", field_type::string}});
   r.warn_unknown_fields = false;  // every other key is a connection detail for the plugin
   r.exists = [e](const request& req) {
     auto c = e->read_config(req.captures.at("name"));
@@ -55,6 +59,8 @@ route config_route(engine_ptr e) {
     u.allowed_roles = fd.get_strings("allowed_roles");
     u.root_rotation_statements = fd.get_strings("root_rotation_statements");
     u.password_policy = fd.get_string("password_policy");
+    u.root_rotation_period = fd.get_duration("root_rotation_period");
+    u.root_rotation_schedule = fd.get_string("root_rotation_schedule");
     if (req.op == operation::create && !u.plugin_name) return reply::fail(400, "empty plugin name");
     for (const auto& [k, v] : fd.raw().items()) {
       if (std::find(config_fields.begin(), config_fields.end(), k) == config_fields.end() && !v.is_null()) u.details[k] = v;
@@ -139,6 +145,78 @@ route role_route(engine_ptr e) {
   return r;
 }
 
+const std::vector<field_spec> static_role_fields = {
+    {"name", field_type::string},
+    {"db_name", field_type::string},
+    {"username", field_type::string},
+    {"rotation_period", field_type::duration},
+    {"rotation_schedule", field_type::string},
+    {"rotation_window", field_type::duration},
+    {"rotation_statements", field_type::string_slice},
+    {"credential_type", field_type::string},
+    {"credential_config", field_type::kv_pairs},
+};
+
+// Vault's fields for a static role's timing: rotation_period, or rotation_schedule (+ window).
+void put_rotation(nlohmann::json& d, const engine::rotation_state& r) {
+  if (r.last != time_point{}) d["last_vault_rotation"] = format_rfc3339_nano(r.last);
+  if (!r.schedule.empty()) {
+    d["rotation_schedule"] = r.schedule;
+    if (r.window.count() > 0) d["rotation_window"] = r.window.count();
+  } else {
+    d["rotation_period"] = r.period.count();
+  }
+}
+
+route static_role_route(engine_ptr e) {
+  route r = make("static-roles/:name", static_role_fields);
+  r.exists = [e](const request& req) {
+    auto ro = e->read_static_role(req.captures.at("name"));
+    return ro && ro->has_value();
+  };
+  r.operations[operation::read] = [e](request& req, const field_data&) {
+    auto ro = e->read_static_role(req.captures.at("name"));
+    if (!ro) return reply::fail(ro.err());
+    if (!ro->has_value()) return reply::not_found();
+    const engine::static_role& s = **ro;
+    nlohmann::json d = {{"db_name", s.db_name},
+                        {"username", s.username},
+                        {"rotation_statements", s.rotation_statements},
+                        {"credential_type", s.credential_type}};
+    put_rotation(d, s.rotation);
+    if (!s.credential_config.empty()) d["credential_config"] = s.credential_config;
+    // Beyond Vault's fields: when the next rotation runs, and why the last attempts failed.
+    if (s.rotation.next != time_point{}) d["next_vault_rotation"] = format_rfc3339_nano(s.rotation.next);
+    if (s.rotation.attempts > 0) {
+      d["last_rotation_error"] = s.rotation.last_error;
+      d["rotation_attempts"] = s.rotation.attempts;
+      d["next_rotation_attempt"] = format_rfc3339_nano(s.rotation.next_attempt);
+    }
+    return reply::with_data(std::move(d));
+  };
+  auto write = [e](request& req, const field_data& fd) {
+    engine::static_role_update u;
+    u.name = req.captures.at("name");
+    u.db_name = fd.get_string("db_name");
+    u.username = fd.get_string("username");
+    u.rotation_period = fd.get_duration("rotation_period");
+    u.rotation_schedule = fd.get_string("rotation_schedule");
+    u.rotation_window = fd.get_duration("rotation_window");
+    u.rotation_statements = fd.get_strings("rotation_statements");
+    u.credential_type = fd.get_string("credential_type");
+    u.credential_config = fd.get_json("credential_config");
+    if (auto s = e->write_static_role(std::move(u)); !s) return reply::fail(s.err());
+    return reply::empty();
+  };
+  r.operations[operation::create] = write;
+  r.operations[operation::update] = write;
+  r.operations[operation::remove] = [e](request& req, const field_data&) {
+    if (auto s = e->delete_static_role(req.captures.at("name")); !s) return reply::fail(s.err());
+    return reply::empty();
+  };
+  return r;
+}
+
 }  // namespace
 
 std::shared_ptr<mount_table_entry> database_mount(const std::string& path, engine_ptr e) {
@@ -163,6 +241,38 @@ std::shared_ptr<mount_table_entry> database_mount(const std::string& path, engin
   roles.operations[operation::list] = [e](request&, const field_data&) { return list_reply(e->list_roles()); };
   routes.push_back(std::move(roles));
   routes.push_back(role_route(e));
+
+  route rotate_root = make("rotate-root/:name", {{"name", field_type::string}});
+  rotate_root.operations[operation::update] = [e](request& req, const field_data&) {
+    if (auto s = e->rotate_root(req.captures.at("name")); !s) return reply::fail(s.err());
+    return reply::empty();
+  };
+  routes.push_back(std::move(rotate_root));
+
+  route statics = make("static-roles/", {});
+  statics.operations[operation::list] = [e](request&, const field_data&) { return list_reply(e->list_static_roles()); };
+  routes.push_back(std::move(statics));
+  routes.push_back(static_role_route(e));
+
+  route static_creds = make("static-creds/:name", {{"name", field_type::string}});
+  static_creds.operations[operation::read] = [e](request& req, const field_data&) {
+    auto c = e->static_creds(req.captures.at("name"));
+    if (!c) return reply::fail(c.err());
+    nlohmann::json d = {{"username", c->username}, {"password", c->password.reveal()}};
+    put_rotation(d, c->rotation);
+    const time_point next = c->rotation.attempts > 0 ? c->rotation.next_attempt : c->rotation.next;
+    const auto ttl = next == time_point{} ? 0 : std::chrono::duration_cast<std::chrono::seconds>(next - e->now()).count();
+    d["ttl"] = ttl < 0 ? 0 : ttl;
+    return reply::with_data(std::move(d));
+  };
+  routes.push_back(std::move(static_creds));
+
+  route rotate_role = make("rotate-role/:name", {{"name", field_type::string}});
+  rotate_role.operations[operation::update] = [e](request& req, const field_data&) {
+    if (auto s = e->rotate_static(req.captures.at("name")); !s) return reply::fail(s.err());
+    return reply::empty();
+  };
+  routes.push_back(std::move(rotate_role));
 
   // credbroker's own: compare the database's users with the leases (Redis: ACL USERS on every node).
   route reconcile = make("reconcile/:name", {{"name", field_type::string}});

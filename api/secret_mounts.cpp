@@ -81,7 +81,7 @@ void secret_mounts::mount_locked(const entry& e) {
   const std::string path = e.path;
   auto engine = std::make_shared<engine::database_engine>(
       s_.store, s_.plugins, s_.leases, s_.passwords, s_.clk, path, "logical/" + e.uuid + "/",
-      [this, path] { return limits_of(path); });
+      [this, path] { return limits_of(path); }, s_.rotations);
   s_.engines.add(engine);
   if (router_ != nullptr) router_->add_mount(database_mount(path, engine));
 }
@@ -231,6 +231,10 @@ void secret_mounts::resolve_pending() {
   }
   spdlog::info("pending leases settled: {} kept (user exists), {} forgotten (no user), {} left for their expiry", kept,
                forgotten, left);
+}
+
+void secret_mounts::recover_rotations() {
+  for (const auto& e : s_.engines.all()) e->recover_rotations();
 }
 
 void secret_mounts::reconcile_due() {

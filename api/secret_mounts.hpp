@@ -26,6 +26,7 @@ struct engine_services {
   engine::engine_router& engines;
   const clock& clk;
   leases::ttl_limits system_limits;
+  engine::rotation_scheduler* rotations = nullptr;  // static roles and scheduled root rotations
 };
 
 class secret_mounts {
@@ -50,6 +51,8 @@ class secret_mounts {
   void resolve_pending();
   // Runs each mount's due reconciliations (database_engine::reconcile_due).
   void reconcile_due();
+  // Settles rotation WALs left by the last run and schedules every rotation (start-up, background).
+  void recover_rotations();
 
  private:
   struct entry {

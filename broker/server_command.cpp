@@ -36,6 +36,7 @@
 #include "broker/core/node_status.hpp"
 #include "broker/core/periodic.hpp"
 #include "broker/core/random.hpp"
+#include "broker/engine/rotation_scheduler.hpp"
 #include "cli/flags.hpp"
 #include "plugins/builtin.hpp"
 
@@ -252,8 +253,9 @@ int server_command(const std::vector<std::string>& args) {
 
   api::seal_services seal_routes{seal, encrypted, tokens};
   api::auth_mounts auth_methods(encrypted, tokens, wall);
-  api::secret_mounts secret_engines(
-      api::engine_services{encrypted, plugin_registry, lease_mgr, password_policies, engines, wall, lease_opts.limits});
+  engine::rotation_scheduler rotations(wall);
+  api::secret_mounts secret_engines(api::engine_services{encrypted, plugin_registry, lease_mgr, password_policies, engines,
+                                                         wall, lease_opts.limits, &rotations});
   api::service svc(api::services{seal, tokens, &seal_routes, &lease_mgr, &wall, &policies, &tokens, &auth_methods,
                                  &secret_engines, &password_policies});
   // At every unseal: the default policy and the mount tables first (fast), so the engines exist
@@ -263,7 +265,10 @@ int server_command(const std::vector<std::string>& args) {
   // A database that is down holds up neither the start nor the other leases.
   std::mutex startup_mu;
   std::thread startup;
-  auto restore_in_background = [&lease_mgr, &secret_engines] {
+  auto restore_in_background = [&lease_mgr, &secret_engines, &rotations, &seal] {
+    // Rotations cut by a crash first (revocations need a working root login), then the schedule.
+    secret_engines.recover_rotations();
+    rotations.start([&seal] { return !seal.status().sealed; });
     const auto started = std::chrono::steady_clock::now();
     auto report = lease_mgr.restore();
     if (!report) {
@@ -386,6 +391,7 @@ int server_command(const std::vector<std::string>& args) {
   io.run();
   for (auto& t : threads) t.join();
   expiry.stop();
+  rotations.stop();
   if (exit_code != 0) workers.stop();
   workers.join();
   spdlog::info("credbroker stopped");

@@ -4,7 +4,9 @@
 
 #include <set>
 
+#include "broker/core/cron.hpp"
 #include "broker/core/duration.hpp"
+#include "broker/engine/rotation_scheduler.hpp"
 
 #include "broker/core/random.hpp"
 
@@ -15,6 +17,33 @@ using std::chrono::seconds;
 
 constexpr std::chrono::seconds db_expiry_buffer{5};  // VALID UNTIL outlives the lease by this much
 
+std::int64_t ms(time_point t) { return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count(); }
+time_point from_ms(std::int64_t v) { return time_point{std::chrono::milliseconds{v}}; }
+
+}  // namespace
+
+nlohmann::json rotation_to_json(const rotation_state& r) {
+  return {{"period", r.period.count()}, {"schedule", r.schedule},  {"window", r.window.count()},
+          {"last", ms(r.last)},         {"next", ms(r.next)},      {"attempts", r.attempts},
+          {"error", r.last_error},      {"next_attempt", ms(r.next_attempt)}};
+}
+
+rotation_state rotation_from_json(const nlohmann::json& j) {
+  rotation_state r;
+  if (!j.is_object()) return r;
+  r.period = seconds(j.value("period", std::int64_t{0}));
+  r.schedule = j.value("schedule", "");
+  r.window = seconds(j.value("window", std::int64_t{0}));
+  r.last = from_ms(j.value("last", std::int64_t{0}));
+  r.next = from_ms(j.value("next", std::int64_t{0}));
+  r.attempts = j.value("attempts", 0);
+  r.last_error = j.value("error", "");
+  r.next_attempt = from_ms(j.value("next_attempt", std::int64_t{0}));
+  return r;
+}
+
+namespace {
+
 nlohmann::json to_json(const connection_config& c) {
   return {{"name", c.name},
           {"plugin_name", c.plugin_name},
@@ -23,7 +52,8 @@ nlohmann::json to_json(const connection_config& c) {
           {"allowed_roles", c.allowed_roles},
           {"root_credentials_rotate_statements", c.root_rotation_statements},
           {"password_policy", c.password_policy},
-          {"connection_details", c.details}};
+          {"connection_details", c.details},
+          {"root_rotation", rotation_to_json(c.root_rotation)}};
 }
 
 std::optional<connection_config> config_from_json(std::string_view text) {
@@ -39,6 +69,7 @@ std::optional<connection_config> config_from_json(std::string_view text) {
     c.root_rotation_statements = j.value("root_credentials_rotate_statements", std::vector<std::string>{});
     c.password_policy = j.value("password_policy", "");
     c.details = j.value("connection_details", nlohmann::json::object());
+    c.root_rotation = rotation_from_json(j.value("root_rotation", nlohmann::json::object()));
     return c;
   } catch (const nlohmann::json::exception&) {
     return std::nullopt;
@@ -120,7 +151,7 @@ bool glob_match(std::string_view p, std::string_view s) {
 
 database_engine::database_engine(storage::physical& store, const plugin::registry& plugins, leases::lease_manager& leases,
                                  password_policies& passwords, const clock& clk, std::string mount, std::string prefix,
-                                 std::function<leases::ttl_limits()> limits)
+                                 std::function<leases::ttl_limits()> limits, rotation_scheduler* rotations)
     : store_(store),
       plugins_(plugins),
       leases_(leases),
@@ -128,7 +159,8 @@ database_engine::database_engine(storage::physical& store, const plugin::registr
       clock_(clk),
       mount_(std::move(mount)),
       prefix_(std::move(prefix)),
-      limits_(std::move(limits)) {}
+      limits_(std::move(limits)),
+      rotations_(rotations) {}
 
 database_engine::~database_engine() { close_all(); }
 
@@ -142,14 +174,25 @@ nlohmann::json database_engine::redacted(const connection_config& c) {
       *url = u;
     }
   }
-  return {{"plugin_name", c.plugin_name},
-          {"plugin_version", c.plugin_version},
-          {"connection_details", details},
-          {"allowed_roles", c.allowed_roles},
-          {"root_credentials_rotate_statements", c.root_rotation_statements},
-          {"password_policy", c.password_policy},
-          {"verify_connection", c.verify_connection},
-          {"skip_static_role_import_rotation", false}};
+  nlohmann::json out = {{"plugin_name", c.plugin_name},
+                        {"plugin_version", c.plugin_version},
+                        {"connection_details", details},
+                        {"allowed_roles", c.allowed_roles},
+                        {"root_credentials_rotate_statements", c.root_rotation_statements},
+                        {"password_policy", c.password_policy},
+                        {"verify_connection", c.verify_connection},
+                        {"skip_static_role_import_rotation", false}};
+  // Root rotation (credbroker's keys; see docs/rotation.md): when it ran and runs next.
+  const rotation_state& r = c.root_rotation;
+  if (r.period.count() > 0) out["root_rotation_period"] = r.period.count();
+  if (!r.schedule.empty()) out["root_rotation_schedule"] = r.schedule;
+  out["last_root_rotation"] = r.last == time_point{} ? nlohmann::json(nullptr) : nlohmann::json(format_rfc3339_nano(r.last));
+  out["next_root_rotation"] = r.next == time_point{} ? nlohmann::json(nullptr) : nlohmann::json(format_rfc3339_nano(r.next));
+  if (!r.last_error.empty()) {
+    out["root_rotation_error"] = r.last_error;
+    out["root_rotation_next_attempt"] = format_rfc3339_nano(r.next_attempt);
+  }
+  return out;
 }
 
 template <class T, class Parse>
@@ -226,6 +269,26 @@ result<std::vector<std::string>> database_engine::write_config(config_update u) 
   if (u.root_rotation_statements) c.root_rotation_statements = *u.root_rotation_statements;
   if (u.password_policy) c.password_policy = *u.password_policy;
   if (c.plugin_name.empty()) return make_error(errc::invalid_request, "empty plugin name");
+  if (u.root_rotation_period) c.root_rotation.period = *u.root_rotation_period;
+  if (u.root_rotation_schedule) c.root_rotation.schedule = *u.root_rotation_schedule;
+  if (u.root_rotation_period && u.root_rotation_schedule && c.root_rotation.period.count() > 0 && !c.root_rotation.schedule.empty()) {
+    return make_error(errc::invalid_request,
+                      "mutually exclusive fields root_rotation_period and root_rotation_schedule were both specified; only one of them can be provided");
+  }
+  if (u.root_rotation_period && c.root_rotation.period.count() > 0) c.root_rotation.schedule.clear();
+  if (u.root_rotation_schedule && !c.root_rotation.schedule.empty()) c.root_rotation.period = seconds(0);
+  if (c.root_rotation.period.count() > 0 && c.root_rotation.period < seconds(5)) {
+    return make_error(errc::invalid_request, "root_rotation_period must be 5 seconds or more");
+  }
+  if (!c.root_rotation.schedule.empty()) {
+    if (auto cs = cron_schedule::parse(c.root_rotation.schedule); !cs) {
+      return make_error(errc::invalid_request, "could not parse root_rotation_schedule: " + cs.err().message);
+    }
+  }
+  if (u.root_rotation_period || u.root_rotation_schedule) {
+    const time_point base = c.root_rotation.last == time_point{} ? clock_.now() : c.root_rotation.last;
+    c.root_rotation.next = next_rotation_time(c.root_rotation, base);
+  }
   if (!c.password_policy.empty()) {
     auto p = passwords_.get_text(c.password_policy);
     if (!p) return std::move(p).err();
@@ -237,8 +300,8 @@ result<std::vector<std::string>> database_engine::write_config(config_update u) 
   auto init = inst->initialize({c.details, c.verify_connection});
   if (!init) return make_error(errc::invalid_request, "error creating database object: " + init.err().message);
   c.details = init->config;
-  if (auto s = store_.put(prefix_ + "config/" + c.name, to_json(c).dump()); !s) return std::move(s).err();
-  cache_set_config(c.name, std::make_shared<const connection_config>(c));
+  if (auto s = store_config(c); !s) return std::move(s).err();
+  schedule_root(c);
   std::shared_ptr<plugin::database_plugin> old;
   {
     std::lock_guard lock(mu_);
@@ -320,8 +383,17 @@ result<std::optional<role>> database_engine::read_role(const std::string& name) 
   return std::optional<role>(**r);
 }
 
+status database_engine::store_config(const connection_config& c) {
+  if (auto s = store_.put(prefix_ + "config/" + c.name, to_json(c).dump()); !s) return s;
+  cache_set_config(c.name, std::make_shared<const connection_config>(c));
+  return ok_v;
+}
+
 status database_engine::write_role(role r) {
   if (r.db_name.empty()) return make_error(errc::invalid_request, "database name is required");
+  if (auto st = load_static_role(r.name); st && st->has_value()) {
+    return make_error(errc::invalid_request, "Role and Static Role names must be unique");
+  }
   if (r.credential_type.empty()) r.credential_type = "password";
   if (r.credential_type != "password" && r.credential_type != "rsa_private_key" && r.credential_type != "client_certificate") {
     return make_error(errc::invalid_request, "invalid credential_type \"" + r.credential_type + "\"");
@@ -552,6 +624,7 @@ void database_engine::reconcile_due() {
 }
 
 void database_engine::close_all() {
+  if (rotations_ != nullptr) rotations_->cancel_prefix(mount_ + "|");
   std::map<std::string, std::shared_ptr<plugin::database_plugin>> all;
   {
     std::lock_guard lock(mu_);

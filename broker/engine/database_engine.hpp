@@ -25,6 +25,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,18 @@
 
 namespace credbroker::engine {
 
+// When a root credential or a static account is rotated, and how its last attempts went.
+struct rotation_state {
+  std::chrono::seconds period{0};  // rotate every period after the last rotation, or ...
+  std::string schedule;            // ... at the times of this 5-field cron (UTC); neither: manual only
+  std::chrono::seconds window{0};  // with a schedule: a rotation more than this late waits for the next
+  time_point last{};               // epoch: never
+  time_point next{};               // epoch: not scheduled
+  int attempts = 0;                // failed attempts since the last success
+  std::string last_error;
+  time_point next_attempt{};
+};
+
 struct connection_config {
   std::string name;
   std::string plugin_name;
@@ -48,6 +61,7 @@ struct connection_config {
   std::vector<std::string> root_rotation_statements;
   std::string password_policy;
   nlohmann::json details = nlohmann::json::object();  // connection_details, root password included
+  rotation_state root_rotation;                        // root_rotation_period / root_rotation_schedule
 };
 
 // A config write as the API received it: unset optionals keep the stored values on update.
@@ -59,7 +73,34 @@ struct config_update {
   std::optional<std::vector<std::string>> allowed_roles;
   std::optional<std::vector<std::string>> root_rotation_statements;
   std::optional<std::string> password_policy;
+  std::optional<std::chrono::seconds> root_rotation_period;
+  std::optional<std::string> root_rotation_schedule;
   nlohmann::json details = nlohmann::json::object();  // every other key (merged over the stored ones)
+};
+
+// A pre-existing database account whose password the broker rotates (Vault's static-roles).
+struct static_role {
+  std::string name;
+  std::string db_name;
+  std::string username;
+  std::vector<std::string> rotation_statements;
+  std::string credential_type = "password";
+  nlohmann::json credential_config = nlohmann::json::object();
+  secret password;  // the current password (stored through the barrier; returned by static-creds)
+  rotation_state rotation;
+};
+
+// A static-roles write as the API received it: unset optionals keep the stored values on update.
+struct static_role_update {
+  std::string name;
+  std::optional<std::string> db_name;
+  std::optional<std::string> username;
+  std::optional<std::chrono::seconds> rotation_period;
+  std::optional<std::string> rotation_schedule;
+  std::optional<std::chrono::seconds> rotation_window;
+  std::optional<std::vector<std::string>> rotation_statements;
+  std::optional<std::string> credential_type;
+  std::optional<nlohmann::json> credential_config;
 };
 
 struct role {
@@ -103,15 +144,19 @@ struct issued_creds {
   std::vector<std::string> warnings;
 };
 
-class database_engine {
+class rotation_scheduler;
+
+class database_engine : public std::enable_shared_from_this<database_engine> {
  public:
-  // mount: "database/"; prefix: where its data lives; limits: the mount's effective TTL limits.
+  // mount: "database/"; prefix: where its data lives; limits: the mount's effective TTL limits;
+  // rotations: the scheduler of static roles and scheduled root rotations (null: manual only).
   database_engine(storage::physical& store, const plugin::registry& plugins, leases::lease_manager& leases,
                   password_policies& passwords, const clock& clk, std::string mount, std::string prefix,
-                  std::function<leases::ttl_limits()> limits);
+                  std::function<leases::ttl_limits()> limits, rotation_scheduler* rotations = nullptr);
   ~database_engine();
 
   const std::string& mount() const { return mount_; }
+  time_point now() const { return clock_.now(); }
 
   result<std::optional<connection_config>> read_config(const std::string& name);
   // Returns warnings. Errors (400): "empty plugin name", "error creating database object: ...".
@@ -144,7 +189,31 @@ class database_engine {
   // that can list users) has passed since their last check, and logs what is not clean.
   void reconcile_due();
 
-  // Closes every plugin instance (seal, unmount).
+  // Root rotation (rotate-root/:name), crash-safe (docs/rotation.md): a durable WAL {old, new}, the
+  // change in the database, a fresh login with the new password, the new config stored, the WAL
+  // deleted. Issuance and revocation keep working meanwhile. Errors: unknown connection, no username
+  // or password in the config (500 "unable to rotate root credentials: no username|password in
+  // configuration"), a failed change (500; the old password keeps working).
+  status rotate_root(const std::string& name);
+
+  // Static roles (static-roles/:name, static-creds/:name, rotate-role/:name). A create rotates the
+  // password at once (and fails, storing nothing, if that fails).
+  result<std::optional<static_role>> read_static_role(const std::string& name);
+  status write_static_role(static_role_update u);
+  status delete_static_role(const std::string& name);  // the database account stays
+  result<std::vector<std::string>> list_static_roles();
+  // The current credentials; errors as Vault's (400 "unknown role: x", 500 not allowed).
+  result<static_role> static_creds(const std::string& name);
+  // A rotation now. Error 400 "no static role found for role name"; a failure is retried in the
+  // background with backoff and fresh passwords.
+  status rotate_static(const std::string& name);
+
+  // Start-up (after a crash): resolves open rotation WALs (roots: the stored password, then the new
+  // one, then finishing a partial change; static accounts: rolled forward), then schedules every
+  // static role and scheduled root rotation. Database calls: run it off the start-up path.
+  void recover_rotations();
+
+  // Closes every plugin instance (seal, unmount) and takes this mount's rotations off the scheduler.
   void close_all();
   // Deletes every key under the prefix (unmount, after its leases were revoked).
   status destroy_all();
@@ -164,6 +233,19 @@ class database_engine {
                                           const std::string& what, const std::string& name, Parse parse);
   void cache_set_config(const std::string& name, std::shared_ptr<const connection_config> c);
   void cache_set_role(const std::string& name, std::shared_ptr<const role> r);
+  status store_config(const connection_config& c);
+  status store_static_role(const static_role& r);
+  result<std::optional<static_role>> load_static_role(const std::string& name);
+  std::shared_ptr<std::shared_mutex> static_lock(const std::string& name);
+  std::shared_ptr<std::mutex> root_lock(const std::string& name);
+  // Settles an open root WAL; ok once the config holds a password that logs in.
+  status resolve_root_wal(const std::string& name);
+  status roll_forward_static_wal(const std::string& name);
+  // One attempt: true on success; on failure the state records it and a retry is scheduled.
+  status rotate_static_locked(static_role& r, const char* why);
+  void schedule_static(const static_role& r);
+  void schedule_root(const connection_config& c);
+  void retry_later(rotation_state& s, const error& e);
 
   storage::physical& store_;
   const plugin::registry& plugins_;
@@ -180,7 +262,15 @@ class database_engine {
   std::map<std::string, std::shared_ptr<const role>> roles_;
   std::uint64_t generation_ = 0;  // bumped by every write or delete of a config or role
   std::map<std::string, time_point> last_reconcile_;
+  rotation_scheduler* rotations_ = nullptr;
+  std::map<std::string, std::shared_ptr<std::shared_mutex>> static_locks_;  // rotate exclusive, read shared
+  std::map<std::string, std::shared_ptr<std::mutex>> root_locks_;           // one root rotation at a time
 };
+
+// The next rotation after `from` by period or schedule; epoch when neither is set.
+time_point next_rotation_time(const rotation_state& r, time_point from);
+nlohmann::json rotation_to_json(const rotation_state& r);
+rotation_state rotation_from_json(const nlohmann::json& j);
 
 // Vault's StrListContainsGlob: '*' anywhere in an entry matches any run of characters.
 bool glob_match(std::string_view pattern, std::string_view s);

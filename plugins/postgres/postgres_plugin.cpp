@@ -201,6 +201,17 @@ result<postgres_plugin::checkout> postgres_plugin::acquire() {
       if (closed_) return make_error(errc::internal, "plugin is closed");
     }
   }
+  // New logins wait while a root rotation switches passwords, and then use the current settings.
+  std::shared_lock logins(login_mu_);
+  {
+    std::lock_guard lock(mu_);
+    if (!settings_) return make_error(errc::internal, "plugin is closed");
+    if (generation_ != gen) {  // the settings changed while we waited: count the session in the new pool
+      ++open_;
+      gen = generation_;
+    }
+    s = settings_;
+  }
   auto conninfo = render_connection_string(s->conn);
   try {
     if (!conninfo) throw std::runtime_error(conninfo.err().message);
@@ -209,7 +220,7 @@ result<postgres_plugin::checkout> postgres_plugin::acquire() {
   } catch (const std::exception& e) {
     {
       std::lock_guard lock(mu_);
-      --open_;
+      if (gen == generation_ && open_ > 0) --open_;
     }
     cv_.notify_one();
     std::vector<const secret*> secrets{&s->conn.password};
@@ -399,22 +410,65 @@ result<bool> postgres_plugin::user_exists(const std::string& username) {
   return exists;
 }
 
+void postgres_plugin::replace_settings(std::shared_ptr<const settings> s) {
+  {
+    std::lock_guard lock(mu_);
+    settings_ = std::move(s);
+    ++generation_;  // sessions made with the previous settings close when they come back
+    idle_.clear();
+    open_ = 0;
+  }
+  cv_.notify_all();
+}
+
 result<plugin::initialize_response> postgres_plugin::rotate_root(const plugin::rotate_root_request& req) {
   auto s = current();
   if (!s) return make_error(errc::internal, "plugin is not initialized");
   if (s->conn.username.empty() || s->conn.password.empty()) {
     return make_error(errc::invalid_request, "unable to rotate root credentials: no username or password in configuration");
   }
-  plugin::update_user_request u;
-  u.username = s->conn.username;
-  u.password = plugin::change_password{req.new_password, req.statements};
-  if (auto r = update_user(u); !r) return std::move(r).err();
-  nlohmann::json cfg = s->config;
-  cfg["password"] = req.new_password.reveal();
-  plugin::initialize_request again{cfg, true};
-  auto out = initialize(again);  // new generation: pooled sessions with the old password are closed
-  if (!out) return std::move(out).err();
-  return out;
+  // A session logged in with the current password, kept to the end: it can put the old one back.
+  auto c = acquire();
+  if (!c) return std::move(c).err();
+  auto statements = split_statements(req.statements);
+  if (statements.empty()) statements = {R"(ALTER ROLE "{{username}}" WITH PASSWORD '{{password}}')"};
+  auto run = [&](const secret& pw) -> result<ok_t> {
+    const secret value(password_value(pw));
+    try {
+      const quoting q = quoting_of(c->conn());
+      std::vector<std::string> sql;
+      for (const auto& st : statements) sql.push_back(substitute(st, {s->conn.username, value.reveal(), ""}, q));
+      exec_atomically(c->conn(), sql);
+      return ok_v;
+    } catch (const std::exception& e) {
+      return make_error(errc::internal, plugin::sanitize(e.what(), {&pw, &value, &s->conn.password}));
+    }
+  };
+  auto with_password = [&](const secret& pw) {
+    auto ns = std::make_shared<settings>(*s);
+    ns->conn.password = pw;
+    ns->config["password"] = pw.reveal();
+    return ns;
+  };
+  auto next = with_password(req.new_password);
+  {
+    // No new login starts between the change and the switch (sessions already open keep working).
+    std::unique_lock no_new_logins(login_mu_);
+    if (auto r = run(req.new_password); !r) return std::move(r).err();  // unchanged: one transaction
+    replace_settings(next);
+  }
+  if (auto v = verify(); !v) {
+    std::unique_lock no_new_logins(login_mu_);
+    auto back = run(s->conn.password);
+    replace_settings(s);
+    if (!back) {
+      return make_error(errc::unavailable, "the new root password was set but does not log in (" + v.err().message +
+                                               "), and the old one could not be put back: " + back.err().message);
+    }
+    return make_error(errc::unavailable, "the new root password does not log in (" + v.err().message +
+                                             "); the old one was put back");
+  }
+  return plugin::initialize_response{next->config};
 }
 
 result<plugin::verify_response> postgres_plugin::verify() {

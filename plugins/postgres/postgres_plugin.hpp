@@ -16,6 +16,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <vector>
 
 #include "broker/core/secret.hpp"
@@ -69,8 +70,10 @@ class postgres_plugin final : public plugin::database_plugin {
   result<ok_t> with_connection(F&& f, const std::vector<const secret*>& secrets);
   std::string password_value(const secret& password) const;
   std::shared_ptr<const settings> current() const;
+  void replace_settings(std::shared_ptr<const settings> s);
 
   mutable std::mutex mu_;
+  std::shared_mutex login_mu_;  // connecting: shared; a root rotation's password switch: exclusive
   std::condition_variable cv_;
   std::shared_ptr<const settings> settings_;
   std::vector<pooled> idle_;

@@ -214,19 +214,12 @@ result<plugin::initialize_response> redis_plugin::initialize(plugin::initialize_
   }
 
   stop_saver();  // a re-initialisation replaces everything
-  std::shared_ptr<const settings> old;
   {
+    // The previous pools are not closed: calls in flight (or waiting for one of their connections)
+    // finish on them, and they are freed with the last call that holds them.
     std::lock_guard lock(mu_);
-    old = std::exchange(settings_, s);
+    settings_ = s;
     config_ = req.config;
-  }
-  if (old) {
-    for (const auto& n : old->nodes) {
-      std::lock_guard lock(n->mu);
-      n->closed = true;
-      n->idle.clear();
-      n->cv.notify_all();
-    }
   }
   if (s->persist) {
     std::lock_guard lock(save_mu_);
@@ -477,20 +470,63 @@ result<plugin::user_listing> redis_plugin::list_users() {
   return out;
 }
 
+// Whether `password` logs in as `username` on node n (a fresh connection, not the pool).
+static bool logs_in(const std::string& host, int port, const std::string& username, const secret& password, int timeout) {
+  const timeval tv{timeout, 0};
+  context_ptr c(redisConnectWithTimeout(host.c_str(), port, tv));
+  if (!c || c->err) return false;
+  redisSetTimeout(c.get(), tv);
+  reply_ptr auth(static_cast<redisReply*>(redisCommand(c.get(), "AUTH %b %b", username.data(), username.size(),
+                                                       password.reveal().data(), password.reveal().size())));
+  return auth && auth->type != REDIS_REPLY_ERROR;
+}
+
 result<plugin::initialize_response> redis_plugin::rotate_root(const plugin::rotate_root_request& req) {
   auto s = current();
   if (!s) return std::move(s).err();
-  plugin::update_user_request u;
-  u.username = (*s)->nodes[0]->username;
-  u.password = plugin::change_password{req.new_password, req.statements};
-  if (auto r = update_user(u); !r) return std::move(r).err();
+  const node& primary = *(*s)->nodes[0];
+  for (std::size_t i = 1; i < (*s)->nodes.size(); ++i) {
+    const node& n = *(*s)->nodes[i];
+    if (n.username != primary.username || !(n.password == primary.password)) {
+      return make_error(errc::invalid_request, "rotate-root needs every node to use the primary's credentials (" + n.name() +
+                                                   " has its own)");
+    }
+  }
+  const std::string user = primary.username;
+  const secret old = primary.password;
+  std::vector<const secret*> scrub{&req.new_password, &old};
+  // 1. Add the new password on every node; the old one keeps working, so nothing in flight breaks.
+  //    A node where the old one no longer logs in but the new one does was rotated by a run that was cut.
+  for (std::size_t i = 0; i < (*s)->nodes.size(); ++i) {
+    const node& n = *(*s)->nodes[i];
+    auto r = command(**s, i, {"ACL", "SETUSER", user, ">" + req.new_password.reveal()}, scrub);
+    if (!r && !logs_in(n.host, n.port, user, req.new_password, (*s)->timeout_seconds)) {
+      for (std::size_t j = 0; j < i; ++j) {  // leave things as they were
+        (void)command(**s, j, {"ACL", "SETUSER", user, "<" + req.new_password.reveal()}, scrub);
+      }
+      return make_error(errc::unavailable, "root rotation failed on " + r.err().message + "; the old password still works");
+    }
+  }
+  // 2. Switch every connection of the pool to the new password.
   nlohmann::json cfg;
   {
     std::lock_guard lock(mu_);
     cfg = config_;
   }
   cfg["password"] = req.new_password.reveal();
-  return initialize({cfg, true});
+  auto again = initialize({cfg, true});
+  if (!again) return std::move(again).err();
+  // 3. Remove the old password everywhere (a node that had lost it already answers "does not exist").
+  auto now = current();
+  if (!now) return std::move(now).err();
+  for (std::size_t i = 0; i < (*now)->nodes.size(); ++i) {
+    auto r = command(**now, i, {"ACL", "SETUSER", user, "<" + old.reveal()}, scrub);
+    if (!r && r.err().message.find("does not exist") == std::string::npos) {
+      spdlog::warn("root rotation: the old password could not be removed on {}: {}", (*now)->nodes[i]->name(), r.err().message);
+    }
+  }
+  changed();
+  return again;
 }
 
 void redis_plugin::changed() {

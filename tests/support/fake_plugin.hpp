@@ -7,6 +7,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "broker/plugin/database_plugin.hpp"
 
@@ -19,6 +20,10 @@ struct fake_database {
   bool down = false;           // every verb fails with errc::unavailable
   bool fail_new_user = false;  // new_user fails after nothing was created
   bool crash_after_create = false;  // new_user creates the user, then reports a failure
+  std::string root_password;         // what the "database" accepts for the root login
+  bool refuse_passwords = false;      // update_user / rotate_root refuse (a password policy)
+  int update_calls = 0;
+  std::vector<std::string> passwords_tried;  // every password update_user was asked to set
   int new_user_calls = 0;
   std::function<void()> during_new_user;  // runs inside new_user, before the user exists
   int delete_calls = 0;
@@ -36,6 +41,10 @@ class fake_plugin final : public plugin::database_plugin {
     db_->last_config = req.config.dump();
     if (req.config.value("invalid", false)) return make_error(errc::invalid_request, "config is invalid");
     if (req.verify_connection && db_->down) return make_error(errc::unavailable, "error verifying connection: down");
+    if (req.verify_connection && !db_->root_password.empty() && req.config.value("password", "") != db_->root_password) {
+      return make_error(errc::unavailable, "password authentication failed");
+    }
+    config_ = req.config;
     nlohmann::json out = req.config;
     out["normalised"] = true;
     return plugin::initialize_response{out};
@@ -58,7 +67,10 @@ class fake_plugin final : public plugin::database_plugin {
   }
   result<ok_t> update_user(const plugin::update_user_request& r) override {
     std::lock_guard lock(db_->mu);
+    ++db_->update_calls;
+    if (r.password) db_->passwords_tried.push_back(r.password->new_password.reveal());
     if (db_->down) return make_error(errc::unavailable, "database down");
+    if (r.password && db_->refuse_passwords) return make_error(errc::invalid_request, "password does not meet the policy");
     if (!db_->users.contains(r.username)) return make_error(errc::internal, "no such user");
     if (r.password) db_->users[r.username] = r.password->new_password.reveal();
     if (r.expiration) db_->valid_until[r.username] = r.expiration->new_expiration;
@@ -76,8 +88,13 @@ class fake_plugin final : public plugin::database_plugin {
     if (db_->down) return make_error(errc::unavailable, "database down");
     return db_->users.contains(u);
   }
-  result<plugin::initialize_response> rotate_root(const plugin::rotate_root_request&) override {
-    return make_error(errc::internal, "not implemented in the fake");
+  result<plugin::initialize_response> rotate_root(const plugin::rotate_root_request& r) override {
+    std::lock_guard lock(db_->mu);
+    if (db_->down) return make_error(errc::unavailable, "database down");
+    if (db_->refuse_passwords) return make_error(errc::invalid_request, "password does not meet the policy");
+    db_->root_password = r.new_password.reveal();
+    config_["password"] = db_->root_password;
+    return plugin::initialize_response{config_};
   }
   result<plugin::verify_response> verify() override {
     std::lock_guard lock(db_->mu);
@@ -88,6 +105,7 @@ class fake_plugin final : public plugin::database_plugin {
 
  private:
   std::shared_ptr<fake_database> db_;
+  nlohmann::json config_;
   int counter_ = 0;
 };
 

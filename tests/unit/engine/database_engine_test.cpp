@@ -2,108 +2,14 @@
 // sys/leases), with the fake plugin, an in-memory store and a fake clock.
 #include <gtest/gtest.h>
 
-#include "api/secret_mounts.hpp"
-#include "api/service.hpp"
-#include "broker/storage/inmem_backend.hpp"
-#include "support/fake_plugin.hpp"
-#include "support/json_match.hpp"
+#include "support/engine_api.hpp"
 
 using namespace credbroker;
+using credbroker::test::engine_api;
 using nlohmann::json;
 using std::chrono::seconds;
 
 namespace {
-
-const std::string root = "root-token";
-
-seal_snapshot unsealed() {
-  seal_snapshot s;
-  s.initialized = true;
-  s.sealed = false;
-  return s;
-}
-
-// One broker: storage, leases, engines and the API, rebuilt over the same storage by restart().
-class engine_api : public ::testing::Test {
- protected:
-  engine_api() {
-    plugins_.add("fake-database-plugin", [db = db_] { return std::make_unique<testing_support::fake_plugin>(db); });
-    start();
-    EXPECT_EQ(call("POST", "sys/mounts/database", {{"type", "database"}}).first, 204);
-  }
-
-  void start() {
-    leases::manager_options o;
-    o.jitter = false;
-    o.max_attempts = 3;
-    o.limits = limits_;
-    leases_ = std::make_unique<leases::lease_manager>(store_, engines_, clock_, o);
-    mounts_ = std::make_unique<api::secret_mounts>(
-        api::engine_services{store_, plugins_, *leases_, passwords_, engines_, clock_, limits_});
-    api::services s{node_, authn_};
-    s.leases = leases_.get();
-    s.clk = &clock_;
-    s.secrets = mounts_.get();
-    s.passwords = &passwords_;
-    svc_ = std::make_unique<api::service>(s);
-    EXPECT_TRUE(mounts_->load().ok());
-  }
-
-  // A broker that stopped at any instant: the memory goes, the storage stays.
-  void restart() {
-    svc_.reset();
-    mounts_.reset();
-    leases_.reset();
-    start();
-    auto bad = leases_->restore();
-    ASSERT_TRUE(bad) << bad.err().message;
-    mounts_->resolve_pending();
-  }
-
-  std::pair<int, json> call(const std::string& method, const std::string& path, const json& body = nullptr) {
-    api::raw_request r;
-    r.method = method;
-    r.target = "/v1/" + path;
-    if (!body.is_null()) r.body = body.dump();
-    r.headers.emplace_back("x-vault-token", root);
-    const auto res = svc_->handle(r);
-    return {res.status, res.body.empty() ? json(nullptr) : json::parse(res.body)};
-  }
-
-  void configure(json extra = json::object()) {
-    json body = {{"plugin_name", "fake-database-plugin"},
-                 {"connection_url", "fake://{{username}}:{{password}}@db"},
-                 {"username", "admin"},
-                 {"password", "root-secret"},
-                 {"allowed_roles", "app,my-*-role"}};
-    body.update(extra);
-    ASSERT_EQ(call("POST", "database/config/pg", body).first, 204);
-    ASSERT_EQ(call("POST", "database/roles/app", {{"db_name", "pg"},
-                                                  {"creation_statements", "CREATE ROLE {{name}}"},
-                                                  {"default_ttl", "1h"},
-                                                  {"max_ttl", "2h"}})
-                  .first,
-              204);
-  }
-
-  std::size_t users() {
-    std::lock_guard lock(db_->mu);
-    return db_->users.size();
-  }
-
-  storage::inmem_backend store_;
-  std::shared_ptr<testing_support::fake_database> db_ = std::make_shared<testing_support::fake_database>();
-  plugin::registry plugins_;
-  engine::engine_router engines_;
-  engine::password_policies passwords_{store_};
-  fake_clock clock_{time_point{seconds{1'800'000'000}}};
-  leases::ttl_limits limits_{seconds{3600 * 24}, seconds{3600 * 48}};
-  fixed_node_status node_{unsealed()};
-  auth::root_token_authenticator authn_{secret(root)};
-  std::unique_ptr<leases::lease_manager> leases_;
-  std::unique_ptr<api::secret_mounts> mounts_;
-  std::unique_ptr<api::service> svc_;
-};
 
 struct api_case {
   const char* name;

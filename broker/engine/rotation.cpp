@@ -1,0 +1,501 @@
+// Root rotation, static roles and their scheduling (docs/rotation.md): the database_engine's
+// rotation half. Every password change follows one protocol:
+//   1. a WAL record with the new password is written durably      (crash here: nothing changed)
+//   2. the password is changed in the database                   (crash here: the WAL has it)
+//   3. the new password is stored with its config or role        (crash here: the WAL is stale)
+//   4. the WAL record is deleted
+// and start-up settles any WAL left open (recover_rotations), so no password is ever lost.
+#include <spdlog/spdlog.h>
+
+#include "broker/core/crash_point.hpp"
+#include "broker/core/cron.hpp"
+#include "broker/core/duration.hpp"
+#include "broker/engine/database_engine.hpp"
+#include "broker/engine/rotation_scheduler.hpp"
+
+namespace credbroker::engine {
+namespace {
+
+using std::chrono::seconds;
+
+constexpr seconds retry_base{10};
+constexpr seconds retry_cap{3600};
+
+nlohmann::json static_to_json(const static_role& r) {
+  return {{"name", r.name},
+          {"db_name", r.db_name},
+          {"username", r.username},
+          {"rotation_statements", r.rotation_statements},
+          {"credential_type", r.credential_type},
+          {"credential_config", r.credential_config},
+          {"password", r.password.reveal()},
+          {"rotation", rotation_to_json(r.rotation)}};
+}
+
+std::optional<static_role> static_from_json(std::string_view text) {
+  const auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object()) return std::nullopt;
+  try {
+    static_role r;
+    r.name = j.value("name", "");
+    r.db_name = j.value("db_name", "");
+    r.username = j.value("username", "");
+    r.rotation_statements = j.value("rotation_statements", std::vector<std::string>{});
+    r.credential_type = j.value("credential_type", "password");
+    r.credential_config = j.value("credential_config", nlohmann::json::object());
+    r.password = secret(j.value("password", ""));
+    r.rotation = rotation_from_json(j.value("rotation", nlohmann::json::object()));
+    return r;
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+}
+
+std::string wal_root_key(const std::string& prefix, const std::string& name) { return prefix + "wal/root/" + name; }
+std::string wal_static_key(const std::string& prefix, const std::string& name) { return prefix + "wal/static/" + name; }
+
+}  // namespace
+
+time_point next_rotation_time(const rotation_state& r, time_point from) {
+  if (r.period.count() > 0) return from + r.period;
+  if (!r.schedule.empty()) {
+    if (auto c = cron_schedule::parse(r.schedule)) {
+      if (auto n = c->next(from)) return *n;
+    }
+  }
+  return time_point{};
+}
+
+std::shared_ptr<std::shared_mutex> database_engine::static_lock(const std::string& name) {
+  std::lock_guard lock(mu_);
+  auto& l = static_locks_[name];
+  if (!l) l = std::make_shared<std::shared_mutex>();
+  return l;
+}
+
+std::shared_ptr<std::mutex> database_engine::root_lock(const std::string& name) {
+  std::lock_guard lock(mu_);
+  auto& l = root_locks_[name];
+  if (!l) l = std::make_shared<std::mutex>();
+  return l;
+}
+
+void database_engine::retry_later(rotation_state& s, const error& e) {
+  s.attempts += 1;
+  s.last_error = e.message;
+  seconds wait = retry_base;
+  for (int i = 1; i < s.attempts && wait < retry_cap; ++i) wait *= 2;
+  s.next_attempt = clock_.now() + std::min(wait, retry_cap);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Root credentials
+
+status database_engine::rotate_root(const std::string& name) {
+  auto serial = root_lock(name);
+  std::lock_guard one_at_a_time(*serial);
+  auto stored = must_config(name);
+  if (!stored) return std::move(stored).err();
+  connection_config cfg = **stored;
+  auto user = cfg.details.find("username");
+  if (user == cfg.details.end() || !user->is_string() || user->get<std::string>().empty()) {
+    return make_error(errc::internal, "unable to rotate root credentials: no username in configuration");
+  }
+  auto pass = cfg.details.find("password");
+  if (pass == cfg.details.end() || !pass->is_string() || pass->get<std::string>().empty()) {
+    return make_error(errc::internal, "unable to rotate root credentials: no password in configuration");
+  }
+  auto fresh = passwords_.generate(cfg.password_policy);
+  if (!fresh) return std::move(fresh).err();
+  const nlohmann::json wal = {{"connection", name}, {"old_password", pass->get<std::string>()},
+                              {"new_password", fresh->reveal()}, {"started", format_rfc3339_nano(clock_.now())}};
+  if (auto s = store_.put(wal_root_key(prefix_, name), wal.dump()); !s) return s;  // 1. durable intent
+  crash_point("rotate-root:after-wal");
+  auto inst = instance(name);
+  if (!inst) return std::move(inst).err();
+  auto changed = (*inst)->rotate_root({*fresh, cfg.root_rotation_statements});  // 2. database + fresh login
+  if (!changed) {
+    // The plugin restores the old password when it can; whatever happened, settle it now: the config
+    // ends up holding a password that logs in.
+    const error e = changed.err();
+    if (auto r = resolve_root_wal(name); !r) {
+      spdlog::error("root rotation of {}{} failed and could not be settled yet ({}); the WAL keeps both passwords",
+                    mount_, name, r.err().message);
+    }
+    return make_error(errc::internal, "unable to rotate root credentials: " + e.message);
+  }
+  crash_point("rotate-root:after-db");
+  cfg.details = changed->config;
+  cfg.root_rotation.last = clock_.now();
+  cfg.root_rotation.attempts = 0;
+  cfg.root_rotation.last_error.clear();
+  cfg.root_rotation.next = next_rotation_time(cfg.root_rotation, cfg.root_rotation.last);
+  if (auto s = store_config(cfg); !s) return s;  // 3. (the WAL still has the new password if this fails)
+  crash_point("rotate-root:after-config");
+  (void)store_.remove(wal_root_key(prefix_, name));  // 4.
+  schedule_root(cfg);
+  return ok_v;
+}
+
+status database_engine::resolve_root_wal(const std::string& name) {
+  auto raw = store_.get(wal_root_key(prefix_, name));
+  if (!raw) return std::move(raw).err();
+  if (!raw->has_value()) return ok_v;
+  const auto wal = nlohmann::json::parse(**raw, nullptr, false);
+  auto stored = must_config(name);
+  if (!stored) return std::move(stored).err();
+  if (!wal.is_object() || !wal.contains("new_password")) {
+    (void)store_.remove(wal_root_key(prefix_, name));
+    return make_error(errc::internal, "the root rotation WAL of " + name + " is damaged; it was dropped");
+  }
+  const connection_config& cfg = **stored;
+  auto logs_in = [&](const nlohmann::json& details) -> result<std::shared_ptr<plugin::database_plugin>> {
+    auto p = plugins_.create(cfg.plugin_name);
+    if (!p) return std::move(p).err();
+    std::shared_ptr<plugin::database_plugin> inst(std::move(*p));
+    auto init = inst->initialize({details, true});  // verify: a fresh login with these credentials
+    if (!init) return std::move(init).err();
+    return inst;
+  };
+  auto adopt = [&](std::shared_ptr<plugin::database_plugin> inst, const nlohmann::json& details, bool changed) {
+    connection_config c = cfg;
+    c.details = details;
+    if (changed) {
+      c.root_rotation.last = clock_.now();
+      c.root_rotation.next = next_rotation_time(c.root_rotation, c.root_rotation.last);
+    }
+    if (auto s = store_config(c); !s) return s;
+    std::shared_ptr<plugin::database_plugin> old;
+    {
+      std::lock_guard lock(mu_);
+      old = std::exchange(instances_[name], inst);
+    }
+    if (old) (void)old->close();
+    (void)store_.remove(wal_root_key(prefix_, name));
+    return status(ok_v);
+  };
+  // a) The stored password still logs in: the database never changed (or was put back).
+  if (auto inst = logs_in(cfg.details)) {
+    (void)store_.remove(wal_root_key(prefix_, name));
+    return ok_v;
+  }
+  // b) The WAL's new password logs in: the database changed, the config did not.
+  nlohmann::json with_new = cfg.details;
+  with_new["password"] = wal["new_password"];
+  if (auto inst = logs_in(with_new)) {
+    spdlog::info("root rotation of {}{} finished from its WAL (the database had the new password)", mount_, name);
+    return adopt(*inst, with_new, true);
+  }
+  // c) Neither logs in everywhere (several nodes, cut half-way): finish the change with the new one.
+  auto p = plugins_.create(cfg.plugin_name);
+  if (!p) return std::move(p).err();
+  std::shared_ptr<plugin::database_plugin> inst(std::move(*p));
+  if (auto init = inst->initialize({cfg.details, false}); !init) return std::move(init).err();
+  auto done = inst->rotate_root({secret(wal["new_password"].get<std::string>()), cfg.root_rotation_statements});
+  if (!done) {
+    return make_error(errc::unavailable, "neither the stored nor the new root password logs in to " + name + ": " +
+                                             done.err().message);
+  }
+  spdlog::info("root rotation of {}{} finished from its WAL (it had reached only some nodes)", mount_, name);
+  return adopt(inst, done->config, true);
+}
+
+void database_engine::schedule_root(const connection_config& c) {
+  if (rotations_ == nullptr) return;
+  const std::string key = mount_ + "|root|" + c.name;
+  const rotation_state& r = c.root_rotation;
+  if (r.period.count() == 0 && r.schedule.empty()) {
+    rotations_->cancel(key);
+    return;
+  }
+  const time_point at = r.attempts > 0 ? r.next_attempt : r.next;
+  if (at == time_point{}) return;
+  std::weak_ptr<database_engine> self = weak_from_this();
+  const std::string name = c.name;
+  rotations_->schedule(key, at, [self, name] {
+    auto e = self.lock();
+    if (!e) return;
+    if (auto s = e->rotate_root(name); !s) {
+      spdlog::error("scheduled root rotation of {}{} failed: {}", e->mount_, name, s.err().message);
+      auto cfg = e->must_config(name);
+      if (!cfg) return;
+      connection_config c2 = **cfg;
+      e->retry_later(c2.root_rotation, s.err());
+      if (e->store_config(c2)) e->schedule_root(c2);
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Static roles
+
+result<std::optional<static_role>> database_engine::load_static_role(const std::string& name) {
+  auto raw = store_.get(prefix_ + "static-role/" + name);
+  if (!raw) return std::move(raw).err();
+  if (!raw->has_value()) return std::optional<static_role>();
+  auto r = static_from_json(**raw);
+  if (!r) return make_error(errc::internal, "stored static role \"" + name + "\" is damaged");
+  return r;
+}
+
+status database_engine::store_static_role(const static_role& r) {
+  return store_.put(prefix_ + "static-role/" + r.name, static_to_json(r).dump());
+}
+
+result<std::optional<static_role>> database_engine::read_static_role(const std::string& name) {
+  auto l = static_lock(name);
+  std::shared_lock reading(*l);
+  return load_static_role(name);
+}
+
+result<std::vector<std::string>> database_engine::list_static_roles() { return store_.list(prefix_ + "static-role/"); }
+
+status database_engine::write_static_role(static_role_update u) {
+  auto l = static_lock(u.name);
+  std::unique_lock writing(*l);
+  auto existing = load_static_role(u.name);
+  if (!existing) return std::move(existing).err();
+  const bool create = !existing->has_value();
+  if (create) {
+    if (auto dyn = read_role(u.name); dyn && dyn->has_value()) {
+      return make_error(errc::invalid_request, "Role and Static Role names must be unique");
+    }
+  }
+  static_role r = existing->value_or(static_role{});
+  r.name = u.name;
+  if (u.db_name) r.db_name = *u.db_name;
+  if (r.db_name.empty()) return make_error(errc::invalid_request, "database name is a required field");
+  if (u.username) {
+    if (!create && *u.username != r.username) return make_error(errc::invalid_request, "cannot update static account username");
+    r.username = *u.username;
+  }
+  if (r.username.empty()) return make_error(errc::invalid_request, "username is a required field to create a static account");
+  const bool period_given = u.rotation_period.has_value() && u.rotation_period->count() > 0;
+  const bool schedule_given = u.rotation_schedule.has_value() && !u.rotation_schedule->empty();
+  if (period_given && schedule_given) {
+    return make_error(errc::invalid_request,
+                      "mutually exclusive fields rotation_period and rotation_schedule were both specified; only one of them can be provided");
+  }
+  if (period_given) {
+    if (*u.rotation_period < seconds(5)) return make_error(errc::invalid_request, "rotation_period must be 5 seconds or more");
+    r.rotation.period = *u.rotation_period;
+    r.rotation.schedule.clear();
+    r.rotation.window = seconds(0);
+  }
+  if (schedule_given) {
+    if (auto c = cron_schedule::parse(*u.rotation_schedule); !c) {
+      return make_error(errc::invalid_request, "could not parse rotation_schedule: " + c.err().message);
+    }
+    r.rotation.schedule = *u.rotation_schedule;
+    r.rotation.period = seconds(0);
+  }
+  if (u.rotation_window && u.rotation_window->count() > 0) {
+    if (r.rotation.schedule.empty()) return make_error(errc::invalid_request, "rotation_window is invalid with use of rotation_period");
+    if (*u.rotation_window < seconds(3600)) return make_error(errc::invalid_request, "rotation_window must be 3600 seconds or more");
+    r.rotation.window = *u.rotation_window;
+  }
+  if (create && r.rotation.period.count() == 0 && r.rotation.schedule.empty()) {
+    return make_error(errc::invalid_request, "one of rotation_schedule or rotation_period must be provided to create a static account");
+  }
+  if (u.rotation_statements) r.rotation_statements = *u.rotation_statements;
+  std::erase_if(r.rotation_statements, [](const std::string& s) { return s.find_first_not_of(" \t\r\n") == std::string::npos; });
+  if (u.credential_type) r.credential_type = u.credential_type->empty() ? "password" : *u.credential_type;
+  if (r.credential_type != "password") {
+    return make_error(errc::invalid_request, "invalid credential_type \"" + r.credential_type + "\"");
+  }
+  if (u.credential_config) r.credential_config = *u.credential_config;
+  if (auto c = must_config(r.db_name); !c) return std::move(c).err();
+  if (create) {
+    // Vault must know the password: rotate it now; nothing is stored if that fails.
+    if (auto s = rotate_static_locked(r, "create"); !s) return s;
+    return ok_v;
+  }
+  r.rotation.next = next_rotation_time(r.rotation, r.rotation.last == time_point{} ? clock_.now() : r.rotation.last);
+  if (auto s = store_static_role(r); !s) return s;
+  schedule_static(r);
+  return ok_v;
+}
+
+status database_engine::delete_static_role(const std::string& name) {
+  auto l = static_lock(name);
+  std::unique_lock writing(*l);
+  std::vector<storage::operation> ops;
+  ops.push_back(storage::operation::remove(prefix_ + "static-role/" + name));
+  ops.push_back(storage::operation::remove(wal_static_key(prefix_, name)));
+  if (auto s = store_.apply(std::move(ops)); !s) return s;
+  if (rotations_ != nullptr) rotations_->cancel(mount_ + "|static|" + name);
+  return ok_v;
+}
+
+result<static_role> database_engine::static_creds(const std::string& name) {
+  auto l = static_lock(name);
+  std::shared_lock reading(*l);  // never between a database change and its store
+  auto r = load_static_role(name);
+  if (!r) return std::move(r).err();
+  if (!r->has_value()) return make_error(errc::invalid_request, "unknown role: " + name);
+  auto cfg = must_config((*r)->db_name);
+  if (!cfg) return std::move(cfg).err();
+  const auto& allowed = (*cfg)->allowed_roles;
+  if (!std::any_of(allowed.begin(), allowed.end(), [&](const std::string& g) { return glob_match(g, name); })) {
+    return make_error(errc::internal, "\"" + name + "\" is not an allowed role");
+  }
+  return std::move(**r);
+}
+
+status database_engine::rotate_static(const std::string& name) {
+  auto l = static_lock(name);
+  std::unique_lock writing(*l);
+  auto r = load_static_role(name);
+  if (!r) return std::move(r).err();
+  if (!r->has_value()) return make_error(errc::invalid_request, "no static role found for role name");
+  return rotate_static_locked(**r, "manual");
+}
+
+// One rotation of a static account, the role's lock held exclusively. On success the role is
+// stored with its new password and next rotation; on failure (for an existing role) it is stored
+// with the error and a retry after backoff — with a fresh password, never the one just refused.
+status database_engine::rotate_static_locked(static_role& r, const char* why) {
+  const bool creating = std::string_view(why) == "create";
+  auto fail = [&](const error& e) -> status {
+    if (creating) return make_error(e.code == make_error_code(errc::invalid_request) ? errc::invalid_request : errc::internal,
+                                    "unable to set the password of static account \"" + r.username + "\": " + e.message);
+    retry_later(r.rotation, e);
+    if (auto s = store_static_role(r); s) schedule_static(r);
+    return make_error(errc::internal,
+                      "unable to finish rotating credentials; retries will continue in the background but it is also "
+                      "safe to retry manually: " + e.message);
+  };
+  auto inst = instance(r.db_name);
+  if (!inst) return fail(inst.err());
+  auto cfg = must_config(r.db_name);
+  if (!cfg) return fail(cfg.err());
+  std::string policy = (*cfg)->password_policy;
+  if (auto p = r.credential_config.find("password_policy"); p != r.credential_config.end() && p->is_string()) {
+    policy = p->get<std::string>();
+  }
+  auto fresh = passwords_.generate(policy);
+  if (!fresh) return fail(fresh.err());
+  const nlohmann::json wal = {{"role", r.name}, {"username", r.username}, {"new_password", fresh->reveal()},
+                              {"statements", r.rotation_statements}};
+  if (auto s = store_.put(wal_static_key(prefix_, r.name), wal.dump()); !s) return fail(s.err());  // 1.
+  crash_point("static-rotate:after-wal");
+  plugin::update_user_request u;
+  u.username = r.username;
+  u.password = plugin::change_password{*fresh, r.rotation_statements};
+  if (auto changed = (*inst)->update_user(u); !changed) {  // 2.
+    // The WAL stays: the change may have reached the database (or some of its nodes). The next
+    // attempt writes a new WAL with a new password; start-up rolls the WAL forward.
+    return fail(changed.err());
+  }
+  crash_point("static-rotate:after-db");
+  r.password = *fresh;
+  r.rotation.last = clock_.now();
+  r.rotation.attempts = 0;
+  r.rotation.last_error.clear();
+  r.rotation.next_attempt = time_point{};
+  r.rotation.next = next_rotation_time(r.rotation, r.rotation.last);
+  if (auto s = store_static_role(r); !s) return fail(s.err());  // 3.
+  crash_point("static-rotate:after-store");
+  (void)store_.remove(wal_static_key(prefix_, r.name));  // 4.
+  schedule_static(r);
+  spdlog::info("rotated the password of static role {}{} ({})", mount_, r.name, why);
+  return ok_v;
+}
+
+status database_engine::roll_forward_static_wal(const std::string& name) {
+  auto l = static_lock(name);
+  std::unique_lock writing(*l);
+  auto raw = store_.get(wal_static_key(prefix_, name));
+  if (!raw) return std::move(raw).err();
+  if (!raw->has_value()) return ok_v;
+  auto r = load_static_role(name);
+  if (!r) return std::move(r).err();
+  const auto wal = nlohmann::json::parse(**raw, nullptr, false);
+  if (!r->has_value() || !wal.is_object() || !wal.contains("new_password")) {
+    (void)store_.remove(wal_static_key(prefix_, name));  // the role is gone, or the WAL is damaged
+    return ok_v;
+  }
+  static_role& role = **r;
+  const secret pw(wal["new_password"].get<std::string>());
+  if (pw == role.password) {  // stored already (a crash between 3 and 4)
+    (void)store_.remove(wal_static_key(prefix_, name));
+    return ok_v;
+  }
+  auto inst = instance(role.db_name);
+  if (!inst) return std::move(inst).err();
+  plugin::update_user_request u;
+  u.username = role.username;
+  u.password = plugin::change_password{pw, role.rotation_statements};
+  if (auto changed = (*inst)->update_user(u); !changed) {
+    retry_later(role.rotation, changed.err());  // the scheduled retry uses a fresh password
+    (void)store_static_role(role);
+    return std::move(changed).err();
+  }
+  role.password = pw;
+  role.rotation.last = clock_.now();
+  role.rotation.attempts = 0;
+  role.rotation.last_error.clear();
+  role.rotation.next = next_rotation_time(role.rotation, role.rotation.last);
+  if (auto s = store_static_role(role); !s) return s;
+  (void)store_.remove(wal_static_key(prefix_, name));
+  spdlog::info("static role {}{}: the rotation cut by the last run was rolled forward", mount_, name);
+  return ok_v;
+}
+
+void database_engine::schedule_static(const static_role& r) {
+  if (rotations_ == nullptr) return;
+  const time_point at = r.rotation.attempts > 0 ? r.rotation.next_attempt : r.rotation.next;
+  if (at == time_point{}) return;
+  std::weak_ptr<database_engine> self = weak_from_this();
+  const std::string name = r.name;
+  rotations_->schedule(mount_ + "|static|" + name, at, [self, name] {
+    auto e = self.lock();
+    if (!e) return;
+    auto l = e->static_lock(name);
+    std::unique_lock writing(*l);
+    auto role = e->load_static_role(name);
+    if (!role || !role->has_value()) return;  // deleted meanwhile
+    static_role& sr = **role;
+    // With a schedule and a window: a rotation later than the window waits for the next time.
+    const time_point now = e->clock_.now();
+    if (sr.rotation.attempts == 0 && !sr.rotation.schedule.empty() && sr.rotation.window.count() > 0 &&
+        sr.rotation.next != time_point{} && now > sr.rotation.next + sr.rotation.window) {
+      sr.rotation.next = next_rotation_time(sr.rotation, now);
+      if (e->store_static_role(sr)) e->schedule_static(sr);
+      return;
+    }
+    (void)e->rotate_static_locked(sr, "scheduled");
+  });
+}
+
+void database_engine::recover_rotations() {
+  // Roots first: revocations and static rotations need a working root login.
+  if (auto names = store_.list(prefix_ + "wal/root/")) {
+    for (const auto& n : *names) {
+      if (auto s = resolve_root_wal(n); !s) {
+        spdlog::error("root rotation WAL of {}{} is still open: {} (retried at the next start or rotation)", mount_, n,
+                      s.err().message);
+      }
+    }
+  }
+  if (auto names = store_.list(prefix_ + "wal/static/")) {
+    for (const auto& n : *names) {
+      if (auto s = roll_forward_static_wal(n); !s) {
+        spdlog::error("static role {}{}: the rotation cut by the last run could not be rolled forward: {}", mount_, n,
+                      s.err().message);
+      }
+    }
+  }
+  if (auto names = list_configs()) {
+    for (const auto& n : *names) {
+      if (auto c = config_ptr(n); c && *c) schedule_root(**c);
+    }
+  }
+  if (auto names = list_static_roles()) {
+    for (const auto& n : *names) {
+      if (auto r = read_static_role(n); r && r->has_value()) schedule_static(**r);
+    }
+  }
+}
+
+}  // namespace credbroker::engine
