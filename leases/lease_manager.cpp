@@ -240,10 +240,39 @@ result<std::vector<std::string>> lease_manager::ids_under(const std::string& pre
 status lease_manager::revoke_prefix(const std::string& prefix) {
   auto ids = ids_under(prefix);
   if (!ids) return std::move(ids).err();
-  status first = ok_v;
-  for (const auto& id : *ids) {
-    if (auto s = revoke(id); !s && first) first = s;
+  return revoke_concurrently(*ids);
+}
+
+status lease_manager::revoke_concurrently(const std::vector<std::string>& ids) {
+  // Grouped by connection; each connection gets up to per_connection_cap workers, and connections
+  // do not wait for each other. The first failure is returned after every lease was tried.
+  std::unordered_map<std::string, std::vector<lease>> by_connection;
+  for (const auto& id : ids) {
+    auto l = load(id);
+    if (!l) continue;  // revoked meanwhile
+    by_connection[l->connection].push_back(std::move(*l));
   }
+  std::mutex first_mu;
+  status first = ok_v;
+  std::vector<std::thread> workers;
+  std::vector<std::unique_ptr<std::atomic<std::size_t>>> cursors;
+  for (auto& [conn, list] : by_connection) {
+    cursors.push_back(std::make_unique<std::atomic<std::size_t>>(0));
+    auto* cursor = cursors.back().get();
+    auto* items = &list;
+    const std::size_t n = std::min<std::size_t>(std::max(1u, opts_.per_connection_cap), list.size());
+    for (std::size_t w = 0; w < n; ++w) {
+      workers.emplace_back([this, cursor, items, &first_mu, &first] {
+        for (std::size_t i = cursor->fetch_add(1); i < items->size(); i = cursor->fetch_add(1)) {
+          if (auto s = attempt_revoke(std::move((*items)[i])); !s) {
+            std::lock_guard lock(first_mu);
+            if (first) first = s;
+          }
+        }
+      });
+    }
+  }
+  for (auto& t : workers) t.join();
   return first;
 }
 
@@ -318,29 +347,7 @@ std::size_t lease_manager::run_due() {
       index_.erase(it);
     }
   }
-  // Group by connection; each connection gets up to per_connection_cap workers.
-  std::unordered_map<std::string, std::vector<lease>> by_connection;
-  for (const auto& id : due) {
-    auto l = load(id);
-    if (!l) continue;  // revoked meanwhile
-    by_connection[l->connection].push_back(std::move(*l));
-  }
-  std::vector<std::thread> workers;
-  std::vector<std::unique_ptr<std::atomic<std::size_t>>> cursors;
-  for (auto& [conn, list] : by_connection) {
-    cursors.push_back(std::make_unique<std::atomic<std::size_t>>(0));
-    auto* cursor = cursors.back().get();
-    auto* items = &list;
-    const std::size_t n = std::min<std::size_t>(std::max(1u, opts_.per_connection_cap), list.size());
-    for (std::size_t w = 0; w < n; ++w) {
-      workers.emplace_back([this, cursor, items] {
-        for (std::size_t i = cursor->fetch_add(1); i < items->size(); i = cursor->fetch_add(1)) {
-          (void)attempt_revoke(std::move((*items)[i]));
-        }
-      });
-    }
-  }
-  for (auto& t : workers) t.join();
+  (void)revoke_concurrently(due);  // failures are recorded on each lease (retries, irrevocable)
   return due.size();
 }
 

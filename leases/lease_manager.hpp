@@ -90,7 +90,8 @@ class lease_manager {
   result<renew_result> renew(const std::string& id, std::chrono::seconds increment);
   // Revokes now. An unknown id is a success (Vault: revoke is idempotent).
   status revoke(const std::string& id);
-  // Revokes every lease under prefix; the first failure is returned after trying all.
+  // Revokes every lease under prefix, concurrently within the per-connection cap; the first failure
+  // is returned after trying all.
   status revoke_prefix(const std::string& prefix);
   // Forgets every lease under prefix without calling the database.
   status revoke_force(const std::string& prefix);
@@ -143,6 +144,7 @@ class lease_manager {
   status attempt_revoke(lease l);
   // Marks an in-flight issuance as revoked; true if it was one (the issuer finishes the revocation).
   bool defer_if_in_flight(const std::string& id);
+  status revoke_concurrently(const std::vector<std::string>& ids);
   std::chrono::seconds backoff(int attempts);
   result<std::vector<std::string>> ids_under(const std::string& prefix) const;
 

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <memory>
 
+#include "broker/core/crash_point.hpp"
 #include "broker/core/duration.hpp"
 #include "broker/core/random.hpp"
 #include "broker/plugin/sanitize.hpp"
@@ -506,6 +507,7 @@ result<plugin::initialize_response> redis_plugin::rotate_root(const plugin::rota
       }
       return make_error(errc::unavailable, "root rotation failed on " + r.err().message + "; the old password still works");
     }
+    if (i == 0) crash_point("redis-rotate-root:after-first-node");
   }
   // 2. Switch every connection of the pool to the new password.
   nlohmann::json cfg;
@@ -519,6 +521,7 @@ result<plugin::initialize_response> redis_plugin::rotate_root(const plugin::rota
   // 3. Remove the old password everywhere (a node that had lost it already answers "does not exist").
   auto now = current();
   if (!now) return std::move(now).err();
+  crash_point("redis-rotate-root:before-removing-old");
   for (std::size_t i = 0; i < (*now)->nodes.size(); ++i) {
     auto r = command(**now, i, {"ACL", "SETUSER", user, "<" + old.reveal()}, scrub);
     if (!r && r.err().message.find("does not exist") == std::string::npos) {

@@ -71,11 +71,13 @@ class Broker:
         self.logs = []  # (stdout, stderr) of every run so far
         self.session = requests.Session()
 
-    def start(self):
+    def start(self, env=None):
+        """Starts the server (extra environment variables in `env`, e.g. CREDBROKER_CRASH_AT)."""
         # Append mode: the server writes at the end even while we seek to read (the offset is shared).
         self.out = tempfile.TemporaryFile(mode="a+")
         self.err = tempfile.TemporaryFile(mode="a+")
-        self.proc = subprocess.Popen([BIN, "server", "-config", self.config_path], stdout=self.out, stderr=self.err)
+        self.proc = subprocess.Popen([BIN, "server", "-config", self.config_path], stdout=self.out, stderr=self.err,
+                                     env={**os.environ, **(env or {})})
         deadline = time.time() + 20
         while True:
             if self.proc.poll() is not None:
@@ -118,6 +120,12 @@ class Broker:
 
     def kill(self):
         self.stop(signal.SIGKILL)
+
+    def wait_dead(self, timeout=30):
+        """Waits for the server to die by itself (a crash point), and collects its logs."""
+        self.proc.wait(timeout=timeout)
+        self._collect()
+        return self.proc.returncode
 
     def all_logs(self):
         text = "".join(o + e for o, e in self.logs)
@@ -219,6 +227,8 @@ class PgCluster:
                     input="CREATE ROLE root WITH SUPERUSER LOGIN PASSWORD :'pw';\n")
         self.settings = {"host": "127.0.0.1", "port": self.port, "user": "root", "password": self.password,
                          "dbname": "postgres"}
+        # An observer the broker does not manage: the postgres superuser over the trusted local socket.
+        self.observer = {"host": self.dir, "port": self.port, "user": "postgres", "password": "", "dbname": "postgres"}
 
     def start(self):
         as_postgres(f"{pg_bin()}/pg_ctl", "-D", self.data, "-l", self.log, "-w", "-t", "60", "start")
@@ -272,13 +282,15 @@ class RedisPair:
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="credbroker-redis-")
         self.password = secrets.token_urlsafe(24)
+        self.observer_password = secrets.token_urlsafe(24)  # a second admin the broker does not manage
         self.ports = {"primary": free_port(), "replica": free_port()}
         self.procs = {}
         for node, port in self.ports.items():
             d = os.path.join(self.dir, node)
             os.makedirs(d)
             with open(os.path.join(d, "users.acl"), "w") as f:
-                f.write(f"user default off\nuser admin on >{self.password} ~* &* +@all\n")
+                f.write(f"user default off\nuser admin on >{self.password} ~* &* +@all\n"
+                        f"user observer on >{self.observer_password} ~* &* +@all\n")
             conf = (f"bind 127.0.0.1\nport {port}\ndir {d}\naclfile {d}/users.acl\nsave \"\"\nappendonly no\n"
                     f"logfile {d}/redis.log\n")
             if node == "replica":
@@ -288,6 +300,7 @@ class RedisPair:
             self.start(node)
         self.settings = {"host": "127.0.0.1", "port": self.ports["primary"], "replica_port": self.ports["replica"],
                          "user": "admin", "password": self.password}
+        self.observer = {**self.settings, "user": "observer", "password": self.observer_password}
 
     def start(self, node):
         d = os.path.join(self.dir, node)
@@ -298,7 +311,8 @@ class RedisPair:
 
     def _pings(self, node, redis):
         try:
-            return redis.Redis(port=self.ports[node], username="admin", password=self.password, socket_timeout=1).ping()
+            return redis.Redis(port=self.ports[node], username="observer", password=self.observer_password,
+                               socket_timeout=1).ping()
         except redis.RedisError:
             return False
 
