@@ -60,18 +60,29 @@ cfg=$(CONN_URL="$CREDBROKER_TEST_PG_URL" PG_USER="$CREDBROKER_TEST_PG_USER" PG_P
     "connection_url": os.environ["CONN_URL"], "username": os.environ["PG_USER"], "password": os.environ["PG_PASS"]}))')
 api POST database/config/postgres "$cfg" >/dev/null
 api POST database/roles/app '{"db_name":"postgres","default_ttl":"1h","max_ttl":"24h","creation_statements":["CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '"'"'{{password}}'"'"' VALID UNTIL '"'"'{{expiration}}'"'"';","GRANT pg_read_all_data TO \"{{name}}\";"]}' >/dev/null
+# And Redis, primary + replica: every user is written to both.
+rcfg=$(R_USER="$CREDBROKER_TEST_REDIS_USER" R_PASS="$CREDBROKER_TEST_REDIS_PASSWORD" R_PORT="$CREDBROKER_TEST_REDIS_PORT" \
+  R_REPLICA="127.0.0.1:$CREDBROKER_TEST_REDIS_REPLICA_PORT" python3 -c 'import json, os; print(json.dumps({
+    "plugin_name": "redis-database-plugin", "allowed_roles": "cache", "host": "127.0.0.1", "port": int(os.environ["R_PORT"]),
+    "username": os.environ["R_USER"], "password": os.environ["R_PASS"], "replicas": [os.environ["R_REPLICA"]]}))')
+api POST database/config/redis "$rcfg" >/dev/null
+api POST database/roles/cache '{"db_name":"redis","default_ttl":"1h","creation_statements":["[\"~cache:*\", \"+@read\", \"+@write\"]"]}' >/dev/null
 
 cat <<MSG
 
 credbroker is running in dev mode on http://$ADDR (log: $STATE/credbroker.log)
 Throwaway PostgreSQL and Redis are running too (settings: source $("$ROOT/scripts/test-servers.sh" env)).
-Mounted: database/ with connection "postgres" (PostgreSQL on 127.0.0.1:$CREDBROKER_TEST_PG_PORT) and role "app".
+Mounted: database/ with connection "postgres" (PostgreSQL on 127.0.0.1:$CREDBROKER_TEST_PG_PORT) and role "app",
+         and connection "redis" (Redis on 127.0.0.1:$CREDBROKER_TEST_REDIS_PORT + replica) and role "cache".
 
   export VAULT_ADDR=http://$ADDR
   export VAULT_TOKEN=\$(cat $STATE/root-token)
 
 A PostgreSQL login, with curl:
   curl -s -H "X-Vault-Token: \$VAULT_TOKEN" \$VAULT_ADDR/v1/database/creds/app
+
+A Redis login (on the primary and the replica):
+  curl -s -H "X-Vault-Token: \$VAULT_TOKEN" \$VAULT_ADDR/v1/database/creds/cache
 
 The same with python3-hvac (Debian's python3):
   /usr/bin/python3 -c 'import hvac; print(hvac.Client().secrets.database.generate_credentials("app")["data"])'
