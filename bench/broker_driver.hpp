@@ -273,4 +273,21 @@ inline void print_row(unsigned c, const std::vector<cell>& raw, const std::vecto
   std::fflush(stdout);
 }
 
+// The table: for each concurrency, raw and broker cells alternating twice (drift on a shared machine
+// hits both), each followed by cleanup() (not timed).
+template <class Raw, class Broker, class Cleanup>
+void run_table(const std::vector<unsigned>& levels, Raw raw_cell, Broker broker_cell, Cleanup cleanup) {
+  print_header();
+  for (unsigned c : levels) {
+    std::vector<cell> raw, brk;
+    for (int round = 0; round < 2; ++round) {
+      raw.push_back(raw_cell(c));
+      cleanup();
+      brk.push_back(broker_cell(c));
+      cleanup();
+    }
+    print_row(c, raw, brk);
+  }
+}
+
 }  // namespace credbroker::bench

@@ -107,16 +107,6 @@ int main(int argc, char** argv) {
   };
 
   std::printf("Redis%s\n", replica ? " (primary + replica: every broker credential written to both)" : "");
-  print_header();
-  for (unsigned c : levels) {
-    std::vector<cell> raw, brk;
-    for (int round = 0; round < 2; ++round) {
-      raw.push_back(raw_cell(c));
-      cleanup();
-      brk.push_back(broker_cell(c));
-      cleanup();
-    }
-    print_row(c, raw, brk);
-  }
+  run_table(levels, raw_cell, broker_cell, cleanup);
   return 0;
 }
