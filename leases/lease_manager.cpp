@@ -36,30 +36,38 @@ status lease_manager::store(const lease& l) { return store_.put(lease_storage_pr
 
 void lease_manager::schedule_locked(const std::string& id, time_point due) {
   if (on_schedule_) on_schedule_(due);
-  auto it = index_.find(id);
+  auto it = index_.find(std::string_view(id));
   if (it != index_.end()) {
-    it->second.timer = wheel_.reschedule(it->second.timer, tick_of(due));
+    timers_[*it] = wheel_.reschedule(timers_[*it], tick_of(due));
     return;
   }
-  std::uint32_t idx;
-  if (!free_ids_.empty()) {
-    idx = free_ids_.back();
-    free_ids_.pop_back();
-    ids_[idx] = id;
+  std::uint32_t n;
+  if (!free_slots_.empty()) {
+    n = free_slots_.back();
+    free_slots_.pop_back();
+    slots_[n] = id;
+    timers_[n] = wheel_.schedule(tick_of(due), n);
   } else {
-    idx = static_cast<std::uint32_t>(ids_.size());
-    ids_.push_back(id);
+    n = static_cast<std::uint32_t>(slots_.size());
+    slots_.push_back(id);
+    timers_.push_back(wheel_.schedule(tick_of(due), n));
   }
-  index_.emplace(id, slot{wheel_.schedule(tick_of(due), idx), idx});
+  index_.insert(n);  // after slots_[n] holds the id: the set hashes through it
+}
+
+void lease_manager::release_slot_locked(std::unordered_set<std::uint32_t, slot_hash, slot_eq>::iterator it) {
+  const std::uint32_t n = *it;
+  index_.erase(it);  // before the id goes: the set hashes through it
+  slots_[n].clear();
+  slots_[n].shrink_to_fit();
+  free_slots_.push_back(n);
 }
 
 void lease_manager::unschedule_locked(const std::string& id) {
-  auto it = index_.find(id);
+  auto it = index_.find(std::string_view(id));
   if (it == index_.end()) return;
-  wheel_.cancel(it->second.timer);
-  ids_[it->second.index].clear();
-  free_ids_.push_back(it->second.index);
-  index_.erase(it);
+  wheel_.cancel(timers_[*it]);
+  release_slot_locked(it);
 }
 
 status lease_manager::add(lease l) {
@@ -335,16 +343,12 @@ std::size_t lease_manager::run_due() {
   {
     std::lock_guard lock(mu_);
     // Now rounds down, dues round up: an entry fires only once its expire_time has passed.
-    wheel_.advance(floor_tick(clock_.now()), [&](std::uint64_t idx, std::uint64_t) {
-      due.push_back(ids_[idx]);
+    wheel_.advance(floor_tick(clock_.now()), [&](std::uint64_t n, std::uint64_t) {
+      due.push_back(slots_[n]);
     });
     // Fired entries left the wheel: drop their index slots (a retry reschedules them).
     for (const auto& id : due) {
-      auto it = index_.find(id);
-      if (it == index_.end()) continue;
-      ids_[it->second.index].clear();
-      free_ids_.push_back(it->second.index);
-      index_.erase(it);
+      if (auto it = index_.find(std::string_view(id)); it != index_.end()) release_slot_locked(it);
     }
   }
   (void)revoke_concurrently(due);  // failures are recorded on each lease (retries, irrevocable)
@@ -380,7 +384,7 @@ result<restore_report> lease_manager::restore() {
   // the scan read its record is already in the index with a fresher due time, so it is left alone.
   // (One the scan saw and a request then revoked gets a stale entry: it finds no record when it fires.)
   for (auto& [id, due] : found) {
-    if (!index_.contains(id)) schedule_locked(id, due);
+    if (!index_.contains(std::string_view(id))) schedule_locked(id, due);
   }
   pending_.insert(pending_.end(), pending.begin(), pending.end());
   return restore_report{found.size(), std::move(unreadable)};

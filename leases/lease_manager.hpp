@@ -22,7 +22,9 @@
 #include <thread>
 #include <mutex>
 #include <optional>
+#include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "broker/core/clock.hpp"
 #include "broker/storage/physical.hpp"
@@ -130,9 +132,21 @@ class lease_manager {
   std::optional<time_point> next_wakeup() const;
 
  private:
-  struct slot {
-    timer_wheel::handle timer;
-    std::uint32_t index = 0;
+  // The index holds each lease id once: slots_[n] is the id of slot n (the wheel's payload),
+  // timers_[n] its timer; index_ is a set of slot numbers hashed and compared through slots_, looked
+  // up by id (heterogeneous lookup) — 4 bytes per entry where a map would hold the id a second time.
+  struct slot_hash {
+    using is_transparent = void;
+    const std::vector<std::string>* slots;
+    std::size_t operator()(std::string_view id) const { return std::hash<std::string_view>{}(id); }
+    std::size_t operator()(std::uint32_t n) const { return (*this)(std::string_view((*slots)[n])); }
+  };
+  struct slot_eq {
+    using is_transparent = void;
+    const std::vector<std::string>* slots;
+    bool operator()(std::uint32_t a, std::uint32_t b) const { return a == b; }
+    bool operator()(std::string_view id, std::uint32_t n) const { return id == (*slots)[n]; }
+    bool operator()(std::uint32_t n, std::string_view id) const { return id == (*slots)[n]; }
   };
   static constexpr std::int64_t tick_ms = 100;  // wheel resolution
   static std::uint64_t tick_of(time_point t);    // dues: ceil to whole ticks, so never early
@@ -154,9 +168,11 @@ class lease_manager {
   manager_options opts_;
   mutable std::mutex mu_;
   timer_wheel wheel_;
-  std::unordered_map<std::string, slot> index_;
-  std::vector<std::string> ids_;  // wheel payload -> lease id
-  std::vector<std::uint32_t> free_ids_;
+  std::vector<std::string> slots_;            // slot -> lease id ("" when free)
+  std::vector<timer_wheel::handle> timers_;   // slot -> its timer
+  std::vector<std::uint32_t> free_slots_;
+  std::unordered_set<std::uint32_t, slot_hash, slot_eq> index_{0, slot_hash{&slots_}, slot_eq{&slots_}};
+  void release_slot_locked(std::unordered_set<std::uint32_t, slot_hash, slot_eq>::iterator it);
   std::function<void(time_point)> on_schedule_;
   std::vector<std::string> pending_;
   // Pending leases added by this process and not yet settled -> whether a revocation came meanwhile.

@@ -1,6 +1,8 @@
 // sys/leases/* and the legacy aliases through the whole API pipeline, with a fake revoker and clock.
 #include <gtest/gtest.h>
 
+#include <mutex>
+
 #include "api/service.hpp"
 #include "broker/storage/inmem_backend.hpp"
 #include "support/json_match.hpp"
@@ -13,13 +15,16 @@ namespace {
 
 const std::string root = "root-token";
 
+// Called from the manager's revocation workers, several at once: records under a lock.
 class fake_revoker final : public leases::revoker {
  public:
   status revoke(const leases::lease& l) override {
+    std::lock_guard lock(mu);
     revoked.push_back(l.id);
     return fail ? status(make_error(errc::unavailable, "database down")) : status(ok_v);
   }
   status renew(const leases::lease&, time_point) override { return ok_v; }
+  std::mutex mu;
   std::vector<std::string> revoked;
   bool fail = false;
 };

@@ -17,9 +17,11 @@ using std::chrono::seconds;
 
 namespace {
 
+// Called from the manager's revocation workers, several at once: records under a lock.
 class fake_revoker final : public revoker {
  public:
   status revoke(const lease& l) override {
+    std::lock_guard lock(mu);
     revoked.push_back(l.id);
     if (failing.contains(l.id)) return make_error(errc::unavailable, "connection refused");
     return ok_v;
@@ -28,6 +30,7 @@ class fake_revoker final : public revoker {
     renewed.emplace_back(l.id, new_expire);
     return ok_v;
   }
+  std::mutex mu;
   std::vector<std::string> revoked;
   std::vector<std::pair<std::string, time_point>> renewed;
   std::set<std::string> failing;
