@@ -100,8 +100,9 @@ const char* const server_help = R"(Usage: credbroker server [-config FILE | -dev
 
 Starts a credbroker server. With -config, the server reads a JSON file in Vault's shape
 (listener.tcp.address, storage, api_addr, log_level, log_format, default_lease_ttl, max_lease_ttl,
-unseal_key_file, and credbroker's lease_revocation retries; see docs/configuration.md). A new data directory must be initialised once ("credbroker operator init") and
-unsealed after each start ("credbroker operator unseal", or unseal_key_file).
+unseal_key_file, and credbroker's lease_revocation retries; see docs/configuration.md).
+A new data directory must be initialised once ("credbroker operator init") and unsealed after
+each start ("credbroker operator unseal", or unseal_key_file).
 With -dev, it starts in memory, unsealed, with a root token printed once on standard output;
 everything is lost when it stops. Stop it with SIGTERM or Ctrl-C: requests in flight finish first.
 
