@@ -8,10 +8,11 @@ cd "$(dirname "$0")/.."
 seconds="${1:-30}"
 command -v clang++ >/dev/null || { echo "fuzz: clang++ is required (apt-get install clang)" >&2; exit 1; }
 export CC=clang CXX=clang++
-# Sanitizer flags for the library code too, so overflows inside the parser are caught.
+# Sanitizer and coverage flags for the library code too, so overflows inside the parsers are caught
+# and libFuzzer sees which branches of them an input reaches (without it, only the target is measured).
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCREDBROKER_FUZZ=ON \
   -DCREDBROKER_BUILD_TESTS=OFF -DCREDBROKER_BUILD_BENCH=OFF \
-  -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined" >/dev/null
+  -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined,fuzzer-no-link -fno-sanitize-recover=undefined" >/dev/null
 targets=(hcl username_template cron)
 cmake --build build-fuzz --target "${targets[@]/%/_fuzz}" >/dev/null
 for target in "${targets[@]}"; do

@@ -394,6 +394,9 @@ result<document> parse(std::string_view text) {
         j = nlohmann::json::parse(text);
       } catch (const nlohmann::json::parse_error& e) {
         return make_error(errc::invalid_request, "invalid JSON at byte " + std::to_string(e.byte));
+      } catch (const nlohmann::json::exception&) {
+        // out_of_range: a number too large for a double (e.g. 1e999); found by the fuzzer.
+        return make_error(errc::invalid_request, "invalid JSON: a number is out of range");
       }
       document d;
       d.items = from_json(j, 0).object;

@@ -395,7 +395,7 @@ result<ok_t> redis_plugin::new_user(const plugin::new_user_request& req) {
   if (!req.statements.empty() && !req.statements.front().empty()) {
     try {
       rules = nlohmann::json::parse(req.statements.front());
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for 1e999
       return make_error(errc::invalid_request, std::string(rules_error) + e.what());
     }
     if (!rules.is_array()) return make_error(errc::invalid_request, std::string(rules_error) + "expected an array of strings");

@@ -189,6 +189,24 @@ class PostgresEngine(unittest.TestCase):
             configure_postgres(self.client, "pg-bad", self.pg, username_template="{{ .RoleName | nope }}")
         self.assertIn("invalid username template", str(bad.exception))
 
+    def test_a_token_limited_to_one_creds_path_gets_credentials_there_and_403_elsewhere(self):
+        self.role("limited", default_ttl="10m")
+        self.client.sys.create_or_update_policy(name="limited", policy='path "database/creds/limited" { capabilities = ["read"] }')
+        token = self.client.auth.token.create(policies=["limited"], ttl="1h")["auth"]["client_token"]
+        body = self.creds("limited", token=token)
+        # hvac sends display_name "token", which Vault (and credbroker) prefix: "token-token", cut to 8.
+        self.assertTrue(body["data"]["username"].startswith("v-token-to-limited-"), body["data"]["username"])
+        denied = [("GET", "database/creds/reader"), ("GET", "database/config/pg"), ("LIST", "database/roles"),
+                  ("POST", "database/rotate-root/pg"), ("LIST", "database/static-roles"),
+                  ("GET", "database/static-creds/x"), ("POST", "database/rotate-role/x"),
+                  ("GET", "database/reconcile/pg"), ("POST", "database/roles/limited"), ("GET", "sys/mounts"),
+                  ("PUT", "sys/leases/revoke-prefix/database/creds/limited"), ("DELETE", "sys/mounts/database")]
+        for method, path in denied:
+            with self.subTest(method=method, path=path):
+                status, err = self.broker.call(method, path, {} if method in ("POST", "PUT") else None, token=token)
+                self.assertEqual(status, 403, err)
+        self.client.sys.revoke_lease(body["lease_id"])
+
     def test_hvac_end_to_end_and_no_password_in_the_logs(self):
         db = self.client.secrets.database
         configure_postgres(self.client, "hvac-pg", self.pg, allowed_roles=["hvac-app"])

@@ -41,6 +41,9 @@ INSTANTIATE_TEST_SUITE_P(
         bad_case{"a = <<EOF\nx\nEOF", "line 1, column 5: heredoc strings are not supported; use a quoted string"},
         bad_case{"/* open", "line 1, column 1: unterminated comment"},
         bad_case{"a = [1, 2", "line 1, column 5: unterminated list: expected ']'"},
+        // The JSON form: a number too large for a double (found by the fuzzer: it escaped as an exception).
+        bad_case{"{\"path\": {\"a\": {\"capabilities\": 1e999}}}", "invalid JSON: a number is out of range"},
+        bad_case{"{\"p\": 99e699,", "invalid JSON: a number is out of range"},
         bad_case{"a \"x\" = 3", "line 1, column 9: a key with labels must be followed by a block '{'"},
         bad_case{"a = \x01", "line 1, column 5: expected a value, found byte 0x01"},
         bad_case{"{\"path\": }", "invalid JSON at byte 10"},
