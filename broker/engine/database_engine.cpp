@@ -334,6 +334,7 @@ void database_engine::drop_instance(const std::string& name) {
 status database_engine::delete_config(const std::string& name) {
   if (auto s = store_.remove(prefix_ + "config/" + name); !s) return s;
   cache_set_config(name, nullptr);
+  if (rotations_ != nullptr) rotations_->cancel(mount_ + "|root|" + name);
   drop_instance(name);
   return ok_v;
 }

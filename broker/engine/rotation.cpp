@@ -94,6 +94,14 @@ void database_engine::retry_later(rotation_state& s, const error& e) {
 status database_engine::rotate_root(const std::string& name) {
   auto serial = root_lock(name);
   std::lock_guard one_at_a_time(*serial);
+  // An earlier rotation left open (the database was unreachable when it was settled) may hold the
+  // only password that works: settle it first, and never write a new WAL over it.
+  if (auto w = store_.get(wal_root_key(prefix_, name)); w && w->has_value()) {
+    if (auto s = resolve_root_wal(name); !s) {
+      return make_error(errc::internal, "unable to rotate root credentials: an earlier rotation is not settled yet (" +
+                                            s.err().message + ")");
+    }
+  }
   auto stored = must_config(name);
   if (!stored) return std::move(stored).err();
   connection_config cfg = **stored;

@@ -102,6 +102,25 @@ TEST_F(rotation, an_open_root_wal_is_settled_at_start_up_whatever_step_the_crash
   db_->refuse_passwords = true;  // and the fallback (finishing the change) is refused too
   restart();
   EXPECT_EQ(store_.list(wal_prefix() + "root/")->size(), 1u);
+  // While it cannot be settled, no new rotation may write over it (it may hold the only password
+  // that works): rotate-root refuses, and the WAL is exactly as it was.
+  auto [s, body] = call("POST", "database/rotate-root/pg");
+  EXPECT_EQ(s, 500);
+  EXPECT_NE(body["errors"][0].get<std::string>().find("an earlier rotation is not settled yet"), std::string::npos);
+  EXPECT_EQ(*store_.get(wal_prefix() + "root/pg"), std::optional<std::string>(json{{"new_password", "NotItEither-1"}}.dump()));
+}
+
+TEST_F(rotation, an_open_root_wal_is_settled_before_a_new_rotation_starts) {
+  // The last run changed the database and was cut before storing: the WAL's password is the only one.
+  ASSERT_TRUE(store_.put(wal_prefix() + "root/pg", json{{"new_password", "OnlyThisWorks-7"}}.dump()));
+  {
+    std::lock_guard lock(db_->mu);
+    db_->root_password = "OnlyThisWorks-7";
+  }
+  ASSERT_EQ(call("POST", "database/rotate-root/pg").first, 204);  // settles, then rotates from it
+  EXPECT_NE(db_root(), "OnlyThisWorks-7");
+  EXPECT_EQ(stored_root_password(), db_root());
+  EXPECT_TRUE(store_.list(wal_prefix() + "root/")->empty());
 }
 
 TEST_F(rotation, scheduled_root_rotation_runs_on_time_and_shows_on_config_read) {
