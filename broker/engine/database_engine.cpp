@@ -253,6 +253,10 @@ result<std::shared_ptr<const connection_config>> database_engine::must_config(co
 }
 
 result<std::vector<std::string>> database_engine::write_config(config_update u) {
+  // Serialised with root rotations of this connection: a write that read the config before a
+  // rotation stored its new password must not store the old one back after it.
+  auto serial = root_lock(u.name);
+  std::lock_guard one_at_a_time(*serial);
   auto existing = read_config(u.name);
   if (!existing) return std::move(existing).err();
   connection_config c = existing->value_or(connection_config{});
@@ -332,6 +336,8 @@ void database_engine::drop_instance(const std::string& name) {
 }
 
 status database_engine::delete_config(const std::string& name) {
+  auto serial = root_lock(name);
+  std::lock_guard one_at_a_time(*serial);
   if (auto s = store_.remove(prefix_ + "config/" + name); !s) return s;
   cache_set_config(name, nullptr);
   if (rotations_ != nullptr) rotations_->cancel(mount_ + "|root|" + name);

@@ -480,6 +480,8 @@ void database_engine::recover_rotations() {
   // Roots first: revocations and static rotations need a working root login.
   if (auto names = store_.list(prefix_ + "wal/root/")) {
     for (const auto& n : *names) {
+      auto serial = root_lock(n);  // the API already serves: a rotate-root may be running
+      std::lock_guard one_at_a_time(*serial);
       if (auto s = resolve_root_wal(n); !s) {
         spdlog::error("root rotation WAL of {}{} is still open: {} (retried at the next start or rotation)", mount_, n,
                       s.err().message);
