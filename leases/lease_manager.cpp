@@ -144,7 +144,12 @@ result<std::vector<std::string>> lease_manager::list(const std::string& prefix) 
   return store_.list(lease_storage_prefix + prefix);
 }
 
+std::mutex& lease_manager::stripe(const std::string& id) const {
+  return stripes_[std::hash<std::string>{}(id) % stripes_.size()];
+}
+
 result<renew_result> lease_manager::renew(const std::string& id, seconds increment) {
+  std::lock_guard per_lease(stripe(id));  // a revocation running now cannot be undone by our store
   auto l = load(id);
   if (!l) {
     if (l.err().code == make_error_code(errc::not_found)) return make_error(errc::invalid_request, "lease not found");
@@ -186,6 +191,11 @@ seconds lease_manager::backoff(int attempts) {
 
 status lease_manager::attempt_revoke(lease l) {
   if (defer_if_in_flight(l.id)) return ok_v;  // its issuer deletes the user once it exists
+  std::lock_guard per_lease(stripe(l.id));
+  // Read again under the lease's lock: a renew or another revocation may have changed it.
+  auto fresh = load(l.id);
+  if (!fresh) return fresh.err().code == make_error_code(errc::not_found) ? status(ok_v) : status(std::move(fresh).err());
+  l = std::move(*fresh);
   auto s = revoker_.revoke(l);
   if (s) {
     std::vector<storage::operation> ops;
@@ -286,6 +296,7 @@ status lease_manager::revoke_concurrently(const std::vector<std::string>& ids) {
 
 status lease_manager::expire_now(const std::string& id) {
   if (defer_if_in_flight(id)) return ok_v;
+  std::lock_guard per_lease(stripe(id));
   auto l = load(id);
   if (!l) return l.err().code == make_error_code(errc::not_found) ? status(ok_v) : status(std::move(l).err());
   const time_point now = clock_.now();

@@ -17,6 +17,7 @@
 // Thread: all methods are safe concurrently. Calls to the revoker happen outside the manager's lock.
 // (This is the core; the HTTP endpoints, start-up while serving, and the per-connection revocation
 // queue build on it.)
+#include <array>
 #include <condition_variable>
 #include <functional>
 #include <thread>
@@ -158,6 +159,9 @@ class lease_manager {
   status attempt_revoke(lease l);
   // Marks an in-flight issuance as revoked; true if it was one (the issuer finishes the revocation).
   bool defer_if_in_flight(const std::string& id);
+  // Renew, revoke and expire_now of one lease run one at a time (Vault's per-lease lock: a renew
+  // racing a revocation must not store the revoked record back). Striped: 256 mutexes.
+  std::mutex& stripe(const std::string& id) const;
   status revoke_concurrently(const std::vector<std::string>& ids);
   std::chrono::seconds backoff(int attempts);
   result<std::vector<std::string>> ids_under(const std::string& prefix) const;
@@ -167,6 +171,7 @@ class lease_manager {
   const clock& clock_;
   manager_options opts_;
   mutable std::mutex mu_;
+  mutable std::array<std::mutex, 256> stripes_;
   timer_wheel wheel_;
   std::vector<std::string> slots_;            // slot -> lease id ("" when free)
   std::vector<timer_wheel::handle> timers_;   // slot -> its timer

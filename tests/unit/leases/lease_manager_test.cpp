@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -474,3 +475,48 @@ TEST(lease_codec, hand_written_json_is_what_nlohmann_reads_for_every_field) {
 }
 
 }  // namespace
+
+TEST_F(lease_manager_test, a_renew_racing_a_revocation_never_brings_the_lease_back) {
+  // The revoker holds the revocation inside the database call until the renew has been sent.
+  struct gated_revoker final : revoker {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool in_revoke = false, release = false;
+    int renews = 0;
+    status revoke(const lease&) override {
+      std::unique_lock lock(mu);
+      in_revoke = true;
+      cv.notify_all();
+      cv.wait(lock, [&] { return release; });
+      return ok_v;
+    }
+    status renew(const lease&, time_point) override {
+      std::lock_guard lock(mu);
+      ++renews;
+      return ok_v;
+    }
+  } gated;
+  lease_manager m(store_, gated, clock_, opts_);
+  const auto l = make("db/creds/a/RACE", seconds{3600});
+  ASSERT_TRUE(m.add(l).ok());
+  std::thread revoking([&] { EXPECT_TRUE(m.revoke(l.id).ok()); });
+  {
+    std::unique_lock lock(gated.mu);
+    gated.cv.wait(lock, [&] { return gated.in_revoke; });
+  }
+  result<renew_result> renewed = make_error(errc::internal, "not run");
+  std::thread renewing([&] { renewed = m.renew(l.id, seconds{600}); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the renew is now waiting (or would have run)
+  {
+    std::lock_guard lock(gated.mu);
+    gated.release = true;
+  }
+  gated.cv.notify_all();
+  revoking.join();
+  renewing.join();
+  ASSERT_FALSE(renewed.ok());
+  EXPECT_EQ(renewed.err().message, "lease not found");
+  EXPECT_EQ(gated.renews, 0);  // the database was never asked to extend a dropped user
+  EXPECT_EQ(m.count(), 0u);
+  EXPECT_FALSE(m.lookup(l.id).ok());
+}
