@@ -249,6 +249,16 @@ inline bool issue_over_http(http_conn& conn, const std::string& role, const std:
   }
 }
 
+// A cell of `c` clients, each on its own keep-alive connection, issuing creds of `role` for `seconds`;
+// the broker's CPU is measured over it.
+inline cell broker_creds_cell(broker_process& broker, unsigned c, int seconds, const std::string& role) {
+  return measured(broker.pid(), [&] {
+    return run_cell(
+        c, seconds, [&] { return std::make_unique<http_conn>(broker.port()); },
+        [&](std::unique_ptr<http_conn>& conn) { return issue_over_http(*conn, role, broker.token()); });
+  });
+}
+
 // One row of the results table (means of the rounds).
 inline void print_header() {
   std::printf("| concurrency | raw creds/s | raw p50 ms | raw p99 ms | broker creds/s | broker p50 ms | broker p99 ms | ratio | "

@@ -86,11 +86,7 @@ int main(int argc, char** argv) {
   };
   auto broker_cell = [&](unsigned c) {
     configure(c);
-    return measured(broker.pid(), [&] {
-      return run_cell(
-          c, seconds, [&] { return std::make_unique<http_conn>(broker.port()); },
-          [&](std::unique_ptr<http_conn>& conn) { return issue_over_http(*conn, "bench", broker.token()); });
-    });
+    return broker_creds_cell(broker, c, seconds, "bench");
   };
   auto cleanup = [&] {
     broker.must(http::verb::put, "sys/leases/revoke-force/database/creds/bench", nullptr);
