@@ -1,7 +1,7 @@
 """Root rotation and static roles through the real server on real databases: private PostgreSQL
 clusters and Redis pairs for the root (whose password the test gives away), the shared servers for
 static accounts. After rotate-root the old root password no longer logs in and the broker still
-issues and revokes, also while issuing concurrently; a SIGKILL at each step of rotate-root leaves a
+issues and revokes, also while issuing concurrently, and re-applying the old config is refused; a SIGKILL at each step of rotate-root leaves a
 working root after a restart; a static role with rotation_period 5 s rotates on time under load and
 its password always logs in; hvac's create_static_role / get_static_credentials work unchanged; and
 no password appears in the logs.
@@ -14,6 +14,7 @@ import time
 import unittest
 from datetime import datetime
 
+import hvac
 import psycopg2
 import redis
 import requests
@@ -149,6 +150,14 @@ class RootRotation:
         cfg = self.client.secrets.database.read_connection("db")["data"]
         self.assertNotIn("password", cfg["connection_details"])
         self.assertTrue(cfg["last_root_rotation"])
+        # The original config applied again with the old root password, as a config operator does
+        # (vault-config-operator #131): refused (verify_connection defaults to true), and the rotated
+        # password stays in charge.
+        with self.assertRaises(hvac.exceptions.InvalidRequest) as refused:
+            self.db.configure(self.client)
+        self.assertIn("error creating database object", str(refused.exception))
+        self.assertNotIn(self.db.root_password, str(refused.exception))
+        self.issue_and_revoke()
         self.broker.call("PUT", "sys/leases/revoke-prefix/database/creds/app")
         logs = self.broker.all_logs()
         self.assertIn("rotate-root", logs)
