@@ -220,13 +220,12 @@ status http_server::listen(const std::string& address) {
     acceptor_.close(ignored);
     return make_error(errc::unavailable, "cannot listen on " + address + ": " + ec.message());
   }
+  // Kept here: the acceptor itself belongs to the I/O threads once start() runs (stop() closes it there).
+  endpoint_ = acceptor_.local_endpoint(ec);
   return ok_v;
 }
 
-tcp::endpoint http_server::local_endpoint() const {
-  beast::error_code ec;
-  return acceptor_.local_endpoint(ec);
-}
+tcp::endpoint http_server::local_endpoint() const { return endpoint_; }
 
 void http_server::start() {
   {

@@ -58,6 +58,7 @@ class http_server {
 
   // Binds and listens on "host:port" (port 0 picks a free port). Errors name the address.
   status listen(const std::string& address);
+  // The address listen() bound (port 0 resolved); safe from any thread, also after stop().
   boost::asio::ip::tcp::endpoint local_endpoint() const;
 
   // Starts accepting. Call once, after listen().
@@ -83,6 +84,7 @@ class http_server {
   handler_fn handler_;
   server_options options_;
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::ip::tcp::endpoint endpoint_;  // set by listen(), read-only afterwards
 
   std::atomic<bool> stopping_{false};
   mutable std::mutex mu_;
