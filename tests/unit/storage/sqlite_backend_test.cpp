@@ -84,9 +84,11 @@ TEST_F(sqlite_backend_test, background_checkpoints_keep_the_wal_bounded) {
   const auto first = std::filesystem::file_size(path_ + "-wal");
   write_10mb();
   const auto second = std::filesystem::file_size(path_ + "-wal");
-  // Bounded: the WAL does not grow with what was written (without the checkpoints it held it all).
-  EXPECT_LT(second, 24u * 1024 * 1024) << "WAL is " << second << " bytes";
-  EXPECT_LE(second, first + first / 2 + 2 * 1024 * 1024) << first << " then " << second;
+  // Bounded: the WAL does not grow with what was written (without the checkpoints it held all
+  // ~300 MB). Its high-water mark depends on scheduling (7.7 MB under AddressSanitizer), so the bound
+  // is absolute rather than relative to the first round.
+  EXPECT_LT(first, 24u * 1024 * 1024) << "WAL is " << first << " bytes after the first round";
+  EXPECT_LT(second, 24u * 1024 * 1024) << "WAL is " << second << " bytes after the second round";
   EXPECT_GT(std::filesystem::file_size(path_), 15u * 1024 * 1024) << "the pages were checkpointed into the database";
   EXPECT_EQ(db->list("w/")->size(), 8u);
 }
