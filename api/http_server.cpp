@@ -181,7 +181,11 @@ struct http_server::session_runner {
 
 http_server::http_server(asio::io_context& io, asio::thread_pool& workers, handler_fn handler,
                          server_options options)
-    : io_(io), workers_(workers), handler_(std::move(handler)), options_(std::move(options)), acceptor_(io) {}
+    : io_(io),
+      workers_(workers),
+      handler_(std::move(handler)),
+      options_(std::move(options)),
+      acceptor_(asio::make_strand(io)) {}  // the accept loop and stop()'s close never run at once
 
 http_server::~http_server() = default;
 

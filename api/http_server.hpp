@@ -83,7 +83,7 @@ class http_server {
   boost::asio::thread_pool& workers_;
   handler_fn handler_;
   server_options options_;
-  boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::ip::tcp::acceptor acceptor_;  // on its own strand: the accept loop and stop() share it
   boost::asio::ip::tcp::endpoint endpoint_;  // set by listen(), read-only afterwards
 
   std::atomic<bool> stopping_{false};
