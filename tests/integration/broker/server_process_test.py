@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 import time
 import unittest
+import urllib.error
 import urllib.request
 
 import hvac
@@ -45,12 +46,16 @@ class Server:
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"server exited with {self.proc.returncode}: {self.stderr()}")
+            # Up means answering HTTP, not just a bound socket (the kernel accepts connections from
+            # listen() on, before the server runs and before the dev banner is printed).
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/v1/sys/health", timeout=0.5):
                     return
+            except urllib.error.HTTPError:
+                return  # sealed or standby: an answer all the same
             except OSError:
                 time.sleep(0.05)
-        raise AssertionError("server did not start listening")
+        raise AssertionError("server did not start answering")
 
     def stdout(self):
         self.outfile.seek(0)
