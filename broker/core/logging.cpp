@@ -41,9 +41,10 @@ status configure_logging(const std::string& level, log_format format) {
     return make_error(errc::invalid_request,
                       "log_level: expected one of trace, debug, info, warn, error, off; got \"" + level + "\"");
   }
-  auto logger = spdlog::stderr_logger_mt("credbroker");
-  spdlog::set_default_logger(logger);
-  spdlog::drop("credbroker");
+  // Built directly (the factories throw if the name is registered already), so a second call
+  // replaces the first: set_default_logger overwrites the registry's entry. Call it before other
+  // threads log: spdlog reads the default logger without a lock.
+  auto logger = std::make_shared<spdlog::logger>("credbroker", std::make_shared<spdlog::sinks::stderr_sink_mt>());
   spdlog::set_default_logger(logger);
   if (format == log_format::json) {
     logger->set_formatter(std::make_unique<json_formatter>());

@@ -19,6 +19,7 @@
 
 #include "api/http_server.hpp"
 #include "api/service.hpp"
+#include "broker/core/logging.hpp"
 
 using namespace credbroker;
 namespace asio = boost::asio;
@@ -44,6 +45,8 @@ class server_fixture {
   explicit server_fixture(api::server_options opts = {})
       : node_(unsealed()), authn_(secret(root)), svc_(node_, authn_), workers_(8),
         server_(io_, workers_, [this](const api::raw_request& r) { return handle(r); }, std::move(opts)) {
+    // Logging is set up before any thread starts, as the server's main does.
+    EXPECT_TRUE(configure_logging("info", log_format::standard).ok());
     auto s = server_.listen("127.0.0.1:0");
     EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.err().message);
     server_.start();
