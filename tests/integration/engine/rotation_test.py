@@ -189,6 +189,9 @@ class RootRotation:
         status, body = self.broker.call("POST", "database/config/db", {"root_rotation_period": 5})
         self.assertEqual(status, 204, body)
         wait_for(lambda: not self.db.root_logs_in(self.db.root_password), 20, "the scheduled root rotation")
+        # The database refuses the old password a moment before the rotation stores the new config.
+        wait_for(lambda: self.broker.call("GET", "database/config/db")[1]["data"]["last_root_rotation"], 20,
+                 "the rotation recorded on the config")
         cfg = self.broker.call("GET", "database/config/db")[1]["data"]
         self.assertEqual(cfg["root_rotation_period"], 5)
         self.assertTrue(cfg["last_root_rotation"] and cfg["next_root_rotation"])
