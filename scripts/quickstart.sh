@@ -2,11 +2,13 @@
 # README command (a): install dependencies, build, start throwaway PostgreSQL and Redis, start the
 # broker in dev mode on 127.0.0.1:8200 in the background, and print what to try next.
 # Run as root on a fresh machine. Stop everything with: scripts/quickstart.sh stop
+# For the test that runs this script (tests/integration/scripts): CREDBROKER_QUICKSTART_ADDR sets the
+# broker's address, CREDBROKER_QUICKSTART_PREBUILT=1 skips installing and building (done already).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${CREDBROKER_BUILD_DIR:-$ROOT/build}
 STATE=${CREDBROKER_QUICKSTART_DIR:-/tmp/credbroker-quickstart}
-ADDR=127.0.0.1:8200
+ADDR=${CREDBROKER_QUICKSTART_ADDR:-127.0.0.1:8200}
 
 stop_broker() {
   if [ -f "$STATE/credbroker.pid" ] && kill -0 "$(cat "$STATE/credbroker.pid")" 2>/dev/null; then
@@ -22,8 +24,10 @@ if [ "${1:-}" = "stop" ]; then
   exit 0
 fi
 
-"$ROOT/scripts/install-deps.sh"
-"$ROOT/scripts/build.sh"
+if [ "${CREDBROKER_QUICKSTART_PREBUILT:-}" != 1 ]; then
+  "$ROOT/scripts/install-deps.sh"
+  "$ROOT/scripts/build.sh"
+fi
 "$ROOT/scripts/test-servers.sh" start
 mkdir -p "$STATE"
 chmod 0700 "$STATE"
