@@ -1,6 +1,7 @@
 """README command (a), scripts/quickstart.sh, run as a newcomer runs it (on the throwaway servers the
 test suite already started, with the binary already built, on a free port): it must end with a
-PostgreSQL login from curl that logs in, and one from python3-hvac. Then every lease is revoked
+PostgreSQL login from curl that logs in, and one from python3-hvac; its Redis role works on the
+primary and the replica. Then every lease is revoked
 through the API (dev mode keeps leases in memory) and the broker stopped. Issued passwords are
 checked against the broker's log and never printed by this test.
 Run with Debian's /usr/bin/python3; CREDBROKER_BIN names the binary."""
@@ -15,10 +16,11 @@ import tempfile
 import time
 import unittest
 
+import redis
 import requests
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
-from broker import free_port, roles_with_prefix, shared_pg  # noqa: E402
+from broker import free_port, redis_admin, redis_users, roles_with_prefix, shared_pg, shared_redis  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".."))
 BIN = os.environ.get("CREDBROKER_BIN", "")
@@ -64,6 +66,26 @@ class Quickstart(unittest.TestCase):
         hvac_password = re.search(r"'password': '([^']+)'", out).group(1)
         for p in (creds["data"]["password"], hvac_password, token):
             self.assertTrue(p not in log, "an issued password or the root token is in the broker's log")
+        # The Redis role the script set up, as its instructions say to try: a user on the primary and
+        # the replica, limited to cache:* keys.
+        r = requests.get(f"{addr}/v1/database/creds/cache", headers={"X-Vault-Token": token}, timeout=30)
+        self.assertEqual(r.status_code, 200, r.text)
+        cache = r.json()
+        rs = shared_redis()
+        for node in (rs["port"], rs["replica_port"]):
+            login = redis.Redis(host=rs["host"], port=node, username=cache["data"]["username"],
+                                password=cache["data"]["password"], socket_timeout=5)
+            login.get("cache:quickstart")  # authenticates, and may read its keys
+            if node == rs["port"]:
+                login.set("cache:quickstart", "1")
+                with self.assertRaises(redis.exceptions.NoPermissionError):
+                    login.set("other:quickstart", "1")
+        r = requests.put(f"{addr}/v1/sys/leases/revoke", headers={"X-Vault-Token": token},
+                         json={"lease_id": cache["lease_id"]}, timeout=30)
+        self.assertEqual(r.status_code, 204, r.text)
+        for node in (rs["port"], rs["replica_port"]):
+            self.assertEqual(redis_users(rs, node, cache["data"]["username"]), [])
+        redis_admin(rs).delete("cache:quickstart")
         # Revoked through the API: both roles are gone from PostgreSQL.
         r = requests.put(f"{addr}/v1/sys/leases/revoke-prefix/database/creds/app", headers={"X-Vault-Token": token},
                          timeout=30)
