@@ -1,6 +1,7 @@
 // The database secrets engine's routes under one mount (vault-api.md §2): config, reset, roles,
 // creds. Handlers translate between Vault's parameters and engine::database_engine.
 #include <algorithm>
+#include <functional>
 
 #include "api/secret_mounts.hpp"
 #include "api/sys_routes.hpp"
@@ -23,6 +24,24 @@ route make(std::string pattern, std::vector<field_spec> fields) {
 reply list_reply(result<std::vector<std::string>> keys) {
   if (!keys) return reply::fail(keys.err());
   return reply::with_data({{"keys", *keys}});
+}
+
+// A LIST-only route (e.g. "roles/") answering with the names `names` returns.
+route list_route(std::string pattern, std::function<result<std::vector<std::string>>()> names) {
+  route r = make(std::move(pattern), {});
+  r.operations[operation::list] = [names = std::move(names)](request&, const field_data&) { return list_reply(names()); };
+  return r;
+}
+
+// An update-only route "<action>/:name" (reset, rotate-root, rotate-role): runs `act` on the name,
+// 204 when it succeeded.
+route name_action_route(std::string pattern, std::function<status(const std::string&)> act) {
+  route r = make(std::move(pattern), {{"name", field_type::string}});
+  r.operations[operation::update] = [act = std::move(act)](request& req, const field_data&) {
+    if (auto s = act(req.captures.at("name")); !s) return reply::fail(s.err());
+    return reply::empty();
+  };
+  return r;
 }
 
 const std::vector<std::string> config_fields = {"name", "plugin_name", "plugin_version", "verify_connection",
@@ -225,33 +244,17 @@ std::shared_ptr<mount_table_entry> database_mount(const std::string& path, engin
   m->type = "database";
   auto& routes = m->routes;
 
-  route configs = make("config/", {});
-  configs.operations[operation::list] = [e](request&, const field_data&) { return list_reply(e->list_configs()); };
-  routes.push_back(std::move(configs));
+  routes.push_back(list_route("config/", [e] { return e->list_configs(); }));
   routes.push_back(config_route(e));
 
-  route reset = make("reset/:name", {{"name", field_type::string}});
-  reset.operations[operation::update] = [e](request& req, const field_data&) {
-    if (auto s = e->reset(req.captures.at("name")); !s) return reply::fail(s.err());
-    return reply::empty();
-  };
-  routes.push_back(std::move(reset));
+  routes.push_back(name_action_route("reset/:name", [e](const std::string& n) { return e->reset(n); }));
 
-  route roles = make("roles/", {});
-  roles.operations[operation::list] = [e](request&, const field_data&) { return list_reply(e->list_roles()); };
-  routes.push_back(std::move(roles));
+  routes.push_back(list_route("roles/", [e] { return e->list_roles(); }));
   routes.push_back(role_route(e));
 
-  route rotate_root = make("rotate-root/:name", {{"name", field_type::string}});
-  rotate_root.operations[operation::update] = [e](request& req, const field_data&) {
-    if (auto s = e->rotate_root(req.captures.at("name")); !s) return reply::fail(s.err());
-    return reply::empty();
-  };
-  routes.push_back(std::move(rotate_root));
+  routes.push_back(name_action_route("rotate-root/:name", [e](const std::string& n) { return e->rotate_root(n); }));
 
-  route statics = make("static-roles/", {});
-  statics.operations[operation::list] = [e](request&, const field_data&) { return list_reply(e->list_static_roles()); };
-  routes.push_back(std::move(statics));
+  routes.push_back(list_route("static-roles/", [e] { return e->list_static_roles(); }));
   routes.push_back(static_role_route(e));
 
   route static_creds = make("static-creds/:name", {{"name", field_type::string}});
@@ -267,12 +270,7 @@ std::shared_ptr<mount_table_entry> database_mount(const std::string& path, engin
   };
   routes.push_back(std::move(static_creds));
 
-  route rotate_role = make("rotate-role/:name", {{"name", field_type::string}});
-  rotate_role.operations[operation::update] = [e](request& req, const field_data&) {
-    if (auto s = e->rotate_static(req.captures.at("name")); !s) return reply::fail(s.err());
-    return reply::empty();
-  };
-  routes.push_back(std::move(rotate_role));
+  routes.push_back(name_action_route("rotate-role/:name", [e](const std::string& n) { return e->rotate_static(n); }));
 
   // credbroker's own: compare the database's users with the leases (Redis: ACL USERS on every node).
   route reconcile = make("reconcile/:name", {{"name", field_type::string}});
@@ -313,9 +311,7 @@ std::shared_ptr<mount_table_entry> database_mount(const std::string& path, engin
 
 std::vector<route> sys_password_policy_routes(engine::password_policies& p) {
   std::vector<route> out;
-  route list = make("policies/password/", {});
-  list.operations[operation::list] = [&p](request&, const field_data&) { return list_reply(p.list()); };
-  out.push_back(std::move(list));
+  out.push_back(list_route("policies/password/", [&p] { return p.list(); }));
 
   route one = make("policies/password/:name", {{"name", field_type::string}, {"policy", field_type::string}});
   one.operations[operation::read] = [&p](request& req, const field_data&) {
