@@ -10,6 +10,7 @@
 #include "broker/storage/inmem_backend.hpp"
 #include "support/fake_plugin.hpp"
 #include "support/json_match.hpp"
+#include "support/seal.hpp"
 
 namespace credbroker::test {
 
@@ -17,13 +18,6 @@ using nlohmann::json;
 using std::chrono::seconds;
 
 inline const std::string root = "root-token";
-
-inline seal_snapshot unsealed() {
-  seal_snapshot s;
-  s.initialized = true;
-  s.sealed = false;
-  return s;
-}
 
 // One broker: storage, leases, engines and the API, rebuilt over the same storage by restart().
 class engine_api : public ::testing::Test {

@@ -19,6 +19,7 @@
 
 #include "api/http_server.hpp"
 #include "api/service.hpp"
+#include "support/seal.hpp"
 #include "broker/core/logging.hpp"
 
 using namespace credbroker;
@@ -32,12 +33,7 @@ namespace {
 
 const std::string root = "integration-root-token";
 
-seal_snapshot unsealed() {
-  seal_snapshot s;
-  s.initialized = true;
-  s.sealed = false;
-  return s;
-}
+using credbroker::test::unsealed;
 
 // A running server on 127.0.0.1:<free port>, with 2 I/O threads.
 class server_fixture {

@@ -4,6 +4,7 @@
 
 #include "api/auth_mounts.hpp"
 #include "api/service.hpp"
+#include "support/seal.hpp"
 #include "broker/storage/inmem_backend.hpp"
 
 using namespace credbroker;
@@ -11,12 +12,7 @@ using nlohmann::json;
 
 namespace {
 
-seal_snapshot unsealed() {
-  seal_snapshot s;
-  s.initialized = true;
-  s.sealed = false;
-  return s;
-}
+using credbroker::test::unsealed;
 
 struct no_db final : leases::revoker {
   status revoke(const leases::lease&) override { return ok_v; }

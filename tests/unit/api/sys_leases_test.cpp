@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "api/service.hpp"
+#include "support/seal.hpp"
 #include "broker/storage/inmem_backend.hpp"
 #include "support/json_match.hpp"
 
@@ -29,12 +30,7 @@ class fake_revoker final : public leases::revoker {
   bool fail = false;
 };
 
-seal_snapshot unsealed() {
-  seal_snapshot s;
-  s.initialized = true;
-  s.sealed = false;
-  return s;
-}
+using credbroker::test::unsealed;
 
 class sys_leases : public ::testing::Test {
  protected:
