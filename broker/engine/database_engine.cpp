@@ -298,6 +298,8 @@ result<std::vector<std::string>> database_engine::write_config(config_update u) 
     if (!p) return std::move(p).err();
     if (!p->has_value()) return make_error(errc::invalid_request, "password policy \"" + c.password_policy + "\" does not exist");
   }
+  // Not open_instance: an unknown plugin answers the registry's own error, a failed initialisation
+  // Vault's "error creating database object".
   auto fresh = plugins_.create(c.plugin_name);
   if (!fresh) return std::move(fresh).err();
   std::shared_ptr<plugin::database_plugin> inst(std::move(*fresh));
@@ -306,12 +308,7 @@ result<std::vector<std::string>> database_engine::write_config(config_update u) 
   c.details = init->config;
   if (auto s = store_config(c); !s) return std::move(s).err();
   schedule_root(c);
-  std::shared_ptr<plugin::database_plugin> old;
-  {
-    std::lock_guard lock(mu_);
-    old = std::exchange(instances_[c.name], inst);
-  }
-  if (old) (void)old->close();
+  install_instance(c.name, std::move(inst));
   std::vector<std::string> warnings;
   if (auto url = c.details.find("connection_url"); url != c.details.end() && url->is_string()) {
     if (literal_url_password(url->get<std::string>())) {
@@ -372,15 +369,32 @@ result<std::shared_ptr<plugin::database_plugin>> database_engine::instance(const
   }
   auto c = must_config(name);
   if (!c) return std::move(c).err();
-  auto fresh = plugins_.create((*c)->plugin_name);
+  // No probe here: the first real call reports an unreachable database with its own error.
+  auto inst = open_instance((*c)->plugin_name, (*c)->details, false);
+  if (!inst) return std::move(inst).err();
+  std::lock_guard lock(mu_);
+  instances_[name] = *inst;
+  return inst;
+}
+
+result<std::shared_ptr<plugin::database_plugin>> database_engine::open_instance(const std::string& plugin_name,
+                                                                                const nlohmann::json& details,
+                                                                                bool verify) {
+  auto fresh = plugins_.create(plugin_name);
   if (!fresh) return std::move(fresh).err();
   std::shared_ptr<plugin::database_plugin> inst(std::move(*fresh));
-  // No probe here: the first real call reports an unreachable database with its own error.
-  auto init = inst->initialize({(*c)->details, false});
+  auto init = inst->initialize({details, verify});
   if (!init) return std::move(init).err();
-  std::lock_guard lock(mu_);
-  instances_[name] = inst;
   return inst;
+}
+
+void database_engine::install_instance(const std::string& name, std::shared_ptr<plugin::database_plugin> inst) {
+  std::shared_ptr<plugin::database_plugin> old;
+  {
+    std::lock_guard lock(mu_);
+    old = std::exchange(instances_[name], std::move(inst));
+  }
+  if (old) (void)old->close();
 }
 
 result<std::optional<role>> database_engine::read_role(const std::string& name) {

@@ -223,6 +223,13 @@ class database_engine : public std::enable_shared_from_this<database_engine> {
 
  private:
   result<std::shared_ptr<plugin::database_plugin>> instance(const std::string& name);
+  // A new plugin instance of `plugin_name`, initialised with `details` (verify: log in now); not
+  // registered anywhere yet.
+  result<std::shared_ptr<plugin::database_plugin>> open_instance(const std::string& plugin_name,
+                                                                 const nlohmann::json& details, bool verify);
+  // Makes `inst` the connection's instance and closes the one it replaces (calls in flight on the
+  // old one finish: they hold it).
+  void install_instance(const std::string& name, std::shared_ptr<plugin::database_plugin> inst);
   result<std::shared_ptr<const connection_config>> must_config(const std::string& name);
   void drop_instance(const std::string& name);
   // The cached or stored value; null when absent.

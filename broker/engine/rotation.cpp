@@ -157,28 +157,16 @@ status database_engine::resolve_root_wal(const std::string& name) {
     return make_error(errc::internal, "the root rotation WAL of " + name + " is damaged; it was dropped");
   }
   const connection_config& cfg = **stored;
-  auto logs_in = [&](const nlohmann::json& details) -> result<std::shared_ptr<plugin::database_plugin>> {
-    auto p = plugins_.create(cfg.plugin_name);
-    if (!p) return std::move(p).err();
-    std::shared_ptr<plugin::database_plugin> inst(std::move(*p));
-    auto init = inst->initialize({details, true});  // verify: a fresh login with these credentials
-    if (!init) return std::move(init).err();
-    return inst;
-  };
-  auto adopt = [&](std::shared_ptr<plugin::database_plugin> inst, const nlohmann::json& details, bool changed) {
+  // verify: a fresh login with these credentials
+  auto logs_in = [&](const nlohmann::json& details) { return open_instance(cfg.plugin_name, details, true); };
+  // The database has the WAL's new password: store it with the rotation's time, and use it.
+  auto adopt = [&](std::shared_ptr<plugin::database_plugin> inst, const nlohmann::json& details) {
     connection_config c = cfg;
     c.details = details;
-    if (changed) {
-      c.root_rotation.last = clock_.now();
-      c.root_rotation.next = next_rotation_time(c.root_rotation, c.root_rotation.last);
-    }
+    c.root_rotation.last = clock_.now();
+    c.root_rotation.next = next_rotation_time(c.root_rotation, c.root_rotation.last);
     if (auto s = store_config(c); !s) return s;
-    std::shared_ptr<plugin::database_plugin> old;
-    {
-      std::lock_guard lock(mu_);
-      old = std::exchange(instances_[name], inst);
-    }
-    if (old) (void)old->close();
+    install_instance(name, std::move(inst));
     (void)store_.remove(wal_root_key(prefix_, name));
     return status(ok_v);
   };
@@ -192,20 +180,19 @@ status database_engine::resolve_root_wal(const std::string& name) {
   with_new["password"] = wal["new_password"];
   if (auto inst = logs_in(with_new)) {
     spdlog::info("root rotation of {}{} finished from its WAL (the database had the new password)", mount_, name);
-    return adopt(*inst, with_new, true);
+    return adopt(*inst, with_new);
   }
   // c) Neither logs in everywhere (several nodes, cut half-way): finish the change with the new one.
-  auto p = plugins_.create(cfg.plugin_name);
-  if (!p) return std::move(p).err();
-  std::shared_ptr<plugin::database_plugin> inst(std::move(*p));
-  if (auto init = inst->initialize({cfg.details, false}); !init) return std::move(init).err();
+  auto opened = open_instance(cfg.plugin_name, cfg.details, false);
+  if (!opened) return std::move(opened).err();
+  std::shared_ptr<plugin::database_plugin> inst = std::move(*opened);
   auto done = inst->rotate_root({secret(wal["new_password"].get<std::string>()), cfg.root_rotation_statements});
   if (!done) {
     return make_error(errc::unavailable, "neither the stored nor the new root password logs in to " + name + ": " +
                                              done.err().message);
   }
   spdlog::info("root rotation of {}{} finished from its WAL (it had reached only some nodes)", mount_, name);
-  return adopt(inst, done->config, true);
+  return adopt(inst, done->config);
 }
 
 void database_engine::schedule_root(const connection_config& c) {
