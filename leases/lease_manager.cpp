@@ -5,6 +5,7 @@
 #include <memory>
 #include <utility>
 
+#include "broker/core/backoff.hpp"
 #include "broker/core/random.hpp"
 
 namespace credbroker::leases {
@@ -176,9 +177,7 @@ result<renew_result> lease_manager::renew(const std::string& id, seconds increme
 }
 
 seconds lease_manager::backoff(int attempts) {
-  seconds d = opts_.backoff_base;
-  for (int i = 1; i < attempts && d < opts_.backoff_cap; ++i) d *= 2;
-  d = std::min(d, opts_.backoff_cap);
+  seconds d = doubling_backoff(opts_.backoff_base, opts_.backoff_cap, attempts);
   if (opts_.jitter && d.count() >= 4) {
     // +-25 %, from the CSPRNG (no shared PRNG state between threads).
     const auto b = random_bytes(2);

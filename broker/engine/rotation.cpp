@@ -7,6 +7,7 @@
 // and start-up settles any WAL left open (recover_rotations), so no password is ever lost.
 #include <spdlog/spdlog.h>
 
+#include "broker/core/backoff.hpp"
 #include "broker/core/crash_point.hpp"
 #include "broker/core/cron.hpp"
 #include "broker/core/duration.hpp"
@@ -83,9 +84,7 @@ std::shared_ptr<std::mutex> database_engine::root_lock(const std::string& name) 
 void database_engine::retry_later(rotation_state& s, const error& e) {
   s.attempts += 1;
   s.last_error = e.message;
-  seconds wait = retry_base;
-  for (int i = 1; i < s.attempts && wait < retry_cap; ++i) wait *= 2;
-  s.next_attempt = clock_.now() + std::min(wait, retry_cap);
+  s.next_attempt = clock_.now() + doubling_backoff(retry_base, retry_cap, s.attempts);
 }
 
 // ---------------------------------------------------------------------------------------------

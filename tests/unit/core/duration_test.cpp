@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "broker/core/backoff.hpp"
 #include "broker/core/duration.hpp"
 
 using namespace credbroker;
@@ -76,3 +77,12 @@ TEST(duration, go_string_form) {
 }
 
 }  // namespace
+
+TEST(doubling_backoff, doubles_from_the_base_up_to_the_cap) {
+  using std::chrono::seconds;
+  const std::vector<std::pair<int, long>> table = {{0, 10}, {1, 10}, {2, 20}, {3, 40}, {4, 60}, {5, 60}, {100, 60}};
+  for (const auto& [attempts, want] : table) {
+    EXPECT_EQ(credbroker::doubling_backoff(seconds{10}, seconds{60}, attempts).count(), want) << attempts;
+  }
+  EXPECT_EQ(credbroker::doubling_backoff(seconds{90}, seconds{60}, 1).count(), 60);  // a base above the cap
+}
