@@ -101,10 +101,10 @@ struct redis_plugin::node {
   std::string host;
   int port = 0;
   std::string username;
-  secret password;
   std::string name() const { return host + ":" + std::to_string(port); }
 
   std::mutex mu;
+  secret password;  // guarded by mu: rotate_root changes it under live calls
   std::condition_variable cv;
   std::vector<context_ptr> idle;
   std::size_t open = 0;
@@ -244,8 +244,9 @@ result<redis_plugin::reply_view> redis_plugin::command(const settings& s, std::s
                                                        const std::vector<std::string>& argv,
                                                        const std::vector<const secret*>& extra) {
   node& n = *s.nodes[i];
+  secret login;  // the password this call logs in with (rotate_root may change the node's meanwhile)
   std::vector<const secret*> scrub = extra;
-  scrub.push_back(&n.password);
+  scrub.push_back(&login);
   const timeval tv{s.timeout_seconds, 0};
   std::vector<const char*> args;
   std::vector<std::size_t> lens;
@@ -292,12 +293,23 @@ result<redis_plugin::reply_view> redis_plugin::command(const settings& s, std::s
         failure = c->errstr;
       } else {
         redisSetTimeout(c.get(), tv);
-        reply_ptr auth(static_cast<redisReply*>(
-            redisCommand(c.get(), "AUTH %b %b", n.username.data(), n.username.size(), n.password.reveal().data(),
-                         n.password.reveal().size())));
-        if (!auth) {
-          failure = c->errstr;
-        } else if (auth->type == REDIS_REPLY_ERROR) {
+        // A refused AUTH is tried again when the node's password changed meanwhile: a root rotation
+        // that ran between reading the password and sending it must not fail this call.
+        for (;;) {
+          secret was = login;
+          {
+            std::lock_guard lock(n.mu);
+            login = n.password;
+          }
+          if (!failure.empty() && login == was) break;  // refused, and still the same password
+          failure.clear();
+          reply_ptr auth(static_cast<redisReply*>(redisCommand(c.get(), "AUTH %b %b", n.username.data(), n.username.size(),
+                                                               login.reveal().data(), login.reveal().size())));
+          if (!auth) {
+            failure = c->errstr;
+            break;
+          }
+          if (auth->type != REDIS_REPLY_ERROR) break;
           failure = std::string(auth->str, auth->len);
         }
       }
@@ -485,16 +497,20 @@ static bool logs_in(const std::string& host, int port, const std::string& userna
 result<plugin::initialize_response> redis_plugin::rotate_root(const plugin::rotate_root_request& req) {
   auto s = current();
   if (!s) return std::move(s).err();
-  const node& primary = *(*s)->nodes[0];
+  auto password_of = [](node& n) {
+    std::lock_guard lock(n.mu);
+    return n.password;
+  };
+  node& primary = *(*s)->nodes[0];
+  const std::string user = primary.username;
+  const secret old = password_of(primary);
   for (std::size_t i = 1; i < (*s)->nodes.size(); ++i) {
-    const node& n = *(*s)->nodes[i];
-    if (n.username != primary.username || !(n.password == primary.password)) {
+    node& n = *(*s)->nodes[i];
+    if (n.username != user || !(password_of(n) == old)) {
       return make_error(errc::invalid_request, "rotate-root needs every node to use the primary's credentials (" + n.name() +
                                                    " has its own)");
     }
   }
-  const std::string user = primary.username;
-  const secret old = primary.password;
   std::vector<const secret*> scrub{&req.new_password, &old};
   // 1. Add the new password on every node; the old one keeps working, so nothing in flight breaks.
   //    A node where the old one no longer logs in but the new one does was rotated by a run that was cut.
@@ -509,27 +525,30 @@ result<plugin::initialize_response> redis_plugin::rotate_root(const plugin::rota
     }
     if (i == 0) crash_point("redis-rotate-root:after-first-node");
   }
-  // 2. Switch every connection of the pool to the new password.
+  // 2. New connections log in with the new password from now on. The nodes are changed in place,
+  //    not replaced, so a call that already holds these settings logs in with the new one too;
+  //    pooled connections stay logged in (Redis keeps a session when a password is removed).
+  for (const auto& n : (*s)->nodes) {
+    std::lock_guard lock(n->mu);
+    n->password = req.new_password;
+  }
   nlohmann::json cfg;
   {
     std::lock_guard lock(mu_);
+    config_["password"] = req.new_password.reveal();
     cfg = config_;
   }
-  cfg["password"] = req.new_password.reveal();
-  auto again = initialize({cfg, true});
-  if (!again) return std::move(again).err();
+  if (auto v = verify(); !v) return make_error(errc::unavailable, "error verifying connection: " + v.err().message);
   // 3. Remove the old password everywhere (a node that had lost it already answers "does not exist").
-  auto now = current();
-  if (!now) return std::move(now).err();
   crash_point("redis-rotate-root:before-removing-old");
-  for (std::size_t i = 0; i < (*now)->nodes.size(); ++i) {
-    auto r = command(**now, i, {"ACL", "SETUSER", user, "<" + old.reveal()}, scrub);
+  for (std::size_t i = 0; i < (*s)->nodes.size(); ++i) {
+    auto r = command(**s, i, {"ACL", "SETUSER", user, "<" + old.reveal()}, scrub);
     if (!r && r.err().message.find("does not exist") == std::string::npos) {
-      spdlog::warn("root rotation: the old password could not be removed on {}: {}", (*now)->nodes[i]->name(), r.err().message);
+      spdlog::warn("root rotation: the old password could not be removed on {}: {}", (*s)->nodes[i]->name(), r.err().message);
     }
   }
   changed();
-  return again;
+  return plugin::initialize_response{cfg};
 }
 
 void redis_plugin::changed() {

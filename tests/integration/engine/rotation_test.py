@@ -135,9 +135,9 @@ class RootRotation:
         for t in threads:
             t.start()
         try:
-            for _ in range(3):
+            for _ in range(5):
                 self.client.secrets.database.rotate_root_credentials("db")  # hvac's call
-                time.sleep(0.3)
+                time.sleep(0.2)
         finally:
             stop.set()
             for t in threads:

@@ -1,6 +1,12 @@
 // The Redis plugin against the real Redis 7 started by scripts/test-servers.sh.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
 #include "broker/plugin/registry.hpp"
 #include "plugins/builtin.hpp"
 #include "support/env.hpp"
@@ -69,6 +75,68 @@ TEST_F(redis_plugin, config_errors_table) {
     ASSERT_FALSE(res.ok());
     EXPECT_EQ(res.err().message, r.error);
   }
+}
+
+// rotate_root while other threads create and drop users: no call fails because of a rotation (a
+// call that read the old password just before it was removed logs in with the new one), and only
+// the last password logs in afterwards. On its own admin user: the shared root stays untouched.
+TEST_F(redis_plugin, rotate_root_under_concurrent_issuance_fails_no_call) {
+  auto root = registry_.create("redis-database-plugin");
+  ASSERT_TRUE(root.ok());
+  ASSERT_TRUE((*root)->initialize({config(password_), true}).ok());
+  const std::string admin = "rotation_admin_" + std::to_string(::getpid());
+  secret admin_password("Admin-Password-0-" + std::to_string(::getpid()));
+  ASSERT_TRUE((*root)->new_user({admin, {R"(["+@all", "~*", "&*"])"}, {}, admin_password, {}}).ok());
+  json cfg = config(admin_password.reveal());
+  cfg["username"] = admin;
+  cfg["max_open_connections"] = 16;
+  ASSERT_TRUE(plugin_->initialize({cfg, true}).ok());
+
+  std::atomic<bool> stop{false};
+  std::atomic<int> calls{0};
+  std::vector<std::string> failures;
+  std::mutex failures_mu;
+  std::vector<std::thread> workers;
+  for (int t = 0; t < 6; ++t) {
+    workers.emplace_back([&, t] {
+      for (int i = 0; !stop; ++i) {
+        const std::string user = "ROTATION_LOAD_" + std::to_string(t) + "_" + std::to_string(i);
+        auto made = plugin_->new_user({user, {}, {}, secret("Load-Password-1"), {}});
+        auto dropped = plugin_->delete_user({user, {}});
+        std::lock_guard lock(failures_mu);
+        if (!made) failures.push_back(made.err().message);
+        if (!dropped) failures.push_back(dropped.err().message);
+        ++calls;
+      }
+    });
+  }
+  secret last = admin_password;
+  std::vector<secret> earlier;
+  for (int r = 1; r <= 25; ++r) {
+    earlier.push_back(last);
+    last = secret("Admin-Password-" + std::to_string(r) + "-" + std::to_string(::getpid()));
+    auto rotated = plugin_->rotate_root({last, {}});
+    ASSERT_TRUE(rotated.ok()) << rotated.err().message;
+    EXPECT_EQ(rotated->config["password"], last.reveal());
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  stop = true;
+  for (auto& w : workers) w.join();
+  EXPECT_EQ(failures, std::vector<std::string>{});
+  EXPECT_GT(calls.load(), 25);
+
+  // Only the last password logs in.
+  auto with = [&](const secret& pw) {
+    auto p = registry_.create("redis-database-plugin");
+    json c = cfg;
+    c["password"] = pw.reveal();
+    return (*p)->initialize({c, true}).ok();
+  };
+  EXPECT_TRUE(with(last));
+  EXPECT_FALSE(with(earlier.front()));
+  EXPECT_FALSE(with(earlier.back()));
+  EXPECT_TRUE(plugin_->close().ok());
+  EXPECT_TRUE((*root)->delete_user({admin, {}}).ok());
 }
 
 }  // namespace
