@@ -483,7 +483,7 @@ result<plugin::user_listing> redis_plugin::list_users() {
   return out;
 }
 
-// Whether `password` logs in as `username` on node n (a fresh connection, not the pool).
+// Whether `password` logs in as `username` on host:port (a fresh connection, not the pool).
 static bool logs_in(const std::string& host, int port, const std::string& username, const secret& password, int timeout) {
   const timeval tv{timeout, 0};
   context_ptr c(redisConnectWithTimeout(host.c_str(), port, tv));
@@ -513,15 +513,18 @@ result<plugin::initialize_response> redis_plugin::rotate_root(const plugin::rota
   }
   std::vector<const secret*> scrub{&req.new_password, &old};
   // 1. Add the new password on every node; the old one keeps working, so nothing in flight breaks.
-  //    A node where the old one no longer logs in but the new one does was rotated by a run that was cut.
+  //    A fresh login with the new one proves each node has it (also where the SETUSER failed because
+  //    a run that was cut had already rotated that node); the pool cannot prove it: its sessions are
+  //    logged in already.
   for (std::size_t i = 0; i < (*s)->nodes.size(); ++i) {
     const node& n = *(*s)->nodes[i];
     auto r = command(**s, i, {"ACL", "SETUSER", user, ">" + req.new_password.reveal()}, scrub);
-    if (!r && !logs_in(n.host, n.port, user, req.new_password, (*s)->timeout_seconds)) {
-      for (std::size_t j = 0; j < i; ++j) {  // leave things as they were
+    if (!logs_in(n.host, n.port, user, req.new_password, (*s)->timeout_seconds)) {
+      for (std::size_t j = 0; j <= i; ++j) {  // leave things as they were
         (void)command(**s, j, {"ACL", "SETUSER", user, "<" + req.new_password.reveal()}, scrub);
       }
-      return make_error(errc::unavailable, "root rotation failed on " + r.err().message + "; the old password still works");
+      const std::string why = r ? n.name() + ": the new password does not log in" : r.err().message;
+      return make_error(errc::unavailable, "root rotation failed on " + why + "; the old password still works");
     }
     if (i == 0) crash_point("redis-rotate-root:after-first-node");
   }
@@ -538,7 +541,6 @@ result<plugin::initialize_response> redis_plugin::rotate_root(const plugin::rota
     config_["password"] = req.new_password.reveal();
     cfg = config_;
   }
-  if (auto v = verify(); !v) return make_error(errc::unavailable, "error verifying connection: " + v.err().message);
   // 3. Remove the old password everywhere (a node that had lost it already answers "does not exist").
   crash_point("redis-rotate-root:before-removing-old");
   for (std::size_t i = 0; i < (*s)->nodes.size(); ++i) {
