@@ -1,31 +1,27 @@
-#include "cli/operator_commands.hpp"
-
+// status and operator init | unseal | seal: the seal lifecycle (Vault CLI compatible output).
+//   status                 GET sys/seal-status; exit 0 unsealed, 2 sealed, 1 error
+//   operator init [...]    PUT sys/init; prints unseal keys and the root token
+//   operator unseal [KEY|-] PUT sys/unseal; KEY from the argument or one line of stdin
+//   operator seal          PUT sys/seal (root token)
 #include <sys/stat.h>
 
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 
-#include "cli/flags.hpp"
-#include "cli/http_client.hpp"
+#include "cli/commands.hpp"
 
 namespace credbroker::cli {
 namespace {
 
-const flag_spec address_flag{"address", true, "ADDR", "Server address (default: $CREDBROKER_ADDR, $VAULT_ADDR, http://127.0.0.1:8200)."};
-const flag_spec format_flag{"format", true, "FORMAT", "Output format: table (default) or json."};
+using json = nlohmann::json;
 
-int usage(const std::string& cmd, const std::string& msg, const std::vector<flag_spec>& specs) {
-  std::fprintf(stderr, "credbroker %s: %s\n\nOptions:\n%s", cmd.c_str(), msg.c_str(), describe_flags(specs).c_str());
-  return 2;
-}
-
-void print_seal_status(const nlohmann::json& s) {
-  auto b = [](const nlohmann::json& v) { return v.is_boolean() ? (v.get<bool>() ? "true" : "false") : "-"; };
+void print_seal_status(const json& s) {
+  auto b = [](const json& v) { return v.is_boolean() ? (v.get<bool>() ? "true" : "false") : "-"; };
   std::printf("Key             Value\n---             -----\n");
   std::printf("Seal Type       %s\n", s.value("type", "shamir").c_str());
-  std::printf("Initialized     %s\n", b(s.value("initialized", nlohmann::json())));
-  std::printf("Sealed          %s\n", b(s.value("sealed", nlohmann::json())));
+  std::printf("Initialized     %s\n", b(s.value("initialized", json())));
+  std::printf("Sealed          %s\n", b(s.value("sealed", json())));
   std::printf("Total Shares    %d\n", s.value("n", 0));
   std::printf("Threshold       %d\n", s.value("t", 0));
   if (s.value("sealed", false)) {
@@ -38,160 +34,109 @@ void print_seal_status(const nlohmann::json& s) {
   if (s.contains("cluster_id")) std::printf("Cluster ID      %s\n", s.value("cluster_id", "").c_str());
 }
 
-int print_status_and_exit(const nlohmann::json& s, bool json) {
-  if (json) {
-    std::printf("%s\n", s.dump(2).c_str());
-  } else {
-    print_seal_status(s);
-  }
-  return s.value("sealed", true) ? 2 : 0;
+// The seal status in the invocation's format; returns 2 when sealed, as Vault's status does.
+int print_status(const invocation& inv, const json& s) {
+  if (inv.format == output_format::table) print_seal_status(s);
+  else print_output(format_data(s, inv.format));
+  return s.value("sealed", true) ? exit_code::remote_error : exit_code::ok;
 }
 
-int init_command(const std::vector<std::string>& args) {
-  const std::vector<flag_spec> specs = {
-      address_flag, format_flag,
-      {"key-shares", true, "N", "Number of unseal key shares to make (default 5)."},
-      {"key-threshold", true, "N", "Number of shares needed to unseal (default 3)."},
-      {"key-file", true, "PATH", "Also write the first key-threshold keys to PATH (mode 0600) for unseal_key_file."}};
-  auto f = parse_flags(specs, args);
-  if (!f) return usage("operator init", f.err().message, specs);
-  if (f->help) return usage("operator init", "initialise a new server", specs) - 2;
+int status_run(const invocation& inv) {
+  if (auto bad = check_arg_count(inv, 0, 0)) return *bad;
+  auto r = send(inv.client(), "GET", "sys/seal-status");
+  if (!r || !*r) return local_error("Error checking seal status: " + (r ? std::string("empty reply") : r.err().message));
+  return print_status(inv, **r);
+}
+
+status write_key_file(const std::string& path, const json& keys, int threshold) {
+  const mode_t old = ::umask(077);
+  std::ofstream out(path, std::ios::trunc);
+  ::umask(old);
+  for (int i = 0; i < threshold && i < static_cast<int>(keys.size()); ++i) out << keys[static_cast<std::size_t>(i)].get<std::string>() << "\n";
+  out.close();
+  ::chmod(path.c_str(), 0600);
+  if (!out) return make_error(errc::internal, "Error writing key file " + path);
+  return ok_v;
+}
+
+int init_run(const invocation& inv) {
   int shares = 5, threshold = 3;
   try {
-    shares = std::stoi(f->value("key-shares", "5"));
-    threshold = std::stoi(f->value("key-threshold", "3"));
+    shares = std::stoi(inv.flags.value("key-shares", "5"));
+    threshold = std::stoi(inv.flags.value("key-threshold", "3"));
   } catch (const std::exception&) {
-    return usage("operator init", "-key-shares and -key-threshold take whole numbers", specs);
+    return local_error("-key-shares and -key-threshold take whole numbers");
   }
-  auto client = http_client::from_environment(f->value("address"));
-  const nlohmann::json body = {{"secret_shares", shares}, {"secret_threshold", threshold}};
-  auto r = client.call("PUT", "sys/init", &body);
-  if (!r) {
-    std::fprintf(stderr, "Error initializing: %s\n", r.err().message.c_str());
-    return 1;
+  const json body = {{"secret_shares", shares}, {"secret_threshold", threshold}};
+  auto r = send(inv.client(), "PUT", "sys/init", &body);
+  if (!r || !*r) return remote_error("Error initializing: " + (r ? std::string("empty reply") : r.err().message));
+  const json& reply = **r;
+  if (inv.flags.has("key-file")) {
+    if (auto s = write_key_file(inv.flags.value("key-file"), reply["keys"], threshold); !s) return local_error(s.err().message);
   }
-  if (r->status != 200) {
-    std::fprintf(stderr, "Error initializing: %s\n", error_text(*r).c_str());
-    return 2;
+  if (inv.format != output_format::table) return print_output(format_data(reply, inv.format));
+  for (std::size_t i = 0; i < reply["keys"].size(); ++i) {
+    std::printf("Unseal Key %zu: %s\n", i + 1, reply["keys_base64"][i].get<std::string>().c_str());
   }
-  const auto& keys = r->body["keys"];
-  if (f->has("key-file")) {
-    const std::string path = f->value("key-file");
-    const mode_t old = ::umask(077);
-    std::ofstream out(path, std::ios::trunc);
-    ::umask(old);
-    for (int i = 0; i < threshold && i < static_cast<int>(keys.size()); ++i) out << keys[static_cast<std::size_t>(i)].get<std::string>() << "\n";
-    out.close();
-    ::chmod(path.c_str(), 0600);
-    if (!out) {
-      std::fprintf(stderr, "Error writing key file %s\n", path.c_str());
-      return 1;
-    }
-  }
-  if (f->value("format") == "json") {
-    std::printf("%s\n", r->body.dump(2).c_str());
-    return 0;
-  }
-  for (std::size_t i = 0; i < keys.size(); ++i) {
-    std::printf("Unseal Key %zu: %s\n", i + 1, r->body["keys_base64"][i].get<std::string>().c_str());
-  }
-  std::printf("\nInitial Root Token: %s\n\n", r->body["root_token"].get<std::string>().c_str());
+  std::printf("\nInitial Root Token: %s\n\n", reply["root_token"].get<std::string>().c_str());
   std::printf("credbroker initialized with %d key shares and a key threshold of %d. Provide %d of these keys\n"
               "with \"credbroker operator unseal\" after every restart (or list them in unseal_key_file).\n",
               shares, threshold, threshold);
-  return 0;
+  return exit_code::ok;
 }
 
-int unseal_command(const std::vector<std::string>& args) {
-  const std::vector<flag_spec> specs = {address_flag, format_flag,
-                                        {"reset", false, "", "Forget the shares given so far."}};
-  auto f = parse_flags(specs, args);
-  if (!f) return usage("operator unseal", f.err().message, specs);
-  if (f->help) return usage("operator unseal", "give one unseal key (argument, or one line on stdin)", specs) - 2;
-  nlohmann::json body;
-  if (f->flag("reset")) {
+int unseal_run(const invocation& inv) {
+  if (auto bad = check_arg_count(inv, 0, 1)) return *bad;
+  json body;
+  if (inv.flags.flag("reset")) {
     body = {{"reset", true}};
   } else {
-    std::string key = f->positional.empty() ? "-" : f->positional.front();
+    std::string key = inv.args.empty() ? "-" : inv.args.front();
     if (key == "-") {
       std::getline(std::cin, key);
       while (!key.empty() && (key.back() == '\r' || key.back() == ' ')) key.pop_back();
     }
     body = {{"key", key}};
   }
-  auto client = http_client::from_environment(f->value("address"));
-  auto r = client.call("PUT", "sys/unseal", &body);
-  if (!r) {
-    std::fprintf(stderr, "Error unsealing: %s\n", r.err().message.c_str());
-    return 1;
-  }
-  if (r->status != 200) {
-    std::fprintf(stderr, "Error unsealing: %s\n", error_text(*r).c_str());
-    return 2;
-  }
-  print_status_and_exit(r->body, f->value("format") == "json");
-  return 0;
+  auto r = send(inv.client(), "PUT", "sys/unseal", &body);
+  if (!r || !*r) return remote_error("Error unsealing: " + (r ? std::string("empty reply") : r.err().message));
+  print_status(inv, **r);
+  return exit_code::ok;
 }
 
-int seal_command(const std::vector<std::string>& args) {
-  const std::vector<flag_spec> specs = {address_flag};
-  auto f = parse_flags(specs, args);
-  if (!f) return usage("operator seal", f.err().message, specs);
-  if (f->help) return usage("operator seal", "seal the server (needs a root token)", specs) - 2;
-  auto client = http_client::from_environment(f->value("address"));
-  auto r = client.call("PUT", "sys/seal");
-  if (!r) {
-    std::fprintf(stderr, "Error sealing: %s\n", r.err().message.c_str());
-    return 1;
-  }
-  if (r->status != 204 && r->status != 200) {
-    std::fprintf(stderr, "Error sealing: %s\n", error_text(*r).c_str());
-    return 2;
-  }
-  std::printf("Success! credbroker is sealed.\n");
-  return 0;
+int seal_run(const invocation& inv) {
+  if (auto bad = check_arg_count(inv, 0, 0)) return *bad;
+  auto r = send(inv.client(), "PUT", "sys/seal");
+  if (!r) return remote_error("Error sealing: " + r.err().message);
+  return print_output("Success! credbroker is sealed.");
 }
 
 }  // namespace
 
-int status_command(const std::vector<std::string>& args) {
-  const std::vector<flag_spec> specs = {address_flag, format_flag};
-  auto f = parse_flags(specs, args);
-  if (!f) return usage("status", f.err().message, specs);
-  if (f->help) return usage("status", "show seal status; exit 0 unsealed, 2 sealed, 1 error", specs) - 2;
-  auto client = http_client::from_environment(f->value("address"));
-  auto r = client.call("GET", "sys/seal-status");
-  if (!r) {
-    std::fprintf(stderr, "Error checking seal status: %s\n", r.err().message.c_str());
-    return 1;
-  }
-  if (r->status != 200) {
-    std::fprintf(stderr, "Error checking seal status: %s\n", error_text(*r).c_str());
-    return 1;
-  }
-  return print_status_and_exit(r->body, f->value("format") == "json");
-}
-
-int operator_command(const std::vector<std::string>& args) {
-  const std::string help =
-      "Usage: credbroker operator <init|unseal|seal> [options]\n\n"
-      "  init     Initialise a new server: make the root key, unseal key shares and a root token\n"
-      "  unseal   Give one unseal key share\n"
-      "  seal     Seal the server (needs a root token in CREDBROKER_TOKEN or VAULT_TOKEN)\n";
-  if (args.empty()) {
-    std::fputs(help.c_str(), stderr);
-    return 2;
-  }
-  const std::vector<std::string> rest(args.begin() + 1, args.end());
-  if (args[0] == "init") return init_command(rest);
-  if (args[0] == "unseal") return unseal_command(rest);
-  if (args[0] == "seal") return seal_command(rest);
-  if (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
-    std::fputs(help.c_str(), stdout);
-    return 0;
-  }
-  std::fprintf(stderr, "credbroker operator: unknown subcommand \"%s\"\n\n%s", args[0].c_str(), help.c_str());
-  return 2;
+std::vector<command> operator_commands() {
+  const auto status_flags = flag_list({http_flags(), output_flags(false)});
+  return {
+      {"status", "Show whether the server is initialised and sealed",
+       "Usage: credbroker status [options]\n\n"
+       "  Shows the seal status. Exit code 0: unsealed, 2: sealed, 1: error.\n",
+       status_flags, status_run},
+      {"operator init", "Initialise a new server",
+       "Usage: credbroker operator init [options]\n\n"
+       "  Makes the root key, splits it into unseal key shares and creates the initial root token.\n",
+       flag_list({status_flags,
+                  {{"key-shares", true, "N", "Number of unseal key shares to make (default 5)."},
+                   {"key-threshold", true, "N", "Number of shares needed to unseal (default 3)."},
+                   {"key-file", true, "PATH", "Also write the first key-threshold keys to PATH (mode 0600) for unseal_key_file."}}}),
+       init_run},
+      {"operator unseal", "Give one unseal key share",
+       "Usage: credbroker operator unseal [options] [KEY | -]\n\n"
+       "  Gives one unseal key (the argument, or one line of stdin).\n",
+       flag_list({status_flags, {{"reset", false, "", "Forget the shares given so far."}}}), unseal_run},
+      {"operator seal", "Seal the server",
+       "Usage: credbroker operator seal [options]\n\n"
+       "  Seals the server (needs a root token).\n",
+       http_flags(), seal_run},
+  };
 }
 
 }  // namespace credbroker::cli
