@@ -9,7 +9,7 @@ packages=(
   libpqxx-dev libhiredis-dev libboost-dev libssl-dev nlohmann-json3-dev libspdlog-dev
   libgtest-dev libgmock-dev libsqlite3-dev libbenchmark-dev
   postgresql postgresql-client redis-server redis-tools
-  python3 python3-hvac python3-requests python3-psycopg2 python3-redis curl procps
+  python3 python3-hvac python3-requests python3-psycopg2 python3-redis python3-yaml curl procps
   clang
 )
 

@@ -55,3 +55,37 @@ TEST(flags, help_is_recognised) {
 }
 
 }  // namespace
+
+namespace {
+
+const std::vector<flag_spec> cli_specs = {
+    {"format", true, "FORMAT", ""},
+    {"force", false, "", "", {"f"}},
+    {"policy", true, "NAME", "", {}, true, true},
+    {"metadata", true, "K=V", "", {}, true}};
+
+TEST(flags, aliases_repeats_and_comma_lists) {
+  auto r = parse_flags(cli_specs, {"-f", "-policy=a,b", "-policy", "c", "-metadata=k=v,w", "-format", "json", "secret/x", "k=v"});
+  ASSERT_TRUE(r.ok()) << r.err().message;
+  EXPECT_TRUE(r->flag("force"));
+  EXPECT_EQ(r->value("format"), "json");
+  EXPECT_EQ(r->all("policy"), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(r->all("metadata"), (std::vector<std::string>{"k=v,w"}));  // no comma split
+  EXPECT_EQ(r->positional, (std::vector<std::string>{"secret/x", "k=v"}));
+}
+
+TEST(flags, stdin_dash_is_an_argument_and_late_flags_are_reported) {
+  auto r = parse_flags(cli_specs, {"-", "-format=json", "-nope", "-h"});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->positional.size(), 4u);
+  EXPECT_FALSE(r->has("format"));
+  EXPECT_EQ(flags_after_arguments(cli_specs, r->positional), (std::vector<std::string>{"-format=json", "-h"}));
+}
+
+TEST(flags, alias_boolean_errors_name_the_flag_given) {
+  auto r = parse_flags(cli_specs, {"-f=maybe"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.err().message, "invalid boolean value \"maybe\" for -f: expected true or false");
+}
+
+}  // namespace
