@@ -3,6 +3,9 @@
 #include <spdlog/spdlog.h>
 
 namespace credbroker::storage {
+namespace {
+constexpr int max_extra_batches = 3;  // batches a leader commits for others after its own
+}  // namespace
 
 group_commit::group_commit(group_commit_options options, committer commit)
     : options_(options), commit_(std::move(commit)) {
@@ -42,10 +45,23 @@ status group_commit::apply(std::vector<operation> ops) {
   std::unique_lock lock(mu_);
   if (stopping_) return make_error(errc::storage_failure, "storage is closed");
   queue_.push_back(&p);
+  int led = 0;
   for (;;) {
-    if (p.done) return std::move(p.result);
+    if (p.done) {
+      // A leader whose own write is done keeps leading a few more batches while writers are queued:
+      // it is already running, while handing off costs a wake-up of the next leader per batch (on a
+      // busy machine, a scheduling delay as long as the commit itself).
+      if (led > 0 && led <= max_extra_batches && !queue_.empty()) {
+        lead(lock);
+        ++led;
+        continue;
+      }
+      if (led > 0) hand_off();
+      return std::move(p.result);
+    }
     if (!committing_) {
       lead(lock);
+      ++led;
       continue;
     }
     mine.wait(lock);
@@ -100,6 +116,9 @@ void group_commit::lead(std::unique_lock<std::mutex>& lock) {
     }
   }
   committing_ = false;
+}
+
+void group_commit::hand_off() {
   // Exactly one waiter leads next: the oldest durable write still queued (lazy ones ride with it).
   for (pending* p : queue_) {
     if (!p->lazy) {
@@ -125,6 +144,7 @@ void group_commit::flusher_loop() {
       }
       lead(lock);
     }
+    hand_off();
     lazy_armed_ = false;
     if (stopping_) {
       if (!committing_) return;

@@ -9,7 +9,11 @@
 // gathers, so batches grow with load, and a lone writer commits without any thread hand-off:
 //
 //   w1 finds the queue idle:  leader   commit([w1])                          (no wake-up)
-//   w2..w9 arrive meanwhile:  queued;  w1 done -> w2 leads commit([w2..w9]) -> wakes w3..w9
+//   w2..w9 arrive meanwhile:  queued;  w1 done -> w1 leads commit([w2..w9]) too -> wakes w2..w9
+//
+// A leader whose own write is done leads up to 3 more batches while writers are queued (it is
+// running already; waking the next leader would cost a scheduling delay per batch), then hands
+// off to the oldest queued writer.
 //
 // Lazy writes (apply_lazy) join the same queue in order and ride with the next batch; the caller
 // does not wait. A background flusher commits leftovers after lazy_flush_delay when no durable write
@@ -72,8 +76,11 @@ class group_commit {
   };
   static std::size_t bytes_of(const std::vector<operation>& ops);
   // Takes the next batch, commits it with mu_ released, marks it done. Requires lock held and
-  // !committing_; returns with lock held.
+  // !committing_; returns with lock held. The caller then leads again or calls hand_off().
   void lead(std::unique_lock<std::mutex>& lock);
+  // Wakes the oldest queued durable writer to lead the next batch (and the flusher if it waits).
+  // Requires lock held.
+  void hand_off();
   void flusher_loop();
 
   const group_commit_options options_;
