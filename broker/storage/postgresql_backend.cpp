@@ -7,9 +7,6 @@
 namespace credbroker::storage {
 namespace {
 
-// The first key of every advisory lock credbroker takes ("crbd"); the second says which.
-constexpr int lock_class = 0x63726264;
-constexpr int schema_lock = 1;
 constexpr unsigned bytea_oid = 17;
 const std::vector<postgresql_session::setting> session_settings = {{"statement_timeout", "60s"}};
 
@@ -142,23 +139,7 @@ result<std::unique_ptr<postgresql_session>> postgresql_backend::open_session(con
 status postgresql_backend::create_schema() {
   std::lock_guard lock(writer_->mu());
   const std::string what = "cannot prepare the storage table " + options_.table;
-  auto exists = writer_->run(what, [&](pqxx::connection& c) {
-    pqxx::nontransaction tx(c);
-    return tx.exec_params("SELECT to_regclass($1) IS NOT NULL", table_sql_)[0][0].as<bool>();
-  });
-  if (!exists) return std::move(exists).err();
-  if (!*exists) {
-    auto created = writer_->run(what, [&](pqxx::connection& c) {
-      // Serialised across nodes starting at once: concurrent CREATE TABLE IF NOT EXISTS can fail
-      // on the catalog's unique index.
-      pqxx::work tx(c);
-      tx.exec_params("SELECT pg_advisory_xact_lock($1, $2)", lock_class, schema_lock);
-      tx.exec("CREATE TABLE IF NOT EXISTS " + table_sql_ + " (key bytea PRIMARY KEY, value bytea NOT NULL)");
-      tx.commit();
-      return true;
-    });
-    if (!created) return std::move(created).err();
-  }
+  if (auto s = create_table_once(*writer_, table_sql_, "key bytea PRIMARY KEY, value bytea NOT NULL", what); !s) return s;
   auto shape = writer_->run(what, [&](pqxx::connection& c) {
     pqxx::nontransaction tx(c);
     auto r = tx.exec("SELECT key, value FROM " + table_sql_ + " LIMIT 0");

@@ -61,4 +61,23 @@ error postgresql_session::fail(const std::string& what, const std::exception& e)
   return target_.failure(what, e);
 }
 
+status create_table_once(postgresql_session& s, const std::string& quoted_name, const std::string& columns,
+                         const std::string& what) {
+  auto exists = s.run(what, [&](pqxx::connection& c) {
+    pqxx::nontransaction tx(c);
+    return tx.exec_params("SELECT to_regclass($1) IS NOT NULL", quoted_name)[0][0].as<bool>();
+  });
+  if (!exists) return std::move(exists).err();
+  if (*exists) return ok_v;
+  auto created = s.run(what, [&](pqxx::connection& c) {
+    pqxx::work tx(c);
+    tx.exec_params("SELECT pg_advisory_xact_lock($1, 1)", postgresql_lock_class);
+    tx.exec("CREATE TABLE IF NOT EXISTS " + quoted_name + " (" + columns + ")");
+    tx.commit();
+    return true;
+  });
+  if (!created) return std::move(created).err();
+  return ok_v;
+}
+
 }  // namespace credbroker::storage

@@ -31,6 +31,19 @@
 
 namespace credbroker::storage {
 
+// The first key of every advisory lock credbroker takes ("crbd"); the second says which: 1 for
+// schema creation, a hash of the table names for the HA leadership (ha/postgresql_leadership.hpp).
+constexpr int postgresql_lock_class = 0x63726264;
+
+class postgresql_session;
+
+// CREATE TABLE <quoted_name> (<columns>) unless it exists: a check only when it does (the role then
+// needs no CREATE right), serialised across nodes starting at once by a transaction-level advisory
+// lock (concurrent CREATE TABLE IF NOT EXISTS can fail on the catalog's unique index). Requires the
+// session's mutex held.
+status create_table_once(postgresql_session& s, const std::string& quoted_name, const std::string& columns,
+                         const std::string& what);
+
 class postgresql_session {
  public:
   using steady = std::chrono::steady_clock;
