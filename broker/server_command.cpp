@@ -24,6 +24,7 @@
 #include "broker/barrier/barrier.hpp"
 #include "broker/barrier/seal_manager.hpp"
 #include "broker/storage/inmem_backend.hpp"
+#include "broker/storage/postgresql_backend.hpp"
 #include "broker/storage/sqlite_backend.hpp"
 #include "leases/lease_manager.hpp"
 #include "api/auth_mounts.hpp"
@@ -171,6 +172,23 @@ int server_command(const std::vector<std::string>& args) {
     so.path = (std::filesystem::path(cfg.storage.path) / "credbroker.db").string();
     auto opened = storage::sqlite_backend::open(so);
     if (!opened) {
+      std::fprintf(stderr, "credbroker server: %s\n", opened.err().message.c_str());
+      spdlog::error("{}", opened.err().message);
+      return 1;
+    }
+    backend = std::move(*opened);
+  } else if (cfg.storage.type == "postgresql") {
+    if (cfg.storage.ha_enabled) {
+      return usage_error("storage.postgresql.ha_enabled: this version runs one node per table; remove the key or "
+                         "set it to false (see docs/ha.md)");
+    }
+    storage::postgresql_options po;
+    po.connection_url = cfg.storage.connection_url;
+    po.table = cfg.storage.table;
+    po.max_parallel = cfg.storage.max_parallel;
+    auto opened = storage::postgresql_backend::open(po);
+    if (!opened) {
+      if (opened.err().code == make_error_code(errc::invalid_request)) return usage_error(opened.err().message);
       std::fprintf(stderr, "credbroker server: %s\n", opened.err().message.c_str());
       spdlog::error("{}", opened.err().message);
       return 1;

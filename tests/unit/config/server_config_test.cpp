@@ -74,7 +74,7 @@ TEST(server_config, table) {
       {"bad log format", [](json& j) { j["log_format"] = "xml"; },
        "log_format: expected \"standard\" or \"json\", got \"xml\""},
       {"unknown storage", [](json& j) { j["storage"] = {{"file", {{"path", "/x"}}}}; },
-       "unknown key \"storage.file\"; expected one of: inmem, sqlite"},
+       "unknown key \"storage.file\"; expected one of: inmem, postgresql, sqlite"},
       {"sqlite without path", [](json& j) { j["storage"]["sqlite"] = json::object(); },
        "storage.sqlite.path: expected the data directory, a non-empty string, got null"},
       {"missing listener", [](json& j) { j.erase("listener"); },
@@ -121,6 +121,48 @@ TEST(server_config, values_are_read) {
   EXPECT_EQ(r2->revocation.backoff_base.count(), 2);
   EXPECT_EQ(r2->revocation.per_connection, 9u);
   EXPECT_EQ(r2->revocation.backoff_cap.count(), 600);
+}
+
+TEST(server_config, postgresql_storage) {
+  const std::string url = "postgresql://credbroker:pw@db.internal:5432/credbroker";
+  auto with = [&](json settings) {
+    json doc = base();
+    doc["storage"] = {{"postgresql", std::move(settings)}};
+    return config::parse_server_config(doc);
+  };
+  auto r = with({{"connection_url", url}, {"table", "vault.kv"}, {"max_parallel", "16"}, {"ha_enabled", "true"}});
+  ASSERT_TRUE(r.ok()) << r.err().message;
+  EXPECT_EQ(r->storage.type, "postgresql");
+  EXPECT_EQ(r->storage.connection_url.reveal(), url);
+  EXPECT_EQ(r->storage.table, "vault.kv");
+  EXPECT_EQ(r->storage.max_parallel, 16u);
+  EXPECT_TRUE(r->storage.ha_enabled);
+  EXPECT_EQ(r->storage.ha_table, "credbroker_ha_locks");
+  auto defaults = with({{"connection_url", url}});
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->storage.table, "credbroker_kv_store");
+  EXPECT_EQ(defaults->storage.max_parallel, 128u);
+  EXPECT_FALSE(defaults->storage.ha_enabled);
+
+  const std::vector<std::pair<json, std::string>> bad = {
+      {json::object(), "storage.postgresql.connection_url: required (or VAULT_PG_CONNECTION_URL), e.g. "
+                       "\"postgresql://credbroker:PASSWORD@db.internal:5432/credbroker\""},
+      {{{"connection_url", url}, {"tabel", "x"}},
+       "unknown key \"storage.postgresql.tabel\"; expected one of: connection_url, ha_enabled, ha_table, max_parallel, table"},
+      {{{"connection_url", url}, {"max_parallel", 1}}, "storage.postgresql.max_parallel: expected a whole number from 2 to 10000, got 1"},
+      {{{"connection_url", url}, {"max_parallel", "many"}},
+       "storage.postgresql.max_parallel: expected a whole number from 2 to 10000, got \"many\""},
+      {{{"connection_url", url}, {"table", ""}}, "storage.postgresql.table: expected a table name or schema.table, got \"\""},
+      {{{"connection_url", url}, {"ha_enabled", "maybe"}}, "storage.postgresql.ha_enabled: expected true or false, got \"maybe\""},
+      {{{"connection_url", 5}}, "storage.postgresql.connection_url: expected a string, got 5"},
+  };
+  for (const auto& [settings, message] : bad) {
+    SCOPED_TRACE(settings.dump());
+    auto e = with(settings);
+    ASSERT_FALSE(e.ok());
+    EXPECT_EQ(e.err().message, message);
+    EXPECT_EQ(e.err().message.find("pw@"), std::string::npos);  // the URL's password is never echoed
+  }
 }
 
 TEST(server_config, file_errors_name_the_file) {
