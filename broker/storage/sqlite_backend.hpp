@@ -101,7 +101,8 @@ class sqlite_backend final : public physical {
   bool stopping_ = false;
   std::thread flusher_;
   sqlite3* checkpoint_db_ = nullptr;
-  std::mutex checkpoint_mu_;
+  std::mutex checkpoint_mu_;      // guards checkpoint_due_ / checkpoint_stop_
+  std::mutex checkpoint_run_mu_;  // one checkpoint of the file at a time; taken with no other lock held
   std::condition_variable checkpoint_cv_;
   bool checkpoint_due_ = false;
   bool checkpoint_stop_ = false;
