@@ -337,14 +337,12 @@ result<std::vector<std::string>> database_engine::write_config(config_update u) 
   std::shared_ptr<plugin::database_plugin> inst(std::move(*fresh));
   std::vector<std::string> warnings;
   if (const auto keys = inst->config_keys(); !keys.empty()) {
+    // The keys of this write only: what the plugin itself stored last time (its defaults) stays.
     std::string ignored;
-    for (auto it = c.details.begin(); it != c.details.end();) {
-      if (std::find(keys.begin(), keys.end(), it.key()) != keys.end()) {
-        ++it;
-        continue;
-      }
-      ignored += (ignored.empty() ? "" : " ") + it.key();
-      it = c.details.erase(it);
+    for (const auto& [key, _] : u.details.items()) {
+      if (std::find(keys.begin(), keys.end(), key) != keys.end()) continue;
+      ignored += (ignored.empty() ? "" : " ") + key;
+      c.details.erase(key);
     }
     if (!ignored.empty()) {
       warnings.push_back(c.plugin_name + " does not read these parameters, which were not stored: [" + ignored + "]");

@@ -4,6 +4,7 @@
 # that version is there already.
 set -euo pipefail
 : "${CREDBROKER_CLIENTS_DIR:?run through scripts/install-clients.sh}"
+command -v go >/dev/null || { echo "$0: the Go toolchain (1.24 or newer) is needed on PATH" >&2; exit 1; }
 version=v0.41.1
 out=$CREDBROKER_CLIENTS_DIR/consul-template
 mkdir -p "$out"

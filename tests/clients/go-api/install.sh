@@ -4,6 +4,7 @@
 # the builds are reproducible). Skipped when the binary was built from the same sources.
 set -euo pipefail
 : "${CREDBROKER_CLIENTS_DIR:?run through scripts/install-clients.sh}"
+command -v go >/dev/null || { echo "$0: the Go toolchain (1.24 or newer) is needed on PATH" >&2; exit 1; }
 here=$(cd "$(dirname "$0")" && pwd)
 out=$CREDBROKER_CLIENTS_DIR/go-api
 mkdir -p "$out"

@@ -274,16 +274,16 @@ func (l *lifecycle) renewRevoke(t *testing.T) {
 	}
 }
 
-// A role whose leases last 4 s and at most 12 s: the watcher renews (each renewal capped nearer max
+// A role whose leases last 6 s and at most 18 s: the watcher renews (each renewal capped nearer max
 // TTL) and reports done, without error, when the lease cannot be extended any more.
 func (l *lifecycle) lifetimeWatcher(t *testing.T) {
 	_, err := l.c.Logical().Write("database/roles/short", map[string]interface{}{
-		"db_name": "pg", "default_ttl": 4, "max_ttl": "12s",
+		"db_name": "pg", "default_ttl": 6, "max_ttl": "18s",
 		"creation_statements": []string{`CREATE ROLE "{{name}}" WITH LOGIN PASSWORD '{{password}}' VALID UNTIL '{{expiration}}';`}})
 	mustOK(t, "role short", err)
 	s := l.issue(t, "short")
 	issued := time.Now()
-	w, err := l.c.NewLifetimeWatcher(&vault.LifetimeWatcherInput{Secret: s, Increment: 4})
+	w, err := l.c.NewLifetimeWatcher(&vault.LifetimeWatcherInput{Secret: s, Increment: 6})
 	mustOK(t, "lifetime watcher", err)
 	go w.Start()
 	defer w.Stop()
@@ -304,15 +304,15 @@ func (l *lifecycle) lifetimeWatcher(t *testing.T) {
 				t.Fatalf("the watcher ended after %d renewal(s), want at least 2", len(renewals))
 			}
 			last := renewals[len(renewals)-1].Secret
-			if last.LeaseDuration >= 4 {
+			if last.LeaseDuration >= 6 {
 				t.Fatalf("the last renewal answered %d s: not capped by max_ttl", last.LeaseDuration)
 			}
 			look, err := l.c.Sys().Lookup(s.LeaseID)
 			mustOK(t, "lease lookup", err)
 			expire, err := time.Parse(time.RFC3339Nano, look.Data["expire_time"].(string))
 			mustOK(t, "expire_time", err)
-			if got := expire.Sub(issued); got > 13*time.Second || got < 10*time.Second {
-				t.Fatalf("the lease expires %v after issue, want its max TTL of 12s", got)
+			if got := expire.Sub(issued); got > 19*time.Second || got < 16*time.Second {
+				t.Fatalf("the lease expires %v after issue, want its max TTL of 18s", got)
 			}
 			t.Logf("%d renewals; done at the max TTL", len(renewals))
 			return
