@@ -84,7 +84,10 @@ reply create(token_store& tokens, request& req, const field_data& fd, bool orpha
   if (type != "service" && type != "default" && !type.empty()) {
     return reply::fail(400, "unsupported token type \"" + type + "\": credbroker issues service tokens only");
   }
-  if (fd.provided("entity_alias")) return reply::fail(400, "entity_alias is not supported: credbroker has no identity store");
+  // The Go client always sends "entity_alias":"" (and "display_name":"", "num_uses":0): empty is none.
+  if (!fd.get_string("entity_alias").value_or("").empty()) {
+    return reply::fail(400, "entity_alias is not supported: credbroker has no identity store");
+  }
   auth::token_request r;
   if (auto id = fd.get_string("id"); id && !id->empty()) r.id = *id;
   if (fd.provided("policies")) r.policies = fd.get_strings("policies");
@@ -137,13 +140,20 @@ std::shared_ptr<mount_table_entry> token_mount(token_store& tokens, const clock&
   routes.push_back(std::move(co));
 
   route lookup = make("lookup", {{"token", field_type::string}});
-  auto lookup_h = [&tokens, &clk](request&, const field_data& fd) {
-    const secret t(fd.get_string("token").value_or(""));
-    if (t.empty()) return reply::fail(400, "missing token to look up");
+  // As Vault's: no token given looks up the caller's own (GET auth/token/lookup); one that does not
+  // exist (revoked, expired) answers 403 "bad token".
+  auto lookup_h = [&tokens, &clk](request& req, const field_data& fd) {
+    secret t(fd.get_string("token").value_or(""));
+    if (t.empty()) t = req.token;
+    if (t.empty()) return reply::fail(400, "missing token ID");
     auto e = tokens.lookup(t);
-    if (!e) return reply::fail(e.err());
+    if (!e) {
+      if (e.err().code == make_error_code(errc::invalid_request)) return reply::fail(403, "bad token");
+      return reply::fail(e.err());
+    }
     return reply::with_data(lookup_data(*e, t.reveal(), seconds_of(clk.now())));
   };
+  lookup.operations[operation::read] = lookup_h;
   lookup.operations[operation::update] = lookup_h;
   routes.push_back(std::move(lookup));
 

@@ -134,7 +134,9 @@ reply router::invoke(const match& m, request& req) const {
   for (const auto& k : fd->unknown()) {
     if (!req.captures.contains(k)) unknown.push_back(k);
   }
-  if (r.warn_unknown_fields && !unknown.empty() && out.k == reply::kind::envelope) {
+  if (r.warn_unknown_fields && !unknown.empty() && (out.k == reply::kind::envelope || out.k == reply::kind::empty)) {
+    // A write that would answer 204 answers 200 with the warning instead, so it is not lost.
+    if (out.k == reply::kind::empty) out = reply::with_data(nullptr);
     std::string list;
     for (const auto& k : unknown) list += (list.empty() ? "" : " ") + k;
     out.warnings.push_back("Endpoint ignored these unrecognized parameters: [" + list + "]");

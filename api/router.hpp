@@ -63,7 +63,7 @@ class router {
 
   // Runs the matched route: existence check (unless resolved), operation lookup (405), field conversion (400),
   // the handler (exceptions become 500), then Vault's post-processing (empty list -> 404,
-  // unknown-parameter warning). Precondition: m.r != nullptr.
+  // unknown-parameter warning, which turns a 204 into a 200 carrying it). Precondition: m.r != nullptr.
   reply invoke(const match& m, request& req) const;
 
  private:

@@ -20,6 +20,7 @@ service::service(const services& svc) : node_(svc.node), authn_(svc.authn), poli
   sys->type = "system";
   sys->routes.push_back(sys_health_route(node_));
   sys->routes.push_back(sys_seal_status_route(node_));
+  sys->routes.push_back(sys_leader_route(node_));
   if (seal != nullptr) {
     // "init" takes GET (status) and PUT (initialise): one route with both operations.
     route init = sys_init_write_route(*seal);
@@ -46,9 +47,10 @@ service::service(const services& svc) : node_(svc.node), authn_(svc.authn), poli
     svc.auth_methods->attach(router_);
   }
   if (svc.secrets != nullptr) {
-    for (auto& r : sys_mount_routes(*svc.secrets)) sys->routes.push_back(std::move(r));
+    for (auto& r : sys_mount_routes(*svc.secrets, svc.auth_methods)) sys->routes.push_back(std::move(r));
     svc.secrets->attach(router_);
   }
+  for (auto& r : sys_internal_ui_routes(svc.secrets, svc.auth_methods, authn_, policies_)) sys->routes.push_back(std::move(r));
   if (svc.passwords != nullptr) {
     for (auto& r : sys_password_policy_routes(*svc.passwords)) sys->routes.push_back(std::move(r));
   }
@@ -56,6 +58,16 @@ service::service(const services& svc) : node_(svc.node), authn_(svc.authn), poli
   static const system_clock wall;
   if (svc.tokens != nullptr) router_.add_mount(token_mount(*svc.tokens, clk != nullptr ? *clk : wall));
 }
+
+// Vault's 403 for a request whose token was refused: "permission denied" without a token; with an
+// unknown, revoked or expired one also "invalid token", which Vault Agent and Proxy take as their cue
+// to authenticate again (a token that only lacks a policy gets "permission denied" alone).
+namespace {
+reply token_refused(const request& req) {
+  if (req.token.empty()) return reply::fail(403, "permission denied");
+  return reply::fail(403, "2 errors occurred:\n\t* permission denied\n\t* invalid token\n\n");
+}
+}  // namespace
 
 reply service::authorize(const router::match& m, request& req) const {
   if (m.r != nullptr) router_.resolve_operation(m, req);
@@ -100,7 +112,7 @@ raw_response service::handle(const raw_request& raw) const {
   }
   if (!open) {
     req.caller = authn_.authenticate(req.token);
-    if (!req.caller) return render(reply::fail(403, "permission denied"), &req, mount_type);
+    if (!req.caller) return render(token_refused(req), &req, mount_type);
     if (reply a = authorize(m, req); a.k == reply::kind::error) return render(a, &req, mount_type);
   }
   if (!m.mount) {

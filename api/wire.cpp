@@ -1,5 +1,7 @@
 #include "api/wire.hpp"
 
+#include <cctype>
+
 #include "broker/core/random.hpp"
 
 namespace credbroker::api {
@@ -14,6 +16,40 @@ int hex_value(char c) {
 
 std::string json_text(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// Vault's isForm: Content-Type application/x-www-form-urlencoded (parameters allowed) and a body
+// that does not start, after whitespace, like JSON ('{' or '[').
+bool is_form(const raw_request& raw) {
+  const std::string* ct = raw.header("content-type");
+  if (ct == nullptr) return false;
+  std::string media = ct->substr(0, ct->find(';'));
+  while (!media.empty() && (media.back() == ' ' || media.back() == '\t')) media.pop_back();
+  for (auto& c : media) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (media != "application/x-www-form-urlencoded") return false;
+  const auto first = raw.body.find_first_not_of(" \t\r\n");
+  return first == std::string::npos || (raw.body[first] != '{' && raw.body[first] != '[');
+}
+
+// a=1&b=2 -> {"a":"1","b":"2"}; a repeated key's values are joined with commas, as Vault's.
+std::optional<nlohmann::json> parse_form(std::string_view body) {
+  nlohmann::json out = nlohmann::json::object();
+  while (!body.empty()) {
+    const auto amp = body.find('&');
+    const std::string_view pair = body.substr(0, amp);
+    body = amp == std::string_view::npos ? std::string_view{} : body.substr(amp + 1);
+    if (pair.empty()) continue;
+    const auto eq = pair.find('=');
+    auto key = percent_decode(pair.substr(0, eq), true);
+    auto value = percent_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1), true);
+    if (!key || !value) return std::nullopt;
+    if (auto it = out.find(*key); it != out.end()) {
+      *it = it->get<std::string>() + "," + *value;
+    } else {
+      out[*key] = std::move(*value);
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -121,7 +157,14 @@ parsed parse_request(const raw_request& raw) {
   if (req.op == operation::list && (req.path.empty() || req.path.back() != '/')) req.path += '/';
 
   // Data: the JSON body for writes, the query string otherwise.
-  if (takes_body) {
+  if (takes_body && is_form(raw)) {
+    auto form = parse_form(raw.body);
+    if (!form) {
+      p.failure = reply::fail(400, "error parsing form data");
+      return p;
+    }
+    req.body = std::move(*form);
+  } else if (takes_body) {
     const auto first = raw.body.find_first_not_of(" \t\r\n");
     if (first != std::string::npos) {
       nlohmann::json body = nlohmann::json::parse(raw.body, nullptr, false);

@@ -5,7 +5,9 @@
 //     - routes live under /v1/; the path is percent-decoded
 //     - PUT == POST (update); GET read; DELETE delete; HEAD head; PATCH needs merge-patch+json (415);
 //       LIST, or GET with ?list=<Go bool>, is a list and appends '/' to the path; other verbs -> 405
-//     - body: a JSON object (empty is fine) for writes; read/list/delete take the query string instead
+//     - body: a JSON object (empty or null is fine) for writes, or a form (Content-Type
+//       application/x-www-form-urlencoded and a body not starting with '{' or '['; values are
+//       strings, a repeated key's values joined with ','); read/list/delete take the query string
 //     - token: X-Vault-Token, else "Authorization: Bearer <t>"; X-Vault-Request is ignored
 //   render: reply -> raw HTTP
 //     - envelope {request_id, lease_id, renewable, lease_duration, data, wrap_info, warnings, auth,

@@ -25,7 +25,7 @@ time_point from_ms(std::int64_t v) { return time_point{std::chrono::milliseconds
 nlohmann::json rotation_to_json(const rotation_state& r) {
   return {{"period", r.period.count()}, {"schedule", r.schedule},  {"window", r.window.count()},
           {"last", ms(r.last)},         {"next", ms(r.next)},      {"attempts", r.attempts},
-          {"error", r.last_error},      {"next_attempt", ms(r.next_attempt)}};
+          {"error", r.last_error},      {"next_attempt", ms(r.next_attempt)}, {"disabled", r.disabled}};
 }
 
 rotation_state rotation_from_json(const nlohmann::json& j) {
@@ -39,6 +39,7 @@ rotation_state rotation_from_json(const nlohmann::json& j) {
   r.attempts = j.value("attempts", 0);
   r.last_error = j.value("error", "");
   r.next_attempt = from_ms(j.value("next_attempt", std::int64_t{0}));
+  r.disabled = j.value("disabled", false);
   return r;
 }
 
@@ -52,6 +53,7 @@ nlohmann::json to_json(const connection_config& c) {
           {"allowed_roles", c.allowed_roles},
           {"root_credentials_rotate_statements", c.root_rotation_statements},
           {"password_policy", c.password_policy},
+          {"skip_static_role_import_rotation", c.skip_static_role_import_rotation},
           {"connection_details", c.details},
           {"root_rotation", rotation_to_json(c.root_rotation)}};
 }
@@ -68,6 +70,7 @@ std::optional<connection_config> config_from_json(std::string_view text) {
     c.allowed_roles = j.value("allowed_roles", std::vector<std::string>{});
     c.root_rotation_statements = j.value("root_credentials_rotate_statements", std::vector<std::string>{});
     c.password_policy = j.value("password_policy", "");
+    c.skip_static_role_import_rotation = j.value("skip_static_role_import_rotation", false);
     c.details = j.value("connection_details", nlohmann::json::object());
     c.root_rotation = rotation_from_json(j.value("root_rotation", nlohmann::json::object()));
     return c;
@@ -181,9 +184,14 @@ nlohmann::json database_engine::redacted(const connection_config& c) {
                         {"root_credentials_rotate_statements", c.root_rotation_statements},
                         {"password_policy", c.password_policy},
                         {"verify_connection", c.verify_connection},
-                        {"skip_static_role_import_rotation", false}};
-  // Root rotation (credbroker's keys; see docs/rotation.md): when it ran and runs next.
+                        {"skip_static_role_import_rotation", c.skip_static_role_import_rotation}};
+  // Root rotation, with Vault's field names (credbroker's earlier root_rotation_* too; see
+  // docs/rotation.md), and when it ran and runs next.
   const rotation_state& r = c.root_rotation;
+  out["rotation_period"] = r.period.count();
+  out["rotation_schedule"] = r.schedule;
+  out["rotation_window"] = r.window.count();
+  out["disable_automated_rotation"] = r.disabled;
   if (r.period.count() > 0) out["root_rotation_period"] = r.period.count();
   if (!r.schedule.empty()) out["root_rotation_schedule"] = r.schedule;
   out["last_root_rotation"] = r.last == time_point{} ? nlohmann::json(nullptr) : nlohmann::json(format_rfc3339_nano(r.last));
@@ -252,6 +260,48 @@ result<std::shared_ptr<const connection_config>> database_engine::must_config(co
   return *c;
 }
 
+status database_engine::apply_root_rotation(const config_update& u, rotation_state& r) {
+  const bool period_given = u.root_rotation_period && u.root_rotation_period->count() > 0;
+  const bool schedule_given = u.root_rotation_schedule && !u.root_rotation_schedule->empty();
+  if (period_given && schedule_given) {
+    return make_error(errc::invalid_request,
+                      "mutually exclusive fields rotation_schedule and rotation_period were both specified; only one of them can be provided");
+  }
+  if (u.root_rotation_window && u.root_rotation_window->count() > 0 && period_given) {
+    return make_error(errc::invalid_request, "rotation_window does not apply to period");
+  }
+  if (u.root_rotation_period) {
+    if (period_given && *u.root_rotation_period < seconds(5)) {
+      return make_error(errc::invalid_request, "rotation_period must be 5 seconds or more");
+    }
+    r.period = *u.root_rotation_period;
+    if (period_given) {
+      r.schedule.clear();
+      r.window = seconds(0);
+    }
+  }
+  if (u.root_rotation_schedule) {
+    if (schedule_given) {
+      if (auto cs = cron_schedule::parse(*u.root_rotation_schedule); !cs) {
+        return make_error(errc::invalid_request, "could not parse rotation_schedule: " + cs.err().message);
+      }
+      r.period = seconds(0);
+    }
+    r.schedule = *u.root_rotation_schedule;
+  }
+  if (u.root_rotation_window) {
+    if (u.root_rotation_window->count() > 0 && r.schedule.empty()) {
+      return make_error(errc::invalid_request, "rotation_window does not apply to period");
+    }
+    if (u.root_rotation_window->count() > 0 && *u.root_rotation_window < seconds(3600)) {
+      return make_error(errc::invalid_request, "rotation_window must be 3600 seconds or more");
+    }
+    r.window = *u.root_rotation_window;
+  }
+  if (u.disable_automated_rotation) r.disabled = *u.disable_automated_rotation;
+  return ok_v;
+}
+
 result<std::vector<std::string>> database_engine::write_config(config_update u) {
   // Serialised with root rotations of this connection: a write that read the config before a
   // rotation stored its new password must not store the old one back after it.
@@ -271,45 +321,39 @@ result<std::vector<std::string>> database_engine::write_config(config_update u) 
   if (u.verify_connection) c.verify_connection = *u.verify_connection;
   if (u.allowed_roles) c.allowed_roles = *u.allowed_roles;
   if (u.root_rotation_statements) c.root_rotation_statements = *u.root_rotation_statements;
-  if (u.password_policy) c.password_policy = *u.password_policy;
+  if (u.password_policy) c.password_policy = *u.password_policy;  // checked at use, as Vault
+  if (u.skip_static_role_import_rotation) c.skip_static_role_import_rotation = *u.skip_static_role_import_rotation;
   if (c.plugin_name.empty()) return make_error(errc::invalid_request, "empty plugin name");
-  if (u.root_rotation_period) c.root_rotation.period = *u.root_rotation_period;
-  if (u.root_rotation_schedule) c.root_rotation.schedule = *u.root_rotation_schedule;
-  if (u.root_rotation_period && u.root_rotation_schedule && c.root_rotation.period.count() > 0 && !c.root_rotation.schedule.empty()) {
-    return make_error(errc::invalid_request,
-                      "mutually exclusive fields root_rotation_period and root_rotation_schedule were both specified; only one of them can be provided");
-  }
-  if (u.root_rotation_period && c.root_rotation.period.count() > 0) c.root_rotation.schedule.clear();
-  if (u.root_rotation_schedule && !c.root_rotation.schedule.empty()) c.root_rotation.period = seconds(0);
-  if (c.root_rotation.period.count() > 0 && c.root_rotation.period < seconds(5)) {
-    return make_error(errc::invalid_request, "root_rotation_period must be 5 seconds or more");
-  }
-  if (!c.root_rotation.schedule.empty()) {
-    if (auto cs = cron_schedule::parse(c.root_rotation.schedule); !cs) {
-      return make_error(errc::invalid_request, "could not parse root_rotation_schedule: " + cs.err().message);
-    }
-  }
-  if (u.root_rotation_period || u.root_rotation_schedule) {
+  if (auto s = apply_root_rotation(u, c.root_rotation); !s) return std::move(s).err();
+  const bool timing = u.root_rotation_period || u.root_rotation_schedule || u.disable_automated_rotation;
+  if (timing) {
     const time_point base = c.root_rotation.last == time_point{} ? clock_.now() : c.root_rotation.last;
     c.root_rotation.next = next_rotation_time(c.root_rotation, base);
-  }
-  if (!c.password_policy.empty()) {
-    auto p = passwords_.get_text(c.password_policy);
-    if (!p) return std::move(p).err();
-    if (!p->has_value()) return make_error(errc::invalid_request, "password policy \"" + c.password_policy + "\" does not exist");
   }
   // Not open_instance: an unknown plugin answers the registry's own error, a failed initialisation
   // Vault's "error creating database object".
   auto fresh = plugins_.create(c.plugin_name);
   if (!fresh) return std::move(fresh).err();
   std::shared_ptr<plugin::database_plugin> inst(std::move(*fresh));
+  std::vector<std::string> warnings;
+  if (const auto keys = inst->config_keys(); !keys.empty()) {
+    // The keys of this write only: what the plugin itself stored last time (its defaults) stays.
+    std::string ignored;
+    for (const auto& [key, _] : u.details.items()) {
+      if (std::find(keys.begin(), keys.end(), key) != keys.end()) continue;
+      ignored += (ignored.empty() ? "" : " ") + key;
+      c.details.erase(key);
+    }
+    if (!ignored.empty()) {
+      warnings.push_back(c.plugin_name + " does not read these parameters, which were not stored: [" + ignored + "]");
+    }
+  }
   auto init = inst->initialize({c.details, c.verify_connection});
   if (!init) return make_error(errc::invalid_request, "error creating database object: " + init.err().message);
   c.details = init->config;
   if (auto s = store_config(c); !s) return std::move(s).err();
   schedule_root(c);
   install_instance(c.name, std::move(inst));
-  std::vector<std::string> warnings;
   if (auto url = c.details.find("connection_url"); url != c.details.end() && url->is_string()) {
     if (literal_url_password(url->get<std::string>())) {
       warnings.emplace_back(
@@ -419,9 +463,7 @@ status database_engine::write_role(role r) {
   if (r.credential_type != "password" && r.credential_type != "rsa_private_key" && r.credential_type != "client_certificate") {
     return make_error(errc::invalid_request, "invalid credential_type \"" + r.credential_type + "\"");
   }
-  if (r.max_ttl.count() > 0 && r.default_ttl > r.max_ttl) {
-    return make_error(errc::invalid_request, "ttl cannot be greater than max_ttl");
-  }
+  // default_ttl > max_ttl is stored as given, as Vault: issuance and renewals cap the TTL at max_ttl.
   auto strip = [](std::vector<std::string>& v) {
     std::erase_if(v, [](const std::string& s) { return s.find_first_not_of(" \t\r\n") == std::string::npos; });
   };

@@ -45,6 +45,7 @@ struct rotation_state {
   std::chrono::seconds period{0};  // rotate every period after the last rotation, or ...
   std::string schedule;            // ... at the times of this 5-field cron (UTC); neither: manual only
   std::chrono::seconds window{0};  // with a schedule: a rotation more than this late waits for the next
+  bool disabled = false;           // disable_automated_rotation: kept, but not scheduled
   time_point last{};               // epoch: never
   time_point next{};               // epoch: not scheduled
   int attempts = 0;                // failed attempts since the last success
@@ -59,9 +60,12 @@ struct connection_config {
   bool verify_connection = true;
   std::vector<std::string> allowed_roles;
   std::vector<std::string> root_rotation_statements;
-  std::string password_policy;
+  std::string password_policy;  // checked when a password is generated, not when written (as Vault)
+  bool skip_static_role_import_rotation = false;  // default of a new static role's skip_import_rotation
   nlohmann::json details = nlohmann::json::object();  // connection_details, root password included
-  rotation_state root_rotation;                        // root_rotation_period / root_rotation_schedule
+  // Vault's rotation_period / rotation_schedule / rotation_window / disable_automated_rotation, also
+  // written as credbroker's earlier root_rotation_period / root_rotation_schedule.
+  rotation_state root_rotation;
 };
 
 // A config write as the API received it: unset optionals keep the stored values on update.
@@ -73,9 +77,14 @@ struct config_update {
   std::optional<std::vector<std::string>> allowed_roles;
   std::optional<std::vector<std::string>> root_rotation_statements;
   std::optional<std::string> password_policy;
+  std::optional<bool> skip_static_role_import_rotation;
   std::optional<std::chrono::seconds> root_rotation_period;
   std::optional<std::string> root_rotation_schedule;
-  nlohmann::json details = nlohmann::json::object();  // every other key (merged over the stored ones)
+  std::optional<std::chrono::seconds> root_rotation_window;
+  std::optional<bool> disable_automated_rotation;
+  // Every other key, merged over the stored ones. Keys the plugin does not read
+  // (database_plugin::config_keys) are dropped with a warning instead of being stored.
+  nlohmann::json details = nlohmann::json::object();
 };
 
 // A pre-existing database account whose password the broker rotates (Vault's static-roles).
@@ -101,6 +110,11 @@ struct static_role_update {
   std::optional<std::vector<std::string>> rotation_statements;
   std::optional<std::string> credential_type;
   std::optional<nlohmann::json> credential_config;
+  // On create only (an update answers 400): do not rotate now; the default is the connection's
+  // skip_static_role_import_rotation. `password` is then the account's current one, kept until the
+  // first rotation (without it static-creds answers an empty password until then).
+  std::optional<bool> skip_import_rotation;
+  std::optional<secret> password;
 };
 
 struct role {
@@ -199,7 +213,8 @@ class database_engine : public std::enable_shared_from_this<database_engine> {
   // Static roles (static-roles/:name, static-creds/:name, rotate-role/:name). A create rotates the
   // password at once (and fails, storing nothing, if that fails).
   result<std::optional<static_role>> read_static_role(const std::string& name);
-  status write_static_role(static_role_update u);
+  // Returns warnings (skip_import_rotation without a password).
+  result<std::vector<std::string>> write_static_role(static_role_update u);
   status delete_static_role(const std::string& name);  // the database account stays
   result<std::vector<std::string>> list_static_roles();
   // The current credentials; errors as Vault's (400 "unknown role: x", 500 not allowed).
@@ -217,6 +232,12 @@ class database_engine : public std::enable_shared_from_this<database_engine> {
   void close_all();
   // Deletes every key under the prefix (unmount, after its leases were revoked).
   status destroy_all();
+
+  // Checks Vault's automated-rotation fields of a config write and applies them to `r`. Errors
+  // (400): "mutually exclusive fields rotation_schedule and rotation_period were both specified; only
+  // one of them can be provided", "rotation_window does not apply to period", a period under 5 s, a
+  // window under 1 h, a schedule that does not parse.
+  static status apply_root_rotation(const config_update& u, rotation_state& r);
 
   // The redacted form of a config for reads (no password; literal URL passwords masked).
   static nlohmann::json redacted(const connection_config& c);

@@ -94,6 +94,10 @@ class database_plugin {
   // "postgres" / "redis": for logs and metrics only; no behaviour switches on it.
   virtual std::string type() const = 0;
 
+  // The connection_details keys this plugin reads. The engine drops any other key of a config write
+  // with a warning, so no setting is stored that nobody reads. Empty: every key is accepted.
+  virtual std::vector<std::string> config_keys() const { return {}; }
+
   // Validate the config; if verify_connection, open a fresh connection and probe it.
   // Errors: errc::invalid_request for a bad config, errc::unavailable when the database cannot be
   // reached or refuses the credentials. Idempotent: a second call replaces the first config (and

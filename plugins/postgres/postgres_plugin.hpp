@@ -33,6 +33,11 @@ class postgres_plugin final : public plugin::database_plugin {
   ~postgres_plugin() override;
 
   std::string type() const override { return "postgres"; }
+  std::vector<std::string> config_keys() const override {
+    return {"connection_url",      "username",          "password",         "max_open_connections",
+            "max_idle_connections", "max_connection_lifetime", "connect_timeout", "username_template",
+            "password_authentication", "disable_escaping", "reconcile_interval"};
+  }
   result<plugin::initialize_response> initialize(plugin::initialize_request req) override;
   result<std::string> generate_username(const plugin::username_metadata& meta) override;
   result<ok_t> new_user(const plugin::new_user_request& req) override;

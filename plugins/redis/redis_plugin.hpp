@@ -45,6 +45,11 @@ class redis_plugin final : public plugin::database_plugin {
   ~redis_plugin() override;
 
   std::string type() const override { return "redis"; }
+  std::vector<std::string> config_keys() const override {
+    return {"host",           "port",         "username",         "password",         "tls",
+            "replicas",       "connect_timeout", "max_open_connections", "username_template",
+            "persistence_mode", "persistence_interval", "reconcile_interval"};
+  }
   result<plugin::initialize_response> initialize(plugin::initialize_request req) override;
   result<std::string> generate_username(const plugin::username_metadata& meta) override;
   result<ok_t> new_user(const plugin::new_user_request& req) override;

@@ -29,12 +29,17 @@ struct fake_database {
   int delete_calls = 0;
   int initialize_calls = 0;
   std::string last_config;
+  std::vector<std::string> config_keys;  // what config_keys() answers (empty: every key is read)
 };
 
 class fake_plugin final : public plugin::database_plugin {
  public:
   explicit fake_plugin(std::shared_ptr<fake_database> db) : db_(std::move(db)) {}
   std::string type() const override { return "fake"; }
+  std::vector<std::string> config_keys() const override {
+    std::lock_guard lock(db_->mu);
+    return db_->config_keys;
+  }
   result<plugin::initialize_response> initialize(plugin::initialize_request req) override {
     std::lock_guard lock(db_->mu);
     ++db_->initialize_calls;

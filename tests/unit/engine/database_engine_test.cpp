@@ -27,15 +27,15 @@ TEST_F(engine_api, config_and_role_errors_as_vault) {
       {"unknown plugin", "POST", "database/config/other", {{"plugin_name", "mysql-database-plugin"}}, 400, nullptr},
       {"plugin refuses config", "POST", "database/config/other", {{"plugin_name", "fake-database-plugin"}, {"invalid", true}},
        400, {{"errors", {"error creating database object: config is invalid"}}}},
-      {"missing password policy", "POST", "database/config/other",
-       {{"plugin_name", "fake-database-plugin"}, {"password_policy", "nope"}}, 400,
-       {{"errors", {"password policy \"nope\" does not exist"}}}},
+      // Vault checks a config's password policy when it makes a password, not when the config is written.
+      {"password policy that does not exist yet", "POST", "database/config/other",
+       {{"plugin_name", "fake-database-plugin"}, {"password_policy", "later"}}, 204, nullptr},
       {"role without db_name", "POST", "database/roles/r", {{"creation_statements", "x"}}, 400,
        {{"errors", {"database name is required"}}}},
       {"role bad credential type", "POST", "database/roles/r", {{"db_name", "pg"}, {"credential_type", "magic"}}, 400,
        {{"errors", {"invalid credential_type \"magic\""}}}},
-      {"role ttl over max", "POST", "database/roles/r", {{"db_name", "pg"}, {"default_ttl", 10}, {"max_ttl", 5}}, 400,
-       {{"errors", {"ttl cannot be greater than max_ttl"}}}},
+      // Vault stores default_ttl > max_ttl and caps the leases (engine_api.role_ttl_above_max_ttl_is_capped).
+      {"role ttl over max", "POST", "database/roles/r", {{"db_name", "pg"}, {"default_ttl", 10}, {"max_ttl", 5}}, 204, nullptr},
       {"role bad duration", "POST", "database/roles/r", {{"db_name", "pg"}, {"default_ttl", "soon"}}, 400, nullptr},
       {"bad role name", "POST", "database/roles/-x", {{"db_name", "pg"}}, 404, nullptr},
       {"read missing config", "GET", "database/config/nope", nullptr, 404, {{"errors", json::array()}}},
@@ -43,8 +43,8 @@ TEST_F(engine_api, config_and_role_errors_as_vault) {
       {"creds unknown role", "GET", "database/creds/nope", nullptr, 400, {{"errors", {"unknown role: nope"}}}},
       {"reset unknown connection", "POST", "database/reset/nope", nullptr, 500,
        {{"errors", {"1 error occurred:\n\t* failed to find entry for connection with name: \"nope\"\n\n"}}}},
-      {"list configs", "LIST", "database/config", nullptr, 200, {{"data", {{"keys", {"pg"}}}}}},
-      {"list roles", "LIST", "database/roles", nullptr, 200, {{"data", {{"keys", {"app"}}}}}},
+      {"list configs", "LIST", "database/config", nullptr, 200, {{"data", {{"keys", {"other", "pg"}}}}}},
+      {"list roles", "LIST", "database/roles", nullptr, 200, {{"data", {{"keys", {"app", "r"}}}}}},
       {"reset", "POST", "database/reset/pg", nullptr, 204, nullptr},
   };
   for (const auto& c : cases) {
@@ -293,3 +293,61 @@ TEST_F(engine_api, several_mounts_keep_their_own_connections) {
 }
 
 }  // namespace
+
+// Vault checks a config's password policy when it makes a password: a config may name a policy
+// written later; creds fail (400) until it exists, then follow it.
+TEST_F(engine_api, password_policy_is_checked_when_a_password_is_made) {
+  configure({{"password_policy", "later"}});
+  auto [s1, b1] = call("GET", "database/creds/app");
+  EXPECT_EQ(s1, 400) << b1.dump();
+  EXPECT_EQ(b1["errors"][0], "password policy \"later\" does not exist");
+  EXPECT_EQ(users(), 0u);
+  ASSERT_EQ(call("POST", "sys/policies/password/later",
+                 {{"policy", "length = 12\nrule \"charset\" {\n  charset = \"0123456789\"\n}\n"}})
+                .first,
+            204);
+  auto [s2, b2] = call("GET", "database/creds/app");
+  ASSERT_EQ(s2, 200) << b2.dump();
+  const std::string pw = b2["data"]["password"];
+  EXPECT_EQ(pw.size(), 12u);
+  EXPECT_EQ(pw.find_first_not_of("0123456789"), std::string::npos);
+}
+
+// Vault accepts default_ttl > max_ttl on a role, reads it back as written, and caps each lease.
+TEST_F(engine_api, role_ttl_above_max_ttl_is_capped) {
+  configure();
+  ASSERT_EQ(call("POST", "database/roles/app", {{"db_name", "pg"}, {"default_ttl", "2h"}, {"max_ttl", "1h"}}).first, 204);
+  auto role = call("GET", "database/roles/app").second["data"];
+  EXPECT_EQ(role["default_ttl"], 7200);
+  EXPECT_EQ(role["max_ttl"], 3600);
+  auto [s, body] = call("GET", "database/creds/app");
+  ASSERT_EQ(s, 200) << body.dump();
+  EXPECT_EQ(body["lease_duration"], 3600);
+  ASSERT_TRUE(body["warnings"].is_array());
+  EXPECT_NE(body["warnings"][0].get<std::string>().find("TTL value is capped"), std::string::npos);
+}
+
+// A key the plugin does not read is not stored as a connection detail nobody reads: a warning says so.
+TEST_F(engine_api, config_keys_the_plugin_does_not_read_are_warned_and_dropped) {
+  {
+    std::lock_guard lock(db_->mu);
+    db_->config_keys = {"connection_url", "username", "password"};
+  }
+  auto [s, body] = call("POST", "database/config/pg", {{"plugin_name", "fake-database-plugin"},
+                                                        {"connection_url", "fake://{{username}}:{{password}}@db"},
+                                                        {"username", "admin"},
+                                                        {"password", "root-secret"},
+                                                        {"allowed_roles", "app"},
+                                                        {"tls_ca", "x"},
+                                                        {"max_open_connection", 9}});
+  ASSERT_EQ(s, 200) << body.dump();
+  ASSERT_EQ(body["warnings"].size(), 1u);
+  EXPECT_EQ(body["warnings"][0],
+            "fake-database-plugin does not read these parameters, which were not stored: [max_open_connection tls_ca]");
+  const auto details = call("GET", "database/config/pg").second["data"]["connection_details"];
+  EXPECT_FALSE(details.contains("tls_ca"));
+  EXPECT_FALSE(details.contains("max_open_connection"));
+  EXPECT_EQ(details["username"], "admin");
+  auto [s2, b2] = call("POST", "database/config/pg", {{"username", "admin"}});
+  EXPECT_EQ(s2, 204) << b2.dump();  // only known keys: no warning
+}
