@@ -8,7 +8,6 @@
 
 namespace credbroker::api {
 namespace {
-constexpr const char* table_key = "core/mounts";
 
 std::string normalise_path(std::string p) {
   while (!p.empty() && p.front() == '/') p.erase(0, 1);

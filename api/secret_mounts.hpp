@@ -40,6 +40,7 @@ struct mount_tune {
 
 class secret_mounts {
  public:
+  static constexpr const char* table_key = "core/mounts";
   explicit secret_mounts(engine_services s) : s_(s) {}
   // Takes its engines out of the lease manager's router (the router of requests may be gone).
   ~secret_mounts();
