@@ -67,13 +67,47 @@ bool transient(const pqxx::sql_error& e) {
 
 constexpr int max_attempts = 5;
 
+// Holds the gate for one attempt: shared for a first attempt, exclusive for a retry.
+class admitted {
+ public:
+  admitted(conflict_gate& g, bool alone) : g_(g), alone_(alone) {
+    std::unique_lock lock(g_.mu);
+    if (alone_) {
+      // Bounded: a transaction of ours stuck behind someone else's lock must not stall the others.
+      ++g_.waiting;
+      alone_ = g_.cv.wait_for(lock, std::chrono::seconds(1), [&] { return !g_.exclusive && g_.shared == 0; });
+      --g_.waiting;
+      if (alone_) g_.exclusive = true;
+      else ++g_.shared;
+      if (!alone_) g_.cv.notify_all();  // the shared ones held back by our waiting go on
+    } else {
+      g_.cv.wait(lock, [&] { return !g_.exclusive && g_.waiting == 0; });
+      ++g_.shared;
+    }
+  }
+  ~admitted() {
+    {
+      std::lock_guard lock(g_.mu);
+      if (alone_) g_.exclusive = false;
+      else --g_.shared;
+    }
+    g_.cv.notify_all();
+  }
+  admitted(const admitted&) = delete;
+  admitted& operator=(const admitted&) = delete;
+
+ private:
+  conflict_gate& g_;
+  bool alone_;
+};
+
 // Runs f (one transaction) up to max_attempts times while it fails transiently, sleeping 20 ms,
-// 40 ms, 80 ms, 160 ms between attempts, each cut to a random 50-100 % so the conflicting callers
-// spread out instead of meeting again.
+// 40 ms, 80 ms, 160 ms between attempts, each cut to a random 50-100 %; retries run alone.
 template <class F>
-void retrying(F&& f) {
+void retrying(conflict_gate& gate, F&& f) {
   for (int attempt = 1;; ++attempt) {
     try {
+      admitted turn(gate, attempt > 1);
       f();
       return;
     } catch (const pqxx::sql_error& e) {
@@ -89,13 +123,13 @@ void retrying(F&& f) {
 // a single implicit transaction (all or nothing; a failure rolls back and leaves the session clean),
 // so creation costs one round trip instead of BEGIN + one per statement + COMMIT. Transient
 // conflicts run it again.
-void exec_atomically(pqxx::connection& c, const std::vector<std::string>& statements) {
+void exec_atomically(conflict_gate& gate, pqxx::connection& c, const std::vector<std::string>& statements) {
   std::string sql;
   for (const auto& st : statements) {
     sql += st;
     sql += ";\n";
   }
-  retrying([&] {
+  retrying(gate, [&] {
     pqxx::nontransaction tx(c);
     tx.exec(sql);
   });
@@ -525,7 +559,7 @@ result<ok_t> postgres_plugin::new_user(const plugin::new_user_request& req) {
         const quoting q = quoting_of(c);
         std::vector<std::string> sql;
         for (const auto& st : statements) sql.push_back(substitute(st, values, q));
-        exec_atomically(c, sql);
+        exec_atomically(gate_, c, sql);
       },
       {&req.password, &pw}, true);
 }
@@ -551,7 +585,7 @@ result<ok_t> postgres_plugin::update_user(const plugin::update_user_request& req
           const placeholders values{req.username, "", format_expiration(req.expiration->new_expiration)};
           for (const auto& s : st) sql.push_back(substitute(s, values, q));
         }
-        exec_atomically(c, sql);
+        exec_atomically(gate_, c, sql);
       },
       req.password ? std::vector<const secret*>{&req.password->new_password, &pw} : std::vector<const secret*>{});
 }
@@ -580,7 +614,7 @@ result<ok_t> postgres_plugin::delete_user(const plugin::delete_user_request& req
           const quoting q = quoting_of(c);
           std::vector<std::string> sql;
           for (const auto& st : custom) sql.push_back(substitute(st, {req.username, "", ""}, q));
-          exec_atomically(c, sql);
+          exec_atomically(gate_, c, sql);
           return;
         }
         // Vault's default revocation, each statement on its own and best effort, then objects the
@@ -604,11 +638,11 @@ result<ok_t> postgres_plugin::delete_user(const plugin::delete_user_request& req
           steps.push_back("DROP OWNED BY " + u);
           for (const auto& st : steps) {
             try {
-              retrying([&] { tx.exec(st); });
+              retrying(gate_, [&] { tx.exec(st); });
             } catch (const pqxx::sql_error&) {
             }
           }
-          retrying([&] { tx.exec("DROP ROLE IF EXISTS " + u); });
+          retrying(gate_, [&] { tx.exec("DROP ROLE IF EXISTS " + u); });
         }
       },
       {});
@@ -654,7 +688,7 @@ result<plugin::initialize_response> postgres_plugin::rotate_root(const plugin::r
       const quoting q = quoting_of(c->conn());
       std::vector<std::string> sql;
       for (const auto& st : statements) sql.push_back(substitute(st, {s->conn.username, value.reveal(), ""}, q));
-      exec_atomically(c->conn(), sql);
+      exec_atomically(gate_, c->conn(), sql);
       return ok_v;
     } catch (const std::exception& e) {
       return make_error(errc::internal, plugin::sanitize(e.what(), {&pw, &value, &s->conn.password}));

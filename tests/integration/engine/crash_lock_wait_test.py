@@ -8,19 +8,22 @@ pending lease was forgotten while its creation could still commit.
 Instants: (1) the creations wait on the lock, the restart can reach the database; (2) they wait, the
 restart cannot reach the database (a proxy refuses new connections) while the lock is released and
 the creations commit; (3) the lock is released at the very moment of the kill (commits landing);
-(4) the lock is released while the restarted broker settles. Run with Debian's /usr/bin/python3;
+(4) the lock is released while the restarted broker settles. And the same for Redis, whose ACL SETUSER
+of the dead process waits in Redis behind a busy script while the restart settles. Run with Debian's /usr/bin/python3;
 CREDBROKER_BIN names the binary."""
 import os
 import re
 import secrets
 import sys
 import threading
+import time
 import unittest
 
 import requests
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
-from broker import Broker, configure_postgres, pg_connect, roles_with_prefix, shared_pg, wait_for  # noqa: E402
+from broker import (Broker, configure_postgres, configure_redis, pg_connect, redis_admin, redis_users,  # noqa: E402
+                    roles_with_prefix, shared_pg, shared_redis, wait_for)
 from tcp_proxy import TcpProxy  # noqa: E402
 
 REQUESTS = 3
@@ -221,6 +224,90 @@ class CrashWhileCreationWaitsOnALock(unittest.TestCase):
         self.assertEqual(left, 0)
         self.assertEqual(kept + forgotten, REQUESTS)
         self.assert_users_and_leases_match(acknowledged)
+
+
+class CrashWhileRedisIsBusy(unittest.TestCase):
+    """ACL SETUSERs of the dead process wait, already sent, behind a 3 s script on the primary; the
+    restart connects meanwhile (its commands wait too). Redis then serves both in any order: the
+    restart kills the dead process's connections (CLIENT KILL) before it looks with ACL GETUSER, so
+    what it sees is final."""
+
+    def test_kill_while_setusers_wait_behind_a_busy_redis(self):
+        r = shared_redis()
+        prefix = "LW" + secrets.token_hex(3).upper() + "_"
+        nodes = (r["port"], r["replica_port"])
+
+        def drop():
+            for port in nodes:
+                for u in redis_users(r, port, prefix):
+                    redis_admin(r, port).acl_deluser(u)
+
+        self.addCleanup(drop)
+        broker = Broker()
+        self.addCleanup(broker.destroy)
+        broker.start()
+        client = broker.client()
+        client.sys.enable_secrets_engine("database")
+        configure_redis(client, "db", r, username_template=prefix + "{{random 20}}")
+        client.secrets.database.create_role(name="busy", db_name="db", default_ttl="1h",
+                                            creation_statements=['["~busy:*", "+@read"]'])
+
+        def creds(n):
+            out = []
+
+            def one():
+                try:
+                    res = requests.get(f"{broker.addr}/v1/database/creds/busy",
+                                       headers={"X-Vault-Token": broker.root_token}, timeout=60)
+                    if res.status_code == 200:
+                        out.append(res.json())
+                except requests.RequestException:
+                    pass
+
+            threads = [threading.Thread(target=one) for _ in range(n)]
+            for t in threads:
+                t.start()
+            return threads, out
+
+        # Warm the pool: REQUESTS authenticated connections per node, so the SETUSERs below are sent
+        # on them at once (a fresh connection would wait for its AUTH and send nothing).
+        threads, warm = creds(REQUESTS)
+        for t in threads:
+            t.join()
+        self.assertEqual(len(warm), REQUESTS)
+        for body in warm:
+            self.assertEqual(broker.call("PUT", "sys/leases/revoke", {"lease_id": body["lease_id"]})[0], 204)
+
+        busy = threading.Thread(target=lambda: redis_admin(r).eval(
+            "local t = tonumber(redis.call('TIME')[1]) + 3 "
+            "while tonumber(redis.call('TIME')[1]) < t do end return 1", 0))
+        busy.start()
+        time.sleep(0.3)
+        threads, acknowledged = creds(REQUESTS)
+        time.sleep(0.5)  # the SETUSERs are sent and wait behind the script
+        broker.kill()
+        runs = broker.all_logs().count("pending leases settled")
+        broker.start()
+        busy.join()
+        for t in threads:
+            t.join()
+        wait_for(lambda: broker.all_logs().count("pending leases settled") > runs, 30, "pending leases settled at restart")
+        kept, forgotten, left = map(int, re.findall(
+            r"pending leases settled: (\d+) kept \(user exists\), (\d+) forgotten \(no user\), (\d+) left",
+            broker.all_logs())[-1])
+        self.assertEqual(left, 0)
+        self.assertEqual(acknowledged, [], "the kill came after the script: nothing was tested")
+        self.assertEqual(kept + forgotten, REQUESTS)
+        status, listed = broker.call("LIST", "sys/leases/lookup/database/creds/busy/")
+        leases = [] if status == 404 else ["database/creds/busy/" + k for k in listed["data"]["keys"]]
+        for node in nodes:
+            self.assertEqual(len(redis_users(r, node, prefix)), len(leases), f"users and leases on node {node}")
+        for lease_id in leases:
+            before = [set(redis_users(r, n, prefix)) for n in nodes]
+            self.assertEqual(broker.call("PUT", "sys/leases/revoke", {"lease_id": lease_id})[0], 204)
+            after = [set(redis_users(r, n, prefix)) for n in nodes]
+            self.assertEqual([len(b - a) for b, a in zip(before, after)], [1, 1], f"revoking {lease_id}")
+        self.assertEqual([redis_users(r, n, prefix) for n in nodes], [[], []])
 
 
 if __name__ == "__main__":
