@@ -137,7 +137,7 @@ std::vector<std::string> words_before(const std::vector<sql_token>& tokens, std:
 }
 
 // A dollar quote after DO, AS or DO LANGUAGE x holds code (a DO block, a function body).
-bool dollar_holds_code(const std::vector<sql_token>& tokens, std::size_t at) {
+bool holds_code(const std::vector<sql_token>& tokens, std::size_t at) {
   const auto w = words_before(tokens, at, 3);
   const std::size_t n = w.size();
   if (n >= 1 && (w[n - 1] == "DO" || w[n - 1] == "AS")) return true;
@@ -155,10 +155,20 @@ class renderer {
     for (std::size_t i = 0; i < tokens.size(); ++i) {
       const sql_token& t = tokens[i];
       switch (t.k) {
-        case kind::code: replace(out, t.text, [&](const std::string& v, bool ident) { return ident ? q_.identifier(v) : q_.literal(v); }); break;
-        case kind::string: replace(out, t.text, [&](const std::string& v, bool) { return inside(q_.literal(v), '\''); }); break;
-        case kind::escape_string: replace(out, t.text, escape_string_content); break;
-        case kind::identifier: replace(out, t.text, [&](const std::string& v, bool) { return inside(q_.identifier(v), '"'); }); break;
+        case kind::code:
+          replace(out, t.text, [&](const std::string& v, bool ident) {
+            return separated(out, ident ? q_.identifier(v) : q_.literal(v));
+          });
+          break;
+        case kind::string:
+          replace(
+              out, t.text, [&](const std::string& v, bool) { return inside(q_.literal(v), '\''); },
+              !q_.standard_conforming_strings);
+          break;
+        case kind::escape_string: replace(out, t.text, escape_string_content, true); break;
+        case kind::identifier:
+          replace(out, t.text, [&](const std::string& v, bool) { return inside(q_.identifier(v), '"'); });
+          break;
         case kind::comment: out += t.text; break;
         case kind::dollar: dollar(out, tokens, i); break;
       }
@@ -167,6 +177,17 @@ class renderer {
   }
 
  private:
+  // A complete quoted token for code, after a space unless it follows whitespace or ( , =: glued to
+  // what comes before, it could become a prefixed string (E'...', U&'...') or continue a string
+  // that just closed ('a''v' is one literal; after E'a' it would be read with backslash escapes
+  // the value's quoting did not mean).
+  static std::string separated(const std::string& out, std::string quoted) {
+    if (!out.empty() && !std::isspace(static_cast<unsigned char>(out.back())) && out.back() != '(' && out.back() != ',' &&
+        out.back() != '=') {
+      quoted.insert(0, 1, ' ');
+    }
+    return quoted;
+  }
   // The content between the first and the last quote of a quoted token ('x', E'x', "x").
   static std::string inside(const std::string& quoted, char quote) {
     const auto first = quoted.find(quote);
@@ -186,8 +207,16 @@ class renderer {
 
   // Copies text with each known placeholder replaced by quote(value, is_identifier).
   template <class Quote>
-  void replace(std::string& out, std::string_view text, Quote quote) const {
+  // backslash: the text is a string whose backslashes escape (E'...', '...' with
+  // standard_conforming_strings off); an escaped character never starts a placeholder (the value
+  // would lose its first character to the template's backslash).
+  void replace(std::string& out, std::string_view text, Quote quote, bool backslash = false) const {
     for (std::size_t i = 0; i < text.size();) {
+      if (backslash && text[i] == '\\') {
+        out += text.substr(i, 2);
+        i += 2;
+        continue;
+      }
       if (text.compare(i, 2, "{{") == 0) {
         const auto close = text.find("}}", i + 2);
         if (close != std::string_view::npos) {
@@ -216,16 +245,17 @@ class renderer {
   void dollar(std::string& out, const std::vector<sql_token>& tokens, std::size_t at) const {
     const sql_token& t = tokens[at];
     const bool closed = t.text.size() == t.body.size() + 2 * t.tag.size();  // else it runs to the end
+    if (!closed) {
+      // Copied as written (PostgreSQL refuses it): a value put in could hold the delimiter and
+      // close it, turning the rest of the statement into code.
+      out += t.text;
+      return;
+    }
     std::string body;
-    if (!closed || dollar_holds_code(tokens, at)) {
+    if (holds_code(tokens, at)) {
       body = render(t.body);  // code: the same rules inside
     } else {
       replace(body, t.body, [](const std::string& v, bool) { return v; });  // literal: as is
-    }
-    if (!closed) {
-      out += t.tag;
-      out += body;
-      return;
     }
     const std::string delim = delimiter_for(body, std::string(t.tag));
     out += delim;
@@ -310,6 +340,8 @@ std::vector<std::string> split_statements(const std::vector<std::string>& config
 }
 
 std::string substitute(std::string_view st, const placeholders& v, const quoting& q) { return renderer(v, q).render(st); }
+
+bool dollar_holds_code(const std::vector<sql_token>& tokens, std::size_t at) { return holds_code(tokens, at); }
 
 std::string scram_sha256_verifier(std::string_view password, std::string_view salt, int iterations) {
   unsigned char salted[SHA256_DIGEST_LENGTH];

@@ -20,11 +20,13 @@
 //   "..."               the value as an identifier's content (" doubled)
 //   $p$...$p$           the value as is: a dollar-quoted string is literal. If the value contains
 //                       the delimiter, the string gets another tag ($cb$, $cb1$, ...) it does not contain
-//   code                a complete quoted identifier (name, username) or literal (password, expiration)
+//   code                a complete quoted identifier (name, username) or literal (password, expiration),
+//                       after a space unless it follows whitespace, ( , or = (E{{password}} must not
+//                       become an E'...' string, nor a literal continue the string before it)
 // so no value can end its quotes and inject SQL. The body of a dollar quote that follows DO, AS or
 // DO LANGUAGE x (a DO block, a function body) is code, rendered by the same rules inside (its inner
-// quotes count), and re-tagged too if the rendered body contains its delimiter. Comments and unknown
-// {{...}} are left as written. Example (password "it's $p$"):
+// quotes count), and re-tagged too if the rendered body contains its delimiter. Comments, unknown
+// {{...}} and an unterminated dollar quote (which PostgreSQL refuses) are left as written. Example (password "it's $p$"):
 //   PASSWORD $p${{password}}$p$   ->   PASSWORD $cb$it's $p$$cb$
 #include <chrono>
 #include <functional>
@@ -44,6 +46,8 @@ struct sql_token {
   std::string_view body;  // dollar: what is between the delimiters
 };
 std::vector<sql_token> tokenize(std::string_view sql, bool standard_conforming_strings = true);
+// Whether the dollar quote tokens[at] holds code: it follows DO, AS or DO LANGUAGE x.
+bool dollar_holds_code(const std::vector<sql_token>& tokens, std::size_t at);
 
 std::vector<std::string> split_statements(const std::vector<std::string>& configured);
 

@@ -113,6 +113,12 @@ TEST(statements, substitution_is_quoted_by_context) {
              R"(CREATE ROLE "x""; DROP TABLE t; --" PASSWORD 'p''); DROP TABLE t; --')"},
             // bare placeholders become complete quoted tokens
             {"ALTER ROLE {{username}} PASSWORD {{password}}", {"a b", "it's", ""}, R"(ALTER ROLE "a b" PASSWORD 'it''s')"},
+            // ... never glued to an identifier character into an E'...' or U&'...' string
+            {"PASSWORD E{{password}}", {"", R"~('; DROP TABLE t; --)~", ""}, R"~(PASSWORD E '''; DROP TABLE t; --')~"},
+            {"SELECT U&{{name}}", {"a", "", ""}, R"(SELECT U& "a")"},
+            {"SELECT ({{password}})", {"", "x", ""}, "SELECT ('x')"},
+            // ... nor to a string that just closed (found by fuzz/postgres_statements_fuzz)
+            {"SELECT E'a'{{password}}", {"", R"~(\'; DROP TABLE t; --)~", ""}, R"~(SELECT E'a' '\''; DROP TABLE t; --')~"},
             // '' inside a literal keeps us inside it
             {"SELECT 'it''s {{name}}'", {"o'k", "", ""}, "SELECT 'it''s o''k'"},
             // comments are left alone; unknown placeholders too
@@ -142,6 +148,8 @@ TEST(statements, single_quoted_with_standard_conforming_strings_off) {
             {"PASSWORD '{{password}}'", {"", R"~(\'; DROP TABLE t; --)~", ""}, R"~(PASSWORD '\\''; DROP TABLE t; --')~"},
             // \' does not end the literal with the setting off: the placeholder is still inside it
             {R"~(SELECT 'a\' || {{password}}')~", {"", "x'", ""}, R"~(SELECT 'a\' || x''')~"},
+            // an escaped { starts no placeholder (found by fuzz/postgres_statements_fuzz)
+            {R"~(SELECT '\{{password}}')~", {"", R"~(\'x)~", ""}, R"~(SELECT '\{{password}}')~"},
         },
         libpq_like(false));
 }
@@ -155,6 +163,8 @@ TEST(statements, escape_string) {
               {"PASSWORD E'{{password}}'", {"", R"~(\'; DROP TABLE t; --)~", ""}, R"~(PASSWORD E'\\''; DROP TABLE t; --')~"},
               // \' inside an escape string does not end it
               {R"~(SELECT E'a\'{{password}}')~", {"", R"~(\)~", ""}, R"~(SELECT E'a\'\\')~"},
+              // an escaped { starts no placeholder (the value would lose a character to the \)
+              {R"~(SELECT E'\{{password}}')~", {"", "x'", ""}, R"~(SELECT E'\{{password}}')~"},
               // not an escape string: this E ends an identifier
               {"SELECT typE'{{password}}'", {"", "a'", ""}, "SELECT typE'a'''"},
           },
@@ -193,8 +203,8 @@ TEST(statements, dollar_quoted_code) {
             {"DO $$ BEGIN EXECUTE 'ALTER ROLE x PASSWORD ' || quote_literal($p${{password}}$p$); END $$", {"", "it's", ""},
              "DO $$ BEGIN EXECUTE 'ALTER ROLE x PASSWORD ' || quote_literal($p$it's$p$); END $$"},
             {"DO $$ BEGIN PERFORM $p${{password}}$p$; END $$", {"", "$$", ""}, "DO $cb$ BEGIN PERFORM $p$$$$p$; END $cb$"},
-            // an unterminated dollar quote: placeholders in it are quoted as in code
-            {"DO $$ BEGIN {{password}}", {"", "x'", ""}, "DO $$ BEGIN 'x'''"},
+            // an unterminated dollar quote is left as written: a value with its delimiter would close it
+            {"DO $$ BEGIN {{password}}", {"", "x$$; DROP TABLE t; --", ""}, "DO $$ BEGIN {{password}}"},
         },
         q);
 }
