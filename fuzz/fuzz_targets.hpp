@@ -11,5 +11,7 @@ namespace credbroker::fuzz {
 int fuzz_hcl_one(const std::uint8_t* data, std::size_t size);
 int fuzz_username_template_one(const std::uint8_t* data, std::size_t size);
 int fuzz_cron_one(const std::uint8_t* data, std::size_t size);
+int fuzz_http_request_one(const std::uint8_t* data, std::size_t size);
+int fuzz_fields_one(const std::uint8_t* data, std::size_t size);
 
 }  // namespace credbroker::fuzz

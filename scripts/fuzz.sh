@@ -14,6 +14,7 @@ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCREDBROKER
   -DCREDBROKER_BUILD_TESTS=OFF -DCREDBROKER_BUILD_BENCH=OFF \
   -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined,fuzzer-no-link -fno-sanitize-recover=undefined" >/dev/null
 targets=(hcl username_template cron)
+targets+=(http_request fields)
 cmake --build build-fuzz --target "${targets[@]/%/_fuzz}" >/dev/null
 for target in "${targets[@]}"; do
   work="build-fuzz/corpus-$target"
