@@ -122,15 +122,32 @@ bool is_credential_capture(std::string_view name) {
 }
 
 std::string loggable_unrouted(std::string_view path, const router::hash_fn& hash) {
-  const std::size_t lead = path.size() > 0 && path[0] == '/' ? 1 : 0;
-  const auto slash = path.find('/', lead);
-  if (slash == std::string_view::npos || slash + 1 == path.size()) return escape_for_log(path);
-  return escape_for_log(path.substr(0, slash + 1)) + hash(path.substr(slash + 1));
+  const std::size_t lead = !path.empty() && path[0] == '/' ? 1 : 0;
+  if (path.size() == lead) return std::string(path);
+  return std::string(path.substr(0, lead)) + hash(path.substr(lead));
 }
 
 std::string router::loggable_path(const std::string& path, const hash_fn& hash) const {
   const match m = find(path);
-  if (!m.mount) return loggable_unrouted(path, hash);
+  if (!m.mount) {
+    // No mount: the leading segments some mount path starts with ("auth/" of "auth/typo/x"), then
+    // the rest as one hash.
+    const auto segs = split(path);
+    std::size_t clear = 0;
+    {
+      std::shared_lock lock(mu_);
+      for (const auto& entry : mounts_) {
+        const auto mount_segs = split(entry->path);
+        std::size_t i = 0;
+        while (i < segs.size() && i + 1 < mount_segs.size() && segs[i] == mount_segs[i]) ++i;
+        clear = std::max(clear, i);
+      }
+    }
+    std::string out = escape_for_log(join(segs, 0, clear));
+    const std::string rest = join(segs, clear, segs.size());
+    if (!rest.empty()) out += (clear > 0 ? "/" : "") + hash(rest);
+    return out;
+  }
   const std::string_view rel = std::string_view(path).substr(m.mount->path.size());
   const std::string head = escape_for_log(m.mount->path);
   if (m.r != nullptr) return head + render_matched(m.r->pattern, rel, hash);

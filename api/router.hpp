@@ -68,7 +68,8 @@ class router {
   // The request log's form of a percent-decoded path below /v1/: credential captures of the route it
   // matches replaced by hash(value); for a path no route matches, the segments some route of its
   // mount covers in clear (literals, captures that are no credential), then the rest as one hash;
-  // without a mount, the first segment and a hash of the rest. Text in clear is percent-escaped
+  // without a mount, the leading segments some mount path starts with ("auth/" of
+  // "auth/typo/x"), then a hash of the rest. Text in clear is percent-escaped
   // outside [A-Za-z0-9._~!$&'()*+,;=:@/-], so a log line holds no control character.
   // Examples (h(x) = hash(x)):
   //   "sys/leases/lookup/database/creds/ro/abc"  -> "sys/leases/lookup/" + h("database/creds/ro/abc")
@@ -93,8 +94,8 @@ bool is_generic_name(std::string_view s);
 // True when a route capture of this name holds a credential (see the header comment).
 bool is_credential_capture(std::string_view name);
 
-// The request log's form of a path no mount covers: its first segment (escaped), then the rest as
-// one hash. "/ui/x/y" -> "/ui/" + hash("x/y").
+// The request log's form of a target outside /v1/: a leading '/' and a hash of the rest.
+// "/ui/x/y" -> "/" + hash("ui/x/y").
 std::string loggable_unrouted(std::string_view path, const router::hash_fn& hash);
 
 }  // namespace credbroker::api

@@ -106,8 +106,9 @@ TEST(router, loggable_path_hashes_credentials_only) {
       {"auth/approle/role/web/secret-id/5ecret", "auth/approle/role/web/secret-id/<5ecret>"},
       {"auth/approle/role/web/secret-id-accessor/acc1", "auth/approle/role/web/secret-id-accessor/<acc1>"},
       {"auth/approle/role/web/secret-id-accessor/acc1/x", "auth/approle/role/web/secret-id-accessor/<acc1/x>"},
-      {"nowhere/hvs.token", "nowhere/<hvs.token>"},
-      {"nowhere", "nowhere"},
+      {"nowhere/hvs.token", "<nowhere/hvs.token>"},
+      {"hvs.token", "<hvs.token>"},
+      {"auth/typo/hvs.token", "auth/<typo/hvs.token>"},
       {"sys/", "sys/"},
       {"sys/\n\"x", "sys/<\n\"x>"},
   };
@@ -115,9 +116,9 @@ TEST(router, loggable_path_hashes_credentials_only) {
     SCOPED_TRACE(path);
     EXPECT_EQ(r.loggable_path(path, h), want);
   }
-  EXPECT_EQ(loggable_unrouted("/ui/vault/auth", h), "/ui/<vault/auth>");
-  EXPECT_EQ(loggable_unrouted("/favicon.ico", h), "/favicon.ico");
-  EXPECT_EQ(loggable_unrouted("/a b", h), "/a%20b");
+  EXPECT_EQ(loggable_unrouted("/ui/vault/auth", h), "/<ui/vault/auth>");
+  EXPECT_EQ(loggable_unrouted("/hvs.token", h), "/<hvs.token>");
+  EXPECT_EQ(loggable_unrouted("/", h), "/");
 }
 
 }  // namespace
