@@ -36,6 +36,11 @@ struct request_limits {
   std::size_t header_limit = 16 * 1024;                // request line and header fields together
 };
 
+// Paths (no query) whose handlers are cheap and never block: the server answers them on the I/O
+// thread, so liveness probes keep answering while every worker waits on a database; they are also
+// all a connection admitted beyond max_connections may ask for.
+inline const std::vector<std::string> default_inline_paths = {"/v1/sys/health", "/v1/sys/seal-status", "/v1/sys/init"};
+
 using request_parser = boost::beast::http::request_parser<boost::beast::http::string_body>;
 
 // Step 1's settings on a fresh parser.

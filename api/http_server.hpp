@@ -65,9 +65,7 @@ struct server_options : request_limits {
   std::chrono::milliseconds read_timeout{std::chrono::seconds(30)};
   std::chrono::milliseconds write_timeout{std::chrono::seconds(30)};
   std::shared_ptr<boost::asio::ssl::context> tls;  // null: plain HTTP
-  // Paths (no query) whose handlers are cheap and never block: answered on the I/O thread, so
-  // liveness probes keep answering while every worker waits on a database.
-  std::vector<std::string> inline_paths = {"/v1/sys/health", "/v1/sys/seal-status", "/v1/sys/init"};
+  std::vector<std::string> inline_paths = default_inline_paths;  // see http_request.hpp
 };
 
 // The connections this process can afford from its open-file limit (RLIMIT_NOFILE): the soft limit

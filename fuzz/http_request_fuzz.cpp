@@ -11,6 +11,7 @@
 // request without the token never reaches a handler of a protected route; loggable_path is
 // deterministic, holds no control character or space, and hashes every credential capture.
 // Build and run: scripts/fuzz.sh [seconds]. The unit tests replay fuzz/corpus/http_request.
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -20,7 +21,6 @@
 #include <boost/beast/http/error.hpp>
 
 #include "api/http_request.hpp"
-#include "api/http_server.hpp"
 #include "api/service.hpp"
 #include "broker/auth/authenticator.hpp"
 #include "broker/core/node_status.hpp"
@@ -90,7 +90,7 @@ struct world {
   fixed_node_status node{unsealed()};
   auth::root_token_authenticator authn{secret(std::string(token))};
   api::service svc{node, authn};
-  api::server_options limits;
+  api::request_limits limits;
   world() {
     svc.routes().add_mount(fuzz_mount());
     limits.body_limit = 8 * 1024;
@@ -162,8 +162,9 @@ int credbroker::fuzz::fuzz_http_request_one(const std::uint8_t* data, std::size_
 
   api::raw_request head = api::head_of(parser.get(), "fuzz");
   check_loggable(w, head.target);
-  const bool is_inline = std::find(w.limits.inline_paths.begin(), w.limits.inline_paths.end(),
-                                   head.target.substr(0, head.target.find('?'))) != w.limits.inline_paths.end();
+  const auto& inline_paths = api::default_inline_paths;
+  const bool is_inline = std::find(inline_paths.begin(), inline_paths.end(),
+                                   head.target.substr(0, head.target.find('?'))) != inline_paths.end();
   const bool probe_only = size > 0 && (data[0] & 0x80) != 0 && (data[size - 1] & 1) != 0;
   api::header_verdict v = api::judge_header(w.svc, head, parser, w.limits, probe_only, is_inline);
   if (v.refuse) {
