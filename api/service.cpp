@@ -110,6 +110,11 @@ raw_response service::handle(const raw_request& raw) const {
     const seal_snapshot s = node_.status();
     if (!s.initialized || s.sealed) return render(reply::fail(503, "Vault is sealed"), &req, mount_type);
   }
+  // Vault's core refuses to write to a path ending in '/' (a folder, not a key), before any token check.
+  const bool write = req.op == operation::update || req.op == operation::create || req.op == operation::patch;
+  if (write && !req.path.empty() && req.path.back() == '/') {
+    return render(reply::fail(400, "cannot write to a path ending in '/'"), &req, mount_type);
+  }
   if (!open) {
     req.caller = authn_.authenticate(req.token);
     if (!req.caller) return render(token_refused(req), &req, mount_type);
