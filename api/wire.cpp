@@ -182,6 +182,16 @@ parsed parse_request(const raw_request& raw) {
     }
   } else {
     for (const auto& [k, v] : req.query) req.body[k] = v;
+    // A JSON object sent with DELETE counts too (the Go client's RekeyCancelWithNonce sends
+    // {"nonce": ...} there); the query string wins.
+    if (req.op == operation::remove && raw.body.find_first_not_of(" \t\r\n") != std::string::npos) {
+      const nlohmann::json body = nlohmann::json::parse(raw.body, nullptr, false);
+      if (body.is_object()) {
+        for (const auto& [k, v] : body.items()) {
+          if (!req.body.contains(k)) req.body[k] = v;
+        }
+      }
+    }
   }
 
   // Token.
