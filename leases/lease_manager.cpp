@@ -141,10 +141,12 @@ bool lease_manager::defer_if_in_flight(const std::string& id) {
 }
 
 status lease_manager::activate_stored(const std::string& id) {
+  std::lock_guard per_lease(stripe(id));  // a revocation that removed it meanwhile is not undone
   auto l = load(id);
   if (!l) return std::move(l).err();
   if (l->state != lease_state::pending) return ok_v;
   l->state = lease_state::active;
+  l->boot.clear();  // its user exists: nothing left in doubt
   return store(*l);
 }
 
