@@ -7,7 +7,9 @@ at every step of the rekey commit leaves a server that starts and unseals by its
 import base64
 import os
 import secrets
+import json
 import string
+import subprocess
 import sys
 import unittest
 
@@ -171,6 +173,36 @@ class OperatorEndpoints(unittest.TestCase):
         self.assertEqual(self.call("DELETE", "sys/rekey/init", {"nonce": init["nonce"]})[0], 204)
         self.assertEqual(read_keys(self.b.key_file), [self.key])
         self.assertTrue(self.unseal_with([self.key]))
+
+
+    def cli(self, *args, stdin=None):
+        """The credbroker binary's own client (no token in the environment)."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VAULT_")}
+        env.update(VAULT_ADDR=self.b.addr, HOME=self.b.dir)
+        r = subprocess.run([os.environ["CREDBROKER_BIN"], *args], capture_output=True, text=True, input=stdin,
+                           env=env, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return r.stdout
+
+    def test_the_credbroker_cli_generates_a_root_token_and_rekeys(self):
+        started = json.loads(self.cli("operator", "generate-root", "-init", "-format=json"))
+        self.assertEqual(len(started["otp"]), 28)
+        done = json.loads(self.cli("operator", "generate-root", "-format=json", f"-nonce={started['nonce']}", "-",
+                                   stdin=self.key + "\n"))
+        self.assertTrue(done["complete"], done)
+        token = self.cli("operator", "generate-root", f"-decode={done['encoded_token']}", f"-otp={started['otp']}")
+        self.assertEqual(token, decode_root_token(done["encoded_token"], started["otp"]))
+        self.assertEqual(self.call("GET", "auth/token/lookup-self", token=token)[1]["data"]["policies"], ["root"])
+
+        init = json.loads(self.cli("operator", "rekey", "-init", "-key-shares=3", "-key-threshold=2", "-format=json"))
+        self.assertEqual((init["n"], init["t"]), (3, 2))
+        out = self.cli("operator", "rekey", f"-nonce={init['nonce']}", self.key)
+        new = [line.split(": ", 1)[1] for line in out.splitlines() if line.startswith("Key ")]
+        self.assertEqual(len(new), 3, out)
+        self.assertIn("the previous keys no longer unseal", out)
+        self.assertFalse(self.unseal_with([self.key]))
+        self.assertTrue(self.unseal_with(new[1:]))
+        self.assertIn("Usage: credbroker operator rekey", self.cli("operator", "rekey", "-h"))
 
 
 class RekeyCrash(unittest.TestCase):
