@@ -36,6 +36,8 @@ service::service(const services& svc) : node_(svc.node), authn_(svc.authn), poli
     sys->routes.push_back(sys_seal_route(*seal));
     sys->routes.push_back(sys_rotate_route(*seal));
     sys->routes.push_back(sys_key_status_route(*seal));
+    for (auto& r : sys_generate_root_routes(*seal)) sys->routes.push_back(std::move(r));
+    for (auto& r : sys_rekey_routes(*seal)) sys->routes.push_back(std::move(r));
   } else {
     sys->routes.push_back(sys_init_route(node_));
   }

@@ -30,6 +30,42 @@ route sys_seal_route(seal_services& s);
 route sys_rotate_route(seal_services& s);
 route sys_key_status_route(seal_services& s);
 
+// sys/generate-root/attempt|update (sys_generate_root.cpp) and sys/rekey/init|update|verify,
+// sys/rekey-recovery-key/* (sys_rekey.cpp): unauthenticated, as Vault serves them (a lost root
+// token is what generate-root recovers from); answered while sealed with Vault's 503.
+std::vector<route> sys_generate_root_routes(seal_services& s);
+std::vector<route> sys_rekey_routes(seal_services& s);
+
+// The JSON body of those endpoints read as Go's encoding/json reads it into their request structs
+// (sys_operator.cpp): a key matches a field name case-insensitively (the Go client sends
+// "Backup"), an absent or null field is the zero value, a value of another JSON type is an error
+// ("json: cannot unmarshal string into Go struct field .secret_shares of type int").
+class struct_body {
+ public:
+  explicit struct_body(const nlohmann::json& body);
+  result<std::string> string(const std::string& field) const;
+  result<std::int64_t> integer(const std::string& field) const;
+  result<bool> boolean(const std::string& field) const;
+  result<std::vector<std::string>> strings(const std::string& field) const;
+
+ private:
+  const nlohmann::json* find(const std::string& field) const;
+  nlohmann::json body_;
+};
+// Their status codes (sys_operator.cpp): 503 sealed; 400 the caller's mistake (invalid_request,
+// not_initialized, permission_denied); 500 the rest; the message as is (Vault's http handlers do
+// not wrap it in a multierror).
+reply operator_failure(const error& e);
+// The same for a status read (GET): not_initialized is "server is not yet initialized".
+reply operator_status_failure(const error& e);
+// {key, nonce} of a generate-root, rekey or verify update, the key decoded (hex or base64): 400s
+// "'key' must be specified in request body as JSON", "'key' must be a valid hex or base64 string".
+struct key_and_nonce {
+  secret key;
+  std::string nonce;
+};
+result<key_and_nonce> read_key_and_nonce(const request& req);
+
 // sys/leases/* and the legacy aliases (sys_leases.cpp).
 std::vector<route> sys_lease_routes(leases::lease_manager& m, const clock& clk);
 

@@ -197,6 +197,17 @@ parsed parse_head(const raw_request& raw) {
 std::optional<reply> parse_body(const raw_request& raw, const parsed& head, request& req) {
   if (!head.takes_body) {
     for (const auto& [k, v] : req.query) req.body[k] = v;
+    // A JSON object sent with DELETE counts too (the Go client's RekeyCancelWithNonce sends
+    // {"nonce": ...} there); the query string wins, and anything else in the body is ignored.
+    if (req.op == operation::remove && raw.body.find_first_not_of(" \t\r\n") != std::string::npos &&
+        !nests_deeper_than(raw.body, max_json_depth)) {
+      const nlohmann::json body = nlohmann::json::parse(raw.body, nullptr, false);
+      if (body.is_object()) {
+        for (const auto& [k, v] : body.items()) {
+          if (!req.body.contains(k)) req.body[k] = v;
+        }
+      }
+    }
     return std::nullopt;
   }
   if (is_form(raw)) {

@@ -9,6 +9,7 @@
 //       (400 beyond: values are copied and printed recursively), or a form (Content-Type
 //       application/x-www-form-urlencoded and a body not starting with '{' or '['; values are
 //       strings, a repeated key's values joined with ','); read/list/delete take the query string
+//       (delete also a JSON object body, under the query)
 //     - token: X-Vault-Token, else "Authorization: Bearer <t>"; X-Vault-Request is ignored
 //   render: reply -> raw HTTP
 //     - envelope {request_id, lease_id, renewable, lease_duration, data, wrap_info, warnings, auth,

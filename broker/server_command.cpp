@@ -61,65 +61,6 @@ const std::vector<cli::flag_spec> server_flags = {
      "start (or the unseal) naming what is missing. See docs/storage-and-seal.md."},
 };
 
-// Reads unseal keys (one per line, hex or base64) from a file only its owner can read, and unseals.
-// errc::invalid_request for a file others can read (a configuration error). A file holding keys for
-// a store that is not initialised means the store was replaced or emptied: errc::integrity_failure,
-// unless fresh_store.
-status auto_unseal(barrier::seal_manager& seal, const std::string& path, bool fresh_store) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) {
-    return make_error(errc::invalid_request, "unseal_key_file \"" + path + "\": cannot read it");
-  }
-  if ((st.st_mode & 077) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    return make_error(errc::invalid_request, "unseal_key_file \"" + path + "\" is readable by group or others (mode " +
-                                                 mode + "): run chmod 600 on it");
-  }
-  std::vector<secret> keys;
-  {
-    std::ifstream in(path);
-    std::string line;
-    while (std::getline(in, line)) {
-      while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-      if (line.empty()) continue;
-      auto raw = barrier::decode_key(line);
-      if (!raw) return make_error(errc::invalid_request, "unseal_key_file \"" + path + "\": a line is not a hex or base64 key");
-      keys.emplace_back(std::move(*raw));
-    }
-  }
-  const auto status_now = seal.status();
-  if (!status_now.initialized) {
-    if (keys.empty()) {
-      spdlog::warn("unseal_key_file is set but storage is not initialised yet: nothing to unseal");
-      return ok_v;
-    }
-    if (!fresh_store) {
-      return make_error(errc::integrity_failure,
-                        "unseal_key_file \"" + path + "\" holds unseal keys, but the store is not initialised (no "
-                        "core/seal-config): the store those keys open was replaced or emptied. Restore the data "
-                        "directory from a backup; or, to begin a new store, start the server with -fresh-store "
-                        "(and empty the key file)");
-    }
-    spdlog::warn("unseal_key_file holds keys of a store that is gone; starting uninitialised because -fresh-store "
-                 "was given: initialise the new store and replace the keys in \"{}\"", path);
-    return ok_v;
-  }
-  for (const auto& key : keys) {
-    auto r = seal.unseal(key);
-    if (!r) {
-      const auto code = r.err().code == make_error_code(errc::integrity_failure) ? errc::integrity_failure : errc::permission_denied;
-      return make_error(code, "auto-unseal from \"" + path + "\" failed: " + r.err().message);
-    }
-    if (!r->sealed) {
-      spdlog::info("unsealed with the keys in unseal_key_file");
-      return ok_v;
-    }
-  }
-  return make_error(errc::permission_denied, "unseal_key_file \"" + path + "\" holds fewer keys than the threshold (" +
-                                                 std::to_string(status_now.threshold) + ")");
-}
-
 // The store's security state (refused when missing, see barrier/store_layout.hpp) and the layout
 // upgrades of this release.
 void register_security_state(barrier::store_layout& layout, storage::physical& store, auth::token_store& tokens) {
@@ -301,7 +242,9 @@ int server_command(const std::vector<std::string>& args) {
     }
     root_token = std::move(*token);
   } else if (!cfg.unseal_key_file.empty()) {
-    if (auto s = auto_unseal(seal, cfg.unseal_key_file, fresh_store); !s) {
+    // The file also follows every rekey (barrier/unseal_key_file.hpp).
+    seal.set_key_file(barrier::unseal_key_file(cfg.unseal_key_file));
+    if (auto s = barrier::auto_unseal(seal, barrier::unseal_key_file(cfg.unseal_key_file), fresh_store); !s) {
       if (s.err().code == make_error_code(errc::invalid_request)) return usage_error(s.err().message);
       spdlog::error("{}", s.err().message);
       std::fprintf(stderr, "credbroker server: %s\n", s.err().message.c_str());

@@ -9,6 +9,7 @@
 //   audit_commands.cpp     audit enable|list|disable                 (sys/audit/*)
 //   login_command.cpp      login                                     (token lookup-self, auth/<method>/login)
 //   operator_commands.cpp  status, operator init|unseal|seal         (sys/seal-status, sys/init, ...)
+//   operator_key_commands.cpp operator generate-root|rekey          (sys/generate-root/*, sys/rekey/*)
 //   completion_command.cpp completion bash                           (a bash completion script)
 // dispatch.cpp finds a command by its longest matching path and prints group help.
 #include <string>
@@ -27,6 +28,7 @@ std::vector<command> auth_commands();
 std::vector<command> audit_commands();
 std::vector<command> login_commands();
 std::vector<command> operator_commands();
+std::vector<command> operator_key_commands();
 std::vector<command> completion_commands();
 
 // A command group ("lease"): its one-line synopsis and the text above its subcommand list.

@@ -57,14 +57,14 @@ std::vector<command_group> command_groups() {
           {"secrets", "Enable, list, tune and disable secrets engines", "Manages secrets engine mounts."},
           {"auth", "Enable, list, tune and disable auth methods", "Manages auth methods."},
           {"audit", "Enable, list and disable audit devices", "Manages audit devices."},
-          {"operator", "Initialise, unseal and seal the server", "Operates the server's seal."}};
+          {"operator", "Initialise, unseal and seal the server, new root token, new unseal keys", "Operates the server's seal."}};
 }
 
 const std::vector<command>& all_commands() {
   static const std::vector<command> all = [] {
     std::vector<command> out;
     for (auto group : {logical_commands(), login_commands(), lease_commands(), token_commands(), policy_commands(),
-                       secrets_commands(), auth_commands(), audit_commands(), operator_commands(), completion_commands()}) {
+                       secrets_commands(), auth_commands(), audit_commands(), operator_commands(), operator_key_commands(), completion_commands()}) {
       out.insert(out.end(), group.begin(), group.end());
     }
     return out;

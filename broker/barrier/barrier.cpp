@@ -24,6 +24,14 @@ std::string now_rfc3339() {
 
 error sealed_error() { return make_error(errc::sealed, "Vault is sealed"); }
 
+// Whether `key` decrypts the stored keyring (the plaintext is wiped at once).
+bool opens_keyring(const secret& key, const std::string& stored) {
+  auto plain = decrypt(key, stored, barrier::keyring_path);
+  if (!plain) return false;
+  std::fill(plain->begin(), plain->end(), '\0');
+  return true;
+}
+
 }  // namespace
 
 result<bool> barrier::initialized() const {
@@ -136,6 +144,47 @@ result<key_info> barrier::key_status() const {
   std::shared_lock lock(mu_);
   if (!unsealed_) return sealed_error();
   return key_info{keyring_.active, keyring_.keys.at(keyring_.active).second};
+}
+
+result<bool> barrier::is_root_key(const secret& candidate) const {
+  std::shared_lock lock(mu_);
+  if (!unsealed_) return sealed_error();
+  return root_key_.size() == candidate.size() && root_key_ == candidate;
+}
+
+status barrier::rekey(const secret& new_root_key, std::vector<storage::operation> physical_ops) {
+  if (new_root_key.size() != key_size) return make_error(errc::invalid_request, "root key must be 32 bytes");
+  std::unique_lock lock(mu_);
+  if (!unsealed_) return sealed_error();
+  auto write = keyring_write(keyring_, new_root_key);
+  if (!write) return std::move(write).err();
+  std::vector<storage::operation> ops;
+  ops.push_back(std::move(*write));
+  for (auto& op : physical_ops) {
+    if (op.key == keyring_path) return make_error(errc::invalid_request, "\"core/keyring\" is reserved");
+    ops.push_back(std::move(op));
+  }
+  auto written = backend_.apply(std::move(ops));
+  if (!written) {
+    // The backend may not know whether the batch committed (a connection lost after sending it):
+    // the keyring says which root key the store now needs.
+    auto stored = backend_.get(keyring_path);
+    const bool readable = stored && stored->has_value();
+    if (readable && opens_keyring(new_root_key, **stored)) {
+      spdlog::warn("the rekey write reported a failure but was stored: {}", written.err().message);
+    } else if (readable && opens_keyring(root_key_, **stored)) {
+      return written;
+    } else {
+      unsealed_ = false;
+      keyring_ = keyring{};
+      root_key_ = secret();
+      return make_error(errc::storage_failure,
+                        "the new keyring may or may not have been stored (" + written.err().message +
+                            "), and reading it back did not settle which");
+    }
+  }
+  root_key_ = new_root_key;
+  return ok_v;
 }
 
 result<std::optional<std::string>> barrier::get(const std::string& key) {

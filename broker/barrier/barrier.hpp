@@ -12,7 +12,14 @@
 //
 // While sealed, every data call fails with errc::sealed. A value that fails authentication yields
 // errc::integrity_failure with a message naming its key — never garbage, never a crash.
-// Thread: all methods are safe concurrently; seal/unseal/rotate take a writer lock.
+//
+// rekey(new root key) is how the unseal keys change (seal_manager's rekey protocol): core/keyring is
+// written again, encrypted with the new root key, in ONE atomic write with the new clear seal
+// configuration, so the store holds either the old pair or the new pair, never a mix. The keyring's
+// keys and terms stay as they are (sys/key-status does not change); later keyring writes (rotate)
+// use the new root key.
+// Thread: all methods are safe concurrently; seal/unseal/rotate/rekey take the writer lock (mu_,
+// which guards the root key, the keyring and the sealed flag).
 #include <cstdint>
 #include <map>
 #include <shared_mutex>
@@ -45,6 +52,18 @@ class barrier final : public storage::physical {
   // Adds a key term; new writes use it. Durable before it returns.
   result<key_info> rotate();
   result<key_info> key_status() const;
+  // True when `candidate` is the root key the barrier was unsealed with (constant-time compare).
+  // errc::sealed while sealed.
+  result<bool> is_root_key(const secret& candidate) const;
+  // The keyring encrypted with new_root_key (32 bytes) plus `physical_ops` as given, in one atomic
+  // write. When the write reports a failure, core/keyring is read back to settle what happened:
+  //   it decrypts with the new key -> the write landed: ok
+  //   it decrypts with the old key -> it did not: the write's error, nothing changed
+  //   neither, or unreadable        -> errc::storage_failure "... may or may not have been stored ...",
+  //                                    and the barrier seals itself: no keyring may be written with a
+  //                                    root key the store may no longer use (the next unseal tells)
+  // errc::sealed while sealed.
+  status rekey(const secret& new_root_key, std::vector<storage::operation> physical_ops);
 
   result<std::optional<std::string>> get(const std::string& key) override;
   result<std::vector<std::string>> list(const std::string& prefix) override;

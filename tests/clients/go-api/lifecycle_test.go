@@ -18,6 +18,7 @@ type lifecycle struct {
 	c        *vault.Client
 	srv      servers
 	keys     []string
+	shares   int // n of the seal: 3 at init, 4 after the rekey
 	root     string
 	suffix   string // makes this run's database accounts unique on shared servers
 	pgAdmin  string
@@ -53,7 +54,8 @@ func TestLifecycle(t *testing.T) {
 		{"token create with policies and period, lookup, revoke", l.tokens},
 		{"AppRole login and auth tune", l.approle},
 		{"remount", l.remount},
-		{"seal", l.seal},
+		{"generate-root and rekey", l.generateRootAndRekey},
+		{"seal (unsealed with the rekeyed keys)", l.seal},
 	}
 	for _, s := range steps {
 		if !t.Run(s.name, s.run) {
@@ -80,7 +82,7 @@ func (l *lifecycle) initAndUnseal(t *testing.T) {
 		t.Fatalf("init answered %d keys, %d base64 keys", len(resp.Keys), len(resp.KeysB64))
 	}
 	record(t, append(append(append([]string{}, resp.Keys...), resp.KeysB64...), resp.RootToken)...)
-	l.keys, l.root = resp.Keys, resp.RootToken
+	l.keys, l.root, l.shares = resp.Keys, resp.RootToken, 3
 
 	l.unseal(t)
 	l.c.SetToken(l.root)
@@ -101,7 +103,7 @@ func (l *lifecycle) initAndUnseal(t *testing.T) {
 func (l *lifecycle) unseal(t *testing.T) {
 	st, err := l.c.Sys().Unseal(l.keys[0])
 	mustOK(t, "unseal 1", err)
-	if !st.Sealed || st.Progress != 1 || st.T != 2 || st.N != 3 {
+	if !st.Sealed || st.Progress != 1 || st.T != 2 || st.N != l.shares {
 		t.Fatalf("after one key: %+v", st)
 	}
 	st, err = l.c.Sys().Unseal(l.keys[2])

@@ -9,6 +9,7 @@ github.com/hashicorp/vault/api v1.23.0). `reads` are the fields the CLI takes fr
 must be there, with the JSON type the Go code decodes it into. The rows run in order against one
 fresh broker (run_client.py), from `vault status` on an uninitialised server to `vault operator seal`.
 """
+import base64
 import http.client
 import json
 import os
@@ -188,10 +189,93 @@ def rows(pg_url, admin, admin_password):
             "command/policy_delete.go, api/sys_policy.go DeletePolicy", status=204),
         Row("vault delete database/roles/app", "DELETE", "database/roles/app", None,
             "command/delete.go, api/logical.go Delete", status=204),
+        *operator_rows(),
         Row("vault operator seal", "PUT", "sys/seal", None, "command/operator_seal.go, api/sys_seal.go Seal", status=204),
         Row("vault status (sealed)", "GET", "sys/seal-status", None, "command/status.go, api/sys_seal.go SealStatus",
             reads=SEAL_STATUS_READS, token=False, check=lambda t, b: t.assertTrue(b["sealed"])),
+        Row("vault operator unseal NEW-KEY (1 of 2)", "PUT", "sys/unseal", '{"key":"{new0}"}',
+            "command/operator_unseal.go, api/sys_seal.go Unseal", reads=SEAL_STATUS_READS, token=False,
+            check=lambda t, b: t.assertEqual((b["sealed"], b["t"], b["n"]), (True, 2, 3))),
+        Row("vault operator unseal NEW-KEY (2 of 2)", "PUT", "sys/unseal", '{"key":"{new1}"}',
+            "command/operator_unseal.go, api/sys_seal.go Unseal", reads=SEAL_STATUS_READS, token=False,
+            check=lambda t, b: t.assertFalse(b["sealed"])),
     ]
+
+
+GEN_ROOT_READS = [("nonce", STR), ("started", BOOL), ("progress", NUM), ("required", NUM), ("complete", BOOL),
+                  ("encoded_token", STR), ("encoded_root_token", STR), ("pgp_fingerprint", STR), ("otp", STR),
+                  ("otp_length", NUM)]
+REKEY_STATUS_READS = [("nonce", STR), ("started", BOOL), ("t", NUM), ("n", NUM), ("progress", NUM),
+                      ("required", NUM), ("backup", BOOL), ("verification_required", BOOL)]
+REKEY_INIT_BODY = ('{"secret_shares":3,"secret_threshold":2,"stored_shares":0,"pgp_keys":null,"Backup":false,'
+                   '"require_verification":false}')
+GEN_ROOT_SOURCE = "command/operator_generate_root.go, api/sys_generate_root.go"
+REKEY_SOURCE = "command/operator_rekey.go, api/sys_rekey.go"
+
+
+def operator_rows():
+    """vault operator generate-root and vault operator rekey (5/3 -> 3/2), with the unseal keys of init.
+    Each `vault operator generate-root KEY` and `rekey KEY` asks the status first (provide())."""
+    gen_update = lambda n, key: Row(  # noqa: E731
+        f"vault operator generate-root -nonce=NONCE KEY ({n} of 3)", "PUT", "sys/generate-root/update",
+        '{"key":"{' + key + '}","nonce":"{gen_nonce}"}', GEN_ROOT_SOURCE + " GenerateRootUpdate (map: keys sorted)",
+        reads=GEN_ROOT_READS, token=False, save="gen_token" if n == 3 else None,
+        check=lambda t, b: t.assertEqual((b["progress"], b["complete"]), (n, n == 3)))
+    rekey_update = lambda n, key: Row(  # noqa: E731
+        f"vault operator rekey -nonce=NONCE KEY ({n} of 3)", "PUT", "sys/rekey/update",
+        '{"key":"{' + key + '}","nonce":"{rekey_nonce}"}', REKEY_SOURCE + " RekeyUpdate (map: keys sorted)",
+        # Below the threshold Vault answers the status (http/sys_rekey.go): "complete" absent is Go's false.
+        reads=[("nonce", STR), ("complete", BOOL), ("keys", LIST), ("keys_base64", LIST), ("backup", BOOL),
+               ("verification_required", BOOL)] if n == 3 else REKEY_STATUS_READS,
+        token=False, save="rekeyed" if n == 3 else None,
+        check=lambda t, b: t.assertEqual(b.get("complete", False), n == 3))
+    gen_status = Row("vault operator generate-root -status (also first in -decode, -generate-otp and KEY)", "GET",
+                     "sys/generate-root/attempt", None, GEN_ROOT_SOURCE + " GenerateRootStatus", reads=GEN_ROOT_READS,
+                     token=False, check=lambda t, b: t.assertEqual((b["otp_length"], b["required"]), (28, 3)))
+    rekey_status = Row("vault operator rekey -status (also first in KEY)", "GET", "sys/rekey/init", None,
+                       REKEY_SOURCE + " RekeyStatus", reads=REKEY_STATUS_READS, token=False)
+    return [
+        gen_status,
+        Row("vault operator generate-root -init", "PUT", "sys/generate-root/attempt", '{"otp":"","pgp_key":""}',
+            GEN_ROOT_SOURCE + " GenerateRootInit (map: keys sorted; the server makes the OTP)",
+            reads=GEN_ROOT_READS, token=False, save="gen",
+            check=lambda t, b: t.assertEqual((b["started"], len(b["otp"])), (True, 28))),
+        gen_status, gen_update(1, "key0"), gen_update(2, "key1"), gen_update(3, "key2"),
+        Row("vault operator generate-root -decode=ENCODED -otp=OTP (its status read)", "GET",
+            "sys/generate-root/attempt", None, GEN_ROOT_SOURCE + " decode (otp_length > 0: RawStdEncoding, XOR)",
+            reads=GEN_ROOT_READS, token=False, check=lambda t, b: t.assertFalse(b["started"])),
+        Row("VAULT_TOKEN=DECODED vault token lookup", "GET", "auth/token/lookup-self", None,
+            "command/token_lookup.go, api/auth_token.go LookupSelf", reads=TOKEN_LOOKUP_READS, token="gen_token",
+            check=lambda t, b: t.assertEqual(b["data"]["policies"], ["root"])),
+        Row("vault operator generate-root -cancel", "DELETE", "sys/generate-root/attempt", None,
+            GEN_ROOT_SOURCE + " GenerateRootCancel", status=204, token=False),
+        Row("vault operator generate-root -init -pgp-key=FILE (refused)", "PUT", "sys/generate-root/attempt",
+            '{"otp":"","pgp_key":"mQENBFXbjPUBCADjNjCUQwfxKL"}', GEN_ROOT_SOURCE + " GenerateRootInit", status=400,
+            token=False, check=lambda t, b: t.assertIn("PGP-encrypted root tokens are not supported", b["errors"][0])),
+        Row("vault operator rekey -init -key-shares=3 -key-threshold=2", "PUT", "sys/rekey/init", REKEY_INIT_BODY,
+            REKEY_SOURCE + " RekeyInit (RekeyInitRequest: Backup has no json tag)", reads=REKEY_STATUS_READS,
+            save="rekey", check=lambda t, b: t.assertEqual((b["started"], b["n"], b["t"], b["required"]), (True, 3, 2, 3))),
+        rekey_status,
+        Row("vault operator rekey -cancel", "DELETE", "sys/rekey/init", None, REKEY_SOURCE + " RekeyCancel", status=204),
+        Row("vault operator rekey -init -pgp-keys=FILE (refused)", "PUT", "sys/rekey/init",
+            REKEY_INIT_BODY.replace('"pgp_keys":null', '"pgp_keys":["mQENBFXbjPUBCADjNjCUQwfxKL"]'),
+            REKEY_SOURCE + " RekeyInit", status=400,
+            check=lambda t, b: t.assertIn("PGP-encrypted unseal keys are not supported", b["errors"][0])),
+        Row("vault operator rekey -init -key-shares=3 -key-threshold=2 (again)", "PUT", "sys/rekey/init",
+            REKEY_INIT_BODY, REKEY_SOURCE + " RekeyInit", reads=REKEY_STATUS_READS, save="rekey"),
+        Row("vault operator rekey -nonce=WRONG KEY (refused)", "PUT", "sys/rekey/update",
+            '{"key":"{key0}","nonce":"not-the-nonce"}', REKEY_SOURCE + " RekeyUpdate", status=400, token=False),
+        rekey_status, rekey_update(1, "key0"), rekey_update(2, "key1"), rekey_update(3, "key2"),
+        Row("vault operator rekey -status (done)", "GET", "sys/rekey/init", None, REKEY_SOURCE + " RekeyStatus",
+            reads=REKEY_STATUS_READS, token=False,
+            check=lambda t, b: t.assertEqual((b["started"], b["required"]), (False, 2))),
+    ]
+
+
+def decode_root_token(encoded, otp):
+    """command/operator_generate_root.go decode: base64.RawStdEncoding, then XOR with the OTP."""
+    raw = base64.b64decode(encoded + "=" * (-len(encoded) % 4))
+    return bytes(a ^ b for a, b in zip(raw, otp.encode())).decode()
 
 
 def field(body, dotted):
@@ -277,6 +361,18 @@ class VaultCliRequests(unittest.TestCase):
                 elif row.save == "lease":
                     record(answer["data"]["password"])
                     state["lease"] = answer["lease_id"]
+                elif row.save == "gen":
+                    record(answer["otp"])
+                    state.update(gen_nonce=answer["nonce"], otp=answer["otp"])
+                elif row.save == "gen_token":
+                    self.assertNotIn("=", answer["encoded_token"])
+                    state["gen_token"] = decode_root_token(answer["encoded_token"], state["otp"])
+                    record(state["gen_token"])
+                elif row.save == "rekey":
+                    state["rekey_nonce"] = answer["nonce"]
+                elif row.save == "rekeyed":
+                    record(*answer["keys"], *answer["keys_base64"])
+                    state.update(new0=answer["keys"][0], new1=answer["keys_base64"][2])
                 elif row.save == "token":
                     record(answer["auth"]["client_token"])
                     state.update(token=answer["auth"]["client_token"], accessor=answer["auth"]["accessor"])

@@ -130,7 +130,7 @@ class HelpAndCompletion(CliCase):
             [f"secrets {s}" for s in ("enable", "list", "tune", "disable")] + \
             [f"auth {s}" for s in ("enable", "list", "tune", "disable")] + \
             [f"audit {s}" for s in ("enable", "list", "disable")] + \
-            [f"operator {s}" for s in ("init", "unseal", "seal")]
+            [f"operator {s}" for s in ("init", "unseal", "seal", "generate-root", "rekey")]
         for c in commands:
             for h in ("-h", "-help"):
                 with self.subTest(command=c, flag=h):
