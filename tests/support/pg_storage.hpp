@@ -4,6 +4,10 @@
 // table of its own that is dropped afterwards.
 #include <pqxx/pqxx>
 
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
 #include <memory>
 #include <string>
 
@@ -52,6 +56,25 @@ inline pqxx::result admin_sql(const std::string& sql) {
   pqxx::connection c(pg_server().conninfo());
   pqxx::nontransaction tx(c);
   return tx.exec(sql);
+}
+
+// Cleanup DDL for destructors (DROP TABLE ...): PostgreSQL may answer "tuple concurrently updated"
+// while another test process changes the catalog at the same instant, so it is tried a few times,
+// and it never throws (a destructor that throws ends the test process). A table left behind in the
+// throwaway server harms nothing.
+inline void cleanup_sql(const std::string& sql) {
+  for (int attempt = 1;; ++attempt) {
+    try {
+      admin_sql(sql);
+      return;
+    } catch (const std::exception& e) {
+      if (attempt == 5) {
+        std::fprintf(stderr, "cleanup \"%s\" failed: %s\n", sql.c_str(), e.what());
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50 * attempt));
+    }
+  }
 }
 
 // Terminates the sessions whose application_name is `application`; returns how many.

@@ -91,11 +91,11 @@ class leadership_test : public ::testing::Test {
   void TearDown() override {
     a_.reset();
     b_.reset();
-    test::admin_sql("DROP TABLE IF EXISTS " + table_ + " CASCADE");
-    test::admin_sql("DROP TABLE IF EXISTS " + ha_table_);
+    test::cleanup_sql("DROP TABLE IF EXISTS " + table_ + " CASCADE");
+    test::cleanup_sql("DROP TABLE IF EXISTS " + ha_table_);
     if (!audit_.empty()) {
-      test::admin_sql("DROP TABLE IF EXISTS " + audit_);
-      test::admin_sql("DROP FUNCTION IF EXISTS " + audit_ + "_f()");
+      test::cleanup_sql("DROP TABLE IF EXISTS " + audit_);
+      test::cleanup_sql("DROP FUNCTION IF EXISTS " + audit_ + "_f()");
     }
   }
   void make_nodes(std::chrono::milliseconds ttl) {

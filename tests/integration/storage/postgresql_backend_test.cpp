@@ -25,7 +25,7 @@ class pg_under_test : public test::storage_under_test {
   }
   ~pg_under_test() override {
     b_.reset();
-    test::admin_sql("DROP TABLE IF EXISTS " + table_);
+    test::cleanup_sql("DROP TABLE IF EXISTS " + table_);
   }
   physical& store() override { return *b_; }
 
@@ -46,8 +46,8 @@ class postgresql_backend_test : public ::testing::Test {
     app_ = test::fresh_name("cbtest");
   }
   void TearDown() override {
-    test::admin_sql("DROP TABLE IF EXISTS " + table_);
-    for (const auto& sql : cleanup_) test::admin_sql(sql);
+    test::cleanup_sql("DROP TABLE IF EXISTS " + table_);
+    for (const auto& sql : cleanup_) test::cleanup_sql(sql);
   }
   std::unique_ptr<postgresql_backend> open(postgresql_options o) {
     auto r = postgresql_backend::open(o);
