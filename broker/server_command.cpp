@@ -404,7 +404,8 @@ int server_command(const std::vector<std::string>& args) {
   });
 
   boost::asio::io_context io;
-  scheduler_driver timer_driver(io, timers, wall, [&seal] { return !seal.status().sealed; });
+  // Asks the barrier, not the seal manager: its lock is held across init's and unseal's storage I/O.
+  scheduler_driver timer_driver(io, timers, wall, [&encrypted] { return !encrypted.sealed(); });
   boost::asio::thread_pool workers(cfg.worker_threads);
   api::server_options opts;
   opts.body_limit = cfg.listener.max_request_size;

@@ -460,14 +460,22 @@ result<restore_report> lease_manager::restore() {
   });
   if (!s && s.err().code != make_error_code(errc::integrity_failure)) return std::move(s).err();
   if (!s) unreadable.push_back("(damaged records: " + s.err().message + ")");
-  std::lock_guard lock(mu_);
-  index_.reserve(index_.size() + found.size());
+  {
+    std::lock_guard lock(mu_);
+    index_.reserve(index_.size() + found.size());
+  }
   // Restore runs while the API serves: a lease that a request added, renewed or rescheduled since
   // the scan read its record is already in the index with a fresher due time, so it is left alone.
   // (One the scan saw and a request then revoked gets a stale entry: it finds no record when it fires.)
-  for (auto& [id, due] : found) {
-    if (!index_.contains(std::string_view(id))) schedule_locked(id, due);
+  // mu_ is taken per chunk, so the scheduler's dispatch and requests never wait for a whole restore.
+  constexpr std::size_t chunk = 4096;
+  for (std::size_t i = 0; i < found.size(); i += chunk) {
+    std::lock_guard lock(mu_);
+    for (std::size_t j = i; j < std::min(found.size(), i + chunk); ++j) {
+      if (!index_.contains(std::string_view(found[j].first))) schedule_locked(found[j].first, found[j].second);
+    }
   }
+  std::lock_guard lock(mu_);
   pending_.insert(pending_.end(), pending.begin(), pending.end());
   return restore_report{found.size(), std::move(unreadable)};
 }
