@@ -313,7 +313,7 @@ TEST_F(rotation, vaults_rotation_names_drive_the_root_rotation) {
   EXPECT_EQ(d["disable_automated_rotation"], false);
   EXPECT_EQ(d["root_rotation_period"], 3600);  // credbroker's earlier name shows the same setting
   clock_.advance(seconds(3601));
-  rotations_->run_due();
+  run_due();
   EXPECT_NE(db_root(), "root-secret");
   const std::string first = db_root();
 
@@ -321,11 +321,11 @@ TEST_F(rotation, vaults_rotation_names_drive_the_root_rotation) {
   ASSERT_EQ(call("POST", "database/config/pg", {{"disable_automated_rotation", true}}).first, 204);
   EXPECT_EQ(call("GET", "database/config/pg").second["data"]["disable_automated_rotation"], true);
   clock_.advance(seconds(7200));
-  rotations_->run_due();
+  run_due();
   EXPECT_EQ(db_root(), first);
   ASSERT_EQ(call("POST", "database/config/pg", {{"disable_automated_rotation", false}}).first, 204);
   clock_.advance(seconds(3601));
-  rotations_->run_due();
+  run_due();
   EXPECT_NE(db_root(), first);
 
   const std::vector<static_case> cases = {
@@ -355,11 +355,11 @@ TEST_F(rotation, a_root_rotation_past_its_window_waits_for_the_next_time) {
   const auto next = call("GET", "database/config/pg").second["data"]["next_root_rotation"];
   ASSERT_TRUE(next.is_string());
   clock_.advance(seconds(3 * 3600));  // the broker was busy (or down) past the window
-  rotations_->run_due();
+  run_due();
   EXPECT_EQ(db_root(), "root-secret");
   EXPECT_NE(call("GET", "database/config/pg").second["data"]["next_root_rotation"], next);
   clock_.advance(seconds(3600));
-  rotations_->run_due();
+  run_due();
   EXPECT_NE(db_root(), "root-secret");
 }
 
@@ -377,7 +377,7 @@ TEST_F(rotation, static_roles_honour_skip_import_rotation) {
   EXPECT_EQ(s2, 400);
   EXPECT_EQ(b2["errors"][0], "skip_import_rotation has no effect on updates");
   clock_.advance(seconds(3601));
-  rotations_->run_due();
+  run_due();
   EXPECT_NE(db_password("imported"), "current-pw");
   EXPECT_EQ(call("GET", "database/static-creds/imp").second["data"]["password"], db_password("imported"));
 
