@@ -171,10 +171,12 @@ bool lease_manager::defer_if_in_flight(const std::string& id) {
 }
 
 status lease_manager::activate_stored(const std::string& id) {
+  const auto per_lease = locks_.lock(id);  // a revocation that removed it meanwhile is not undone
   auto l = load(id);
   if (!l) return std::move(l).err();
   if (l->state != lease_state::pending) return ok_v;
   l->state = lease_state::active;
+  l->boot.clear();  // its user exists: nothing left in doubt
   return store(*l);
 }
 
@@ -235,7 +237,7 @@ seconds lease_manager::backoff(int attempts) {
   return d;
 }
 
-status lease_manager::attempt_revoke(const std::string& id) {
+status lease_manager::attempt_revoke(const std::string& id, bool force) {
   if (defer_if_in_flight(id)) return ok_v;  // its issuer deletes the user once it exists
   const auto per_lease = locks_.lock(id);
   // Read under the lease's lock: a renew or another revocation may have changed it.
@@ -243,7 +245,7 @@ status lease_manager::attempt_revoke(const std::string& id) {
   if (!fresh) return fresh.err().code == make_error_code(errc::not_found) ? status(ok_v) : status(std::move(fresh).err());
   lease l = std::move(*fresh);
   auto s = revoker_.revoke(l);
-  if (s) {
+  if (s || force) {  // force: the database's answer is ignored (Vault's revoke-force)
     std::vector<storage::operation> ops;
     ops.push_back(storage::operation::remove(lease_storage_prefix + l.id));
     if (!l.token_accessor.empty()) {
@@ -306,15 +308,15 @@ result<std::vector<std::string>> lease_manager::ids_under(const std::string& pre
 status lease_manager::revoke_prefix(const std::string& prefix) {
   auto ids = ids_under(prefix);
   if (!ids) return std::move(ids).err();
-  return revoke_all(*ids);
+  return revoke_all(*ids, false);
 }
 
-status lease_manager::revoke_all(const std::vector<std::string>& ids) {
+status lease_manager::revoke_all(const std::vector<std::string>& ids, bool force) {
   if (exec_.running_in_this_thread()) {
     // Waiting here for tasks queued behind us could take every thread: one at a time, inline.
     status first = ok_v;
     for (const auto& id : ids) {
-      if (auto s = attempt_revoke(id); !s && first) first = s;
+      if (auto s = attempt_revoke(id, force); !s && first) first = s;
     }
     return first;
   }
@@ -335,7 +337,7 @@ status lease_manager::revoke_all(const std::vector<std::string>& ids) {
   }
   done->left = work.size();
   for (auto& [key, id] : work) {
-    exec_.submit(key, [this, id = std::move(id)] { return attempt_revoke(id); }, [done](status s) {
+    exec_.submit(key, [this, force, id = std::move(id)] { return attempt_revoke(id, force); }, [done](status s) {
       std::lock_guard lock(done->mu);
       if (!s && done->first) done->first = std::move(s);
       if (--done->left == 0) done->cv.notify_all();
@@ -394,13 +396,7 @@ status lease_manager::expire_prefix_now(const std::string& prefix) {
 status lease_manager::revoke_force(const std::string& prefix) {
   auto ids = ids_under(prefix);
   if (!ids) return std::move(ids).err();
-  for (const auto& id : *ids) {
-    if (auto s = store_.remove(lease_storage_prefix + id); !s) return s;
-    std::lock_guard lock(mu_);
-    unschedule_locked(id);
-    in_flight_.erase(id);
-  }
-  return ok_v;
+  return revoke_all(*ids, true);
 }
 
 void lease_manager::on_due(std::span<const scheduler::fired> due) {

@@ -23,7 +23,8 @@
 // connection key, which takes the lease's lock) and wait for it; on an executor thread, inline. A
 // lease's lock is never held while waiting for the executor, so a connection with one slot cannot
 // deadlock a renew against a revocation of the same lease.
-// revoke_force() forgets leases without calling the database.
+// revoke_force() asks the database as revoke does, but forgets the leases whatever it answers
+// (Vault's revoke-force: backend errors are ignored).
 //
 // Thread: all methods are safe concurrently. Lock order (docs/architecture.md):
 //   a lease's own lock (lease_locks; renew, revocation and expire_now of one lease take turns, held
@@ -124,7 +125,9 @@ class lease_manager {
   // Revokes every lease under prefix: one executor task per lease on its connection's key (so within
   // that connection's cap), waited for; the first failure is returned after trying all.
   status revoke_prefix(const std::string& prefix);
-  // Forgets every lease under prefix without calling the database.
+  // Revokes every lease under prefix as revoke_prefix does, but forgets each lease even when the
+  // database refuses or cannot be reached (Vault's revoke-force: for a database that is gone). An
+  // issuance in flight is handed to its issuer, as for any revocation.
   status revoke_force(const std::string& prefix);
   // Vault's sync=false: makes the lease(s) due now; the scheduler hands them to revocation shortly.
   status expire_now(const std::string& id);
@@ -142,7 +145,8 @@ class lease_manager {
   std::vector<std::string> take_pending();
   // Removes one lease record without calling the database (issuance rolled back).
   status forget(const std::string& id);
-  // pending -> active for a lease left pending by an earlier run, durably (start-up settlement).
+  // pending -> active for a lease left pending by an earlier run, durably (start-up settlement); its
+  // boot is cleared. errc::not_found when a revocation removed it meanwhile.
   status activate_stored(const std::string& id);
 
   std::vector<lease> irrevocable() const;
@@ -186,11 +190,12 @@ class lease_manager {
   // renew() once on the executor: under the lease's lock.
   result<renew_result> renew_now(const std::string& id, std::chrono::seconds increment);
   // One revocation attempt of the lease as stored now; records failures and schedules the retry.
-  status attempt_revoke(const std::string& id);
+  // force: the record is removed even when the revoker fails.
+  status attempt_revoke(const std::string& id, bool force = false);
   // Marks an in-flight issuance as revoked; true if it was one (the issuer finishes the revocation).
   bool defer_if_in_flight(const std::string& id);
   // Revokes the given leases through the executor and waits; the first failure after all ran.
-  status revoke_all(const std::vector<std::string>& ids);
+  status revoke_all(const std::vector<std::string>& ids, bool force);
   std::chrono::seconds backoff(int attempts);
   result<std::vector<std::string>> ids_under(const std::string& prefix) const;
 
