@@ -66,31 +66,35 @@ bool scheduler::cancel(timer t) {
 
 std::size_t scheduler::advance(time_point now) {
   std::lock_guard one_at_a_time(dispatch_mu_);
-  batch_.clear();
+  for (auto& [_, g] : groups_) g.clear();
+  std::size_t n = 0;
   {
     std::lock_guard lock(wheel_mu_);
+    std::vector<fired>* last = nullptr;
+    client last_client = 0;
     wheel_.advance(now_tick(now), [&](std::uint64_t p, std::uint64_t tick, timer h) {
-      batch_.emplace_back(static_cast<client>(p >> 32), fired{static_cast<std::uint32_t>(p), h, time_of(tick)});
+      const auto c = static_cast<client>(p >> 32);
+      if (last == nullptr || c != last_client) {  // few clients: a look along the groups
+        auto it = std::find_if(groups_.begin(), groups_.end(), [c](const auto& g) { return g.first == c; });
+        if (it == groups_.end()) it = groups_.insert(groups_.end(), {c, {}});
+        last = &it->second;
+        last_client = c;
+      }
+      last->push_back(fired{static_cast<std::uint32_t>(p), h, time_of(tick)});
+      ++n;
     });
   }
-  const std::size_t n = batch_.size();
-  dispatch(batch_);
-  if (batch_.capacity() > 4096) std::vector<std::pair<client, fired>>().swap(batch_);  // a burst's memory goes
-  return n;
-}
-
-void scheduler::dispatch(std::vector<std::pair<client, fired>>& batch) {
-  // One batch per client, in the wheel's firing order within it (nondecreasing due tick).
-  std::stable_sort(batch.begin(), batch.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  std::vector<fired> run;
-  for (std::size_t i = 0; i < batch.size();) {
-    std::size_t j = i;
-    run.clear();
-    while (j < batch.size() && batch[j].first == batch[i].first) run.push_back(batch[j++].second);
-    auto it = std::find_if(clients_.begin(), clients_.end(), [&](const client_entry& e) { return e.id == batch[i].first; });
-    if (it != clients_.end() && it->f) it->f(std::span<const fired>(run));
-    i = j;
+  for (auto& [c, g] : groups_) {
+    if (g.empty()) continue;
+    auto it = std::find_if(clients_.begin(), clients_.end(), [id = c](const client_entry& e) { return e.id == id; });
+    if (it != clients_.end() && it->f) it->f(std::span<const fired>(g));
   }
+  // A burst's memory goes; so do the groups of clients that left.
+  std::erase_if(groups_, [this](auto& g) {
+    if (g.second.capacity() > 4096) std::vector<fired>().swap(g.second);
+    return std::none_of(clients_.begin(), clients_.end(), [&](const client_entry& e) { return e.id == g.first; });
+  });
+  return n;
 }
 
 std::optional<time_point> scheduler::next_wakeup() const {

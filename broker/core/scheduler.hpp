@@ -93,7 +93,6 @@ class scheduler {
   time_point time_of(std::uint64_t tick) const;
   static std::uint64_t payload(client c, std::uint32_t slot) { return std::uint64_t{c} << 32 | slot; }
   timer schedule_locked(client c, std::uint32_t slot, time_point due);
-  void dispatch(std::vector<std::pair<client, fired>>& batch);
 
   const std::chrono::milliseconds resolution_;
   const time_point::rep ticks_per_;  // resolution in time_point's units
@@ -106,7 +105,9 @@ class scheduler {
   };
   std::vector<client_entry> clients_;  // guarded by dispatch_mu_
   client next_client_ = 1;             // guarded by dispatch_mu_; never reused
-  std::vector<std::pair<client, fired>> batch_;  // guarded by dispatch_mu_: reused between advances
+  // Guarded by dispatch_mu_: one advance's due entries, one group per client in the wheel's firing
+  // order (nondecreasing due tick); reused between advances.
+  std::vector<std::pair<client, std::vector<fired>>> groups_;
 
   mutable std::mutex wheel_mu_;
   timer_wheel wheel_;                    // guarded by wheel_mu_
