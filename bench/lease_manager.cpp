@@ -1,9 +1,11 @@
 // Lease manager benchmarks (issue 5's goals), in one run:
 //   restore   N leases written to SQLite through the barrier, then a fresh manager's restore() time
-//   memory    resident bytes per active lease held by the manager (index + timer wheel), at 1M and 10M,
-//             each in a fresh child process, with storage that keeps nothing (so only the manager counts)
-//   lag       L leases expiring uniformly within W seconds, real clock and the expiry driver, a fake
-//             revoker recording (revocation start - expire_time): p50, p99, max
+//   memory    resident bytes per active lease held by the manager and the scheduler (index + timer
+//             wheel), at 1M and 10M, each in a fresh child process, with storage that keeps nothing
+//             (so only the manager and the scheduler count)
+//   lag       L leases expiring uniformly within W seconds, real clock, the scheduler on its Asio
+//             driver and the blocking executor as the server wires them, a fake revoker recording
+//             (revocation start - expire_time): p50, p99, max
 // Usage: bench_lease_manager [restore_n=1000000] [lag_n=100000] [lag_window_s=60]
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,8 +18,14 @@
 #include <mutex>
 #include <thread>
 
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+
 #include "bench/support.hpp"
 #include "broker/barrier/barrier.hpp"
+#include "broker/core/blocking_executor.hpp"
+#include "broker/core/scheduler.hpp"
+#include "broker/core/scheduler_driver.hpp"
 #include "broker/core/random.hpp"
 #include "broker/storage/inmem_backend.hpp"
 #include "broker/storage/sqlite_backend.hpp"
@@ -98,7 +106,9 @@ void bench_restore(std::size_t n) {
   barrier::barrier b(**db);
   (void)b.unseal(root);
   null_revoker rv;
-  leases::lease_manager m(b, rv, wall, {});
+  scheduler timers(wall.now());
+  blocking_executor exec({});
+  leases::lease_manager m(b, rv, wall, timers, exec, {});
   const long before = rss_bytes();
   const auto t0 = steady_clock::now();
   auto bad = m.restore();
@@ -121,12 +131,14 @@ void bench_memory(std::size_t n) {
   null_storage store;
   null_revoker rv;
   credbroker::system_clock wall;
-  leases::lease_manager m(store, rv, wall, {});
+  scheduler timers(wall.now());
+  blocking_executor exec({});
+  leases::lease_manager m(store, rv, wall, timers, exec, {});
   // Generate ids first so their temporary strings are not counted.
   const long before = rss_bytes();
   for (std::size_t i = 0; i < n; ++i) (void)m.add(make_lease(i, wall.now(), hours{24} + seconds{static_cast<long>(i % 86400)}));
   const long after = rss_bytes();
-  std::printf("| memory | %zu active leases | %.0f bytes/lease | manager index + timer wheel | |\n", n,
+  std::printf("| memory | %zu active leases | %.0f bytes/lease | manager index + scheduler wheel | |\n", n,
               static_cast<double>(after - before) / static_cast<double>(n));
   std::fflush(stdout);
   std::_Exit(0);
@@ -146,14 +158,20 @@ void bench_lag(std::size_t n, int window_s) {
   } rv;
   storage::inmem_backend store;
   credbroker::system_clock wall;
-  leases::lease_manager m(store, rv, wall, {});
+  scheduler timers(wall.now());
+  blocking_executor exec({});
+  leases::lease_manager m(store, rv, wall, timers, exec, {});
   const auto start = wall.now() + seconds{2};
   for (std::size_t i = 0; i < n; ++i) {
     auto l = make_lease(i, wall.now(), seconds{0});
     l.expire_time = start + milliseconds{static_cast<long>(i * 1000ULL * static_cast<unsigned>(window_s) / n)};
     (void)m.add(l);
   }
-  leases::expiry_driver driver(m, wall, [] { return true; });
+  boost::asio::io_context io;
+  auto work = boost::asio::make_work_guard(io);
+  scheduler_driver driver(io, timers, wall);
+  driver.start();
+  std::thread io_thread([&io] { io.run(); });
   const auto deadline = std::chrono::steady_clock::now() + seconds{window_s + 30};
   for (;;) {
     {
@@ -164,6 +182,9 @@ void bench_lag(std::size_t n, int window_s) {
     std::this_thread::sleep_for(milliseconds{200});
   }
   driver.stop();
+  work.reset();
+  io_thread.join();
+  exec.stop();
   std::vector<double> lags = rv.lags_ms;
   std::sort(lags.begin(), lags.end());
   auto pct = [&](double p) { return lags.empty() ? 0.0 : lags[static_cast<std::size_t>(p * static_cast<double>(lags.size() - 1))]; };

@@ -1,5 +1,6 @@
-// The lease timer: credbroker's hierarchical wheel against std::priority_queue and std::multimap with
-// 1M and 10M pending entries, in the same run. Reports ns per schedule, cancel and expiry, and the
+// The process's timer: credbroker's hierarchical wheel, and the scheduler that shares it between
+// clients (the same wheel behind its lock, entries as (client, slot), due entries handed over in a
+// batch), against std::priority_queue and std::multimap with 1M and 10M pending entries, in the same run. Reports ns per schedule, cancel and expiry, and the
 // resident memory each structure adds per entry (each measured in a fresh child process).
 // Ticks are milliseconds; dues spread uniformly over 30 days (lease TTLs).
 // Usage: bench_timer_wheel [N...]   (default 1000000 10000000)
@@ -17,9 +18,12 @@
 #include <vector>
 
 #include "bench/support.hpp"
-#include "leases/timer_wheel.hpp"
+#include "broker/core/scheduler.hpp"
+#include "broker/core/timer_wheel.hpp"
 
-using credbroker::leases::timer_wheel;
+using credbroker::scheduler;
+using credbroker::time_point;
+using credbroker::timer_wheel;
 using steady = std::chrono::steady_clock;
 
 namespace {
@@ -57,6 +61,26 @@ row bench_wheel(const std::vector<std::uint64_t>& dues, const std::vector<std::s
   w.advance(horizon + 1, [&](std::uint64_t, std::uint64_t) { ++fired; });
   auto t3 = steady::now();
   return {"timer_wheel", ns_per(t0, t1, dues.size()), ns_per(t1, t2, victims.size()), ns_per(t2, t3, fired),
+          static_cast<double>(after - before) / static_cast<double>(dues.size())};
+}
+
+row bench_scheduler(const std::vector<std::uint64_t>& dues, const std::vector<std::size_t>& victims) {
+  const long before = rss_bytes();
+  scheduler s(time_point{}, std::chrono::milliseconds(1));
+  std::size_t fired = 0;
+  const auto c = s.add_client("bench", [&](std::span<const scheduler::fired> due) { fired += due.size(); });
+  std::vector<scheduler::timer> handles(dues.size());
+  auto t0 = steady::now();
+  for (std::size_t i = 0; i < dues.size(); ++i) {
+    handles[i] = s.schedule(c, static_cast<std::uint32_t>(i), time_point{std::chrono::milliseconds(dues[i])});
+  }
+  auto t1 = steady::now();
+  const long after = rss_bytes() - static_cast<long>(handles.size() * sizeof(scheduler::timer));
+  for (auto v : victims) s.cancel(handles[v]);
+  auto t2 = steady::now();
+  s.advance(time_point{std::chrono::milliseconds(horizon + 1)});
+  auto t3 = steady::now();
+  return {"scheduler", ns_per(t0, t1, dues.size()), ns_per(t1, t2, victims.size()), ns_per(t2, t3, fired),
           static_cast<double>(after - before) / static_cast<double>(dues.size())};
 }
 
@@ -121,7 +145,7 @@ int main(int argc, char** argv) {
     std::shuffle(victims.begin(), victims.end(), rng);
     // Each structure in a fresh child process, so its resident memory is its own.
     std::fflush(stdout);
-    for (auto* fn : {&bench_wheel, &bench_pq, &bench_multimap}) {
+    for (auto* fn : {&bench_wheel, &bench_scheduler, &bench_pq, &bench_multimap}) {
       const pid_t pid = fork();
       if (pid == 0) {
         print(n, (*fn)(dues, victims));

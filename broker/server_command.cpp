@@ -36,8 +36,11 @@
 #include "broker/config/server_config.hpp"
 #include "broker/core/logging.hpp"
 #include "broker/core/node_status.hpp"
-#include "broker/core/periodic.hpp"
+#include "broker/core/blocking_executor.hpp"
+#include "broker/core/periodic_jobs.hpp"
 #include "broker/core/random.hpp"
+#include "broker/core/scheduler.hpp"
+#include "broker/core/scheduler_driver.hpp"
 #include "broker/engine/rotation_scheduler.hpp"
 #include "cli/flags.hpp"
 #include "plugins/builtin.hpp"
@@ -259,8 +262,14 @@ int server_command(const std::vector<std::string>& args) {
       spdlog::warn("sealed: give {} unseal keys with \"credbroker operator unseal\"", st.threshold);
     }
   }
-  // Leases: durable through the barrier; the index is rebuilt at every unseal, and a driver thread
-  // revokes due leases while unsealed. Revocation goes to the database engine of the lease's mount.
+  // The one timer of the process (lease expiry and retries, rotations, periodic jobs; driven on the
+  // io_context below while unsealed) and the one pool for blocking calls, capped per database
+  // connection (docs/architecture.md lists every thread). Stopped in order at the end.
+  scheduler timers(wall.now());
+  blocking_executor blocking({cfg.executor_threads, cfg.revocation.per_connection});
+  blocking.set_cap("startup", 1);  // one restore at a time (seal and unseal again: the next waits)
+  // Leases: durable through the barrier; the index is rebuilt at every unseal, and the scheduler
+  // hands due leases to revocation. Revocation goes to the database engine of the lease's mount.
   plugin::registry plugin_registry;
   plugins::register_builtin_plugins(plugin_registry);
   engine::engine_router engines;
@@ -272,10 +281,8 @@ int server_command(const std::vector<std::string>& args) {
   lease_opts.backoff_base = cfg.revocation.backoff_base;
   lease_opts.backoff_cap = cfg.revocation.backoff_cap;
   lease_opts.irrevocable_retry = cfg.revocation.irrevocable_retry;
-  lease_opts.per_connection_cap = cfg.revocation.per_connection;
   lease_opts.token_index_key = [&tokens](const std::string& accessor) { return tokens.accessor_key(accessor); };
-  leases::lease_manager lease_mgr(encrypted, revoker, wall, lease_opts);
-  leases::expiry_driver expiry(lease_mgr, wall, [&seal] { return !seal.status().sealed; });
+  leases::lease_manager lease_mgr(encrypted, revoker, wall, timers, blocking, lease_opts);
 
   // Revoking a token revokes the leases it created.
   tokens.on_revoke([&lease_mgr](const std::string& accessor) {
@@ -286,7 +293,7 @@ int server_command(const std::vector<std::string>& args) {
 
   api::seal_services seal_routes{seal, encrypted, tokens};
   api::auth_mounts auth_methods(encrypted, tokens, wall);
-  engine::rotation_scheduler rotations(wall);
+  engine::rotation_scheduler rotations(timers, blocking);
   api::secret_mounts secret_engines(api::engine_services{encrypted, plugin_registry, lease_mgr, password_policies, engines,
                                                          wall, lease_opts.limits, &rotations});
   api::service svc(api::services{seal, tokens, &seal_routes, &lease_mgr, &wall, &policies, &tokens, &auth_methods,
@@ -296,12 +303,10 @@ int server_command(const std::vector<std::string>& args) {
   // rebuilt from storage (leases that expired while the broker was down fire at once) and leases left
   // pending by a crash (between writing a lease and creating its user) are settled with user_exists.
   // A database that is down holds up neither the start nor the other leases.
-  std::mutex startup_mu;
-  std::thread startup;
-  auto restore_in_background = [&lease_mgr, &secret_engines, &rotations, &seal] {
+  auto restore_in_background = [&lease_mgr, &secret_engines, &rotations] {
     // Rotations cut by a crash first (revocations need a working root login), then the schedule.
     secret_engines.recover_rotations();
-    rotations.start([&seal] { return !seal.status().sealed; });
+    rotations.start();
     const auto started = std::chrono::steady_clock::now();
     auto report = lease_mgr.restore();
     if (!report) {
@@ -319,9 +324,9 @@ int server_command(const std::vector<std::string>& args) {
     if (auto s = policies.ensure_default(); !s) spdlog::error("default policy: {}", s.err().message);
     if (auto s = auth_methods.load(); !s) spdlog::error("auth methods: {}", s.err().message);
     if (auto s = secret_engines.load(); !s) spdlog::error("secrets engines: {}", s.err().message);
-    std::lock_guard lock(startup_mu);
-    if (startup.joinable()) startup.join();
-    startup = std::thread(restore_in_background);
+    blocking.post("startup", blocking_executor::task([restore_in_background](bool run) {
+      if (run) restore_in_background();
+    }));
   };
   seal.on_unseal(on_unsealed);
   seal.on_seal([&auth_methods, &secret_engines] {
@@ -329,24 +334,25 @@ int server_command(const std::vector<std::string>& args) {
     secret_engines.unload();
   });
   if (!seal.status().sealed) on_unsealed();
-  struct join_on_exit {
-    std::mutex& mu;
-    std::thread& t;
-    ~join_on_exit() {
-      std::lock_guard lock(mu);
-      if (t.joinable()) t.join();
-    }
-  } join_startup{startup_mu, startup};
+  // Tasks on the executor use everything above: it stops (queued tasks cancelled, running ones
+  // finished) before any of it is destroyed, on every way out of this function.
+  struct stop_on_exit {
+    blocking_executor& e;
+    ~stop_on_exit() { e.stop(); }
+  } stop_blocking{blocking};
+  periodic_jobs periodic(timers, blocking, wall);
   // Connections whose databases can list their users (Redis) are compared with their leases.
-  periodic_task reconciler(std::chrono::seconds(5), [&secret_engines, &seal] {
+  periodic.add("reconcile", std::chrono::seconds(5), [&secret_engines, &seal] {
     if (!seal.status().sealed) secret_engines.reconcile_due();
   });
   // Expired tokens are revoked when presented; this sweep catches the ones nobody presents.
-  periodic_task token_tidy(std::chrono::minutes(1), [&tokens, &seal] {
+  periodic.add("token-tidy", std::chrono::minutes(1), [&tokens, &seal] {
     if (!seal.status().sealed) tokens.tidy();
   });
 
   boost::asio::io_context io;
+  // Asks the barrier, not the seal manager: its lock is held across init's and unseal's storage I/O.
+  scheduler_driver timer_driver(io, timers, wall, [&encrypted] { return !encrypted.sealed(); });
   boost::asio::thread_pool workers(cfg.worker_threads);
   api::server_options opts;
   opts.body_limit = cfg.listener.max_request_size;
@@ -381,6 +387,7 @@ int server_command(const std::vector<std::string>& args) {
         return;
       }
       shutting_down = true;
+      timer_driver.stop();  // an armed timer would keep io.run() from returning
       spdlog::info("signal {} received: no new connections; finishing requests in flight", signo);
       deadline.expires_after(cfg.shutdown_timeout);
       deadline.async_wait([&](const boost::system::error_code& tec) {
@@ -403,10 +410,12 @@ int server_command(const std::vector<std::string>& args) {
   };
   wait_signal();
   server.start();
+  timer_driver.start();
 
-  spdlog::info("credbroker v{} listening on {} (storage: {}, io threads: {}, workers: {})", CREDBROKER_VERSION, addr,
-               cfg.storage.type, cfg.io_threads == 0 ? std::max(1u, std::thread::hardware_concurrency()) : cfg.io_threads,
-               cfg.worker_threads);
+  spdlog::info("credbroker v{} listening on {} (storage: {}, io threads: {}, workers: {}, executor threads: {})",
+               CREDBROKER_VERSION, addr, cfg.storage.type,
+               cfg.io_threads == 0 ? std::max(1u, std::thread::hardware_concurrency()) : cfg.io_threads,
+               cfg.worker_threads, cfg.executor_threads);
   if (dev) {
     // The banner goes to stdout, never to the log.
     std::printf("==> credbroker server started in dev mode: in-memory, unsealed. Do not use it in production.\n");
@@ -425,10 +434,12 @@ int server_command(const std::vector<std::string>& args) {
   for (unsigned i = 1; i < n; ++i) threads.emplace_back([&io] { io.run(); });
   io.run();
   for (auto& t : threads) t.join();
-  expiry.stop();
-  rotations.stop();
+  // In order: no more due work (the driver), no more requests (workers), then the blocking calls
+  // (queued ones cancelled: a lease not revoked now fires again at the next start).
+  timer_driver.stop();
   if (exit_code != 0) workers.stop();
   workers.join();
+  blocking.stop();
   spdlog::info("credbroker stopped");
   return exit_code;
 }

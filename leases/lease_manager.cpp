@@ -1,7 +1,6 @@
 #include "leases/lease_manager.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <memory>
 #include <utility>
 
@@ -12,18 +11,50 @@ namespace credbroker::leases {
 
 using std::chrono::seconds;
 
-lease_manager::lease_manager(storage::physical& store, revoker& r, const clock& c, manager_options o)
-    : store_(store), revoker_(r), clock_(c), opts_(o), wheel_(floor_tick(c.now())) {}
+namespace {
+const std::string storage_key = "storage|leases";
+constexpr unsigned storage_cap = 2;  // record reads in step 1: both cores, no more
+}  // namespace
 
-std::uint64_t lease_manager::floor_tick(time_point t) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-  return ms <= 0 ? 0 : static_cast<std::uint64_t>(ms / tick_ms);
+std::string revoker::connection_key(const lease& l) const {
+  // "<mount>creds/<role>/<suffix>": the mount is what precedes "creds/<role>/".
+  const std::string_view id = l.id;
+  std::string_view mount;
+  if (const auto last = id.rfind('/'); last != std::string_view::npos && last > 0) {
+    if (const auto role = id.rfind('/', last - 1); role != std::string_view::npos) {
+      mount = id.substr(0, role + 1);
+      if (mount.ends_with("creds/")) mount.remove_suffix(6);
+    }
+  }
+  std::string key(mount);
+  key += '|';
+  key += l.connection;
+  return key;
 }
 
-std::uint64_t lease_manager::tick_of(time_point t) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-  if (ms <= 0) return 0;
-  return static_cast<std::uint64_t>((ms + tick_ms - 1) / tick_ms);
+lease_manager::lease_manager(storage::physical& store, revoker& r, const clock& c, scheduler& s, blocking_executor& e,
+                             manager_options o)
+    : store_(store), revoker_(r), clock_(c), sched_(s), exec_(e), opts_(o) {
+  exec_.set_cap(storage_key, storage_cap);
+  client_ = sched_.add_client("leases", [this](std::span<const scheduler::fired> due) { on_due(due); });
+}
+
+lease_manager::~lease_manager() {
+  sched_.remove_client(client_);
+  tasks_.wait_none();
+  std::lock_guard lock(mu_);
+  for (std::size_t n = 0; n < slots_.size(); ++n) {
+    if (!slots_[n].empty()) (void)sched_.cancel(timers_[n]);
+  }
+}
+
+template <class F>
+void lease_manager::post_counted(std::string_view key, F f) {
+  tasks_.begin();
+  exec_.post(key, blocking_executor::task([this, f = std::move(f)](bool run) mutable {
+    if (run) f();
+    tasks_.end();
+  }));
 }
 
 result<lease> lease_manager::load(const std::string& id) const {
@@ -36,10 +67,9 @@ result<lease> lease_manager::load(const std::string& id) const {
 status lease_manager::store(const lease& l) { return store_.put(lease_storage_prefix + l.id, encode(l)); }
 
 void lease_manager::schedule_locked(const std::string& id, time_point due) {
-  if (on_schedule_) on_schedule_(due);
   auto it = index_.find(std::string_view(id));
   if (it != index_.end()) {
-    timers_[*it] = wheel_.reschedule(timers_[*it], tick_of(due));
+    timers_[*it] = sched_.reschedule(client_, *it, timers_[*it], due);
     return;
   }
   std::uint32_t n;
@@ -47,16 +77,16 @@ void lease_manager::schedule_locked(const std::string& id, time_point due) {
     n = free_slots_.back();
     free_slots_.pop_back();
     slots_[n] = id;
-    timers_[n] = wheel_.schedule(tick_of(due), n);
+    timers_[n] = sched_.schedule(client_, n, due);
   } else {
     n = static_cast<std::uint32_t>(slots_.size());
     slots_.push_back(id);
-    timers_.push_back(wheel_.schedule(tick_of(due), n));
+    timers_.push_back(sched_.schedule(client_, n, due));
   }
   index_.insert(n);  // after slots_[n] holds the id: the set hashes through it
 }
 
-void lease_manager::release_slot_locked(std::unordered_set<std::uint32_t, slot_hash, slot_eq>::iterator it) {
+void lease_manager::release_slot_locked(index_set::iterator it) {
   const std::uint32_t n = *it;
   index_.erase(it);  // before the id goes: the set hashes through it
   slots_[n].clear();
@@ -67,7 +97,7 @@ void lease_manager::release_slot_locked(std::unordered_set<std::uint32_t, slot_h
 void lease_manager::unschedule_locked(const std::string& id) {
   auto it = index_.find(std::string_view(id));
   if (it == index_.end()) return;
-  wheel_.cancel(timers_[*it]);
+  (void)sched_.cancel(timers_[*it]);
   release_slot_locked(it);
 }
 
@@ -141,7 +171,7 @@ bool lease_manager::defer_if_in_flight(const std::string& id) {
 }
 
 status lease_manager::activate_stored(const std::string& id) {
-  std::lock_guard per_lease(stripe(id));  // a revocation that removed it meanwhile is not undone
+  const auto per_lease = locks_.lock(id);  // a revocation that removed it meanwhile is not undone
   auto l = load(id);
   if (!l) return std::move(l).err();
   if (l->state != lease_state::pending) return ok_v;
@@ -156,12 +186,20 @@ result<std::vector<std::string>> lease_manager::list(const std::string& prefix) 
   return store_.list(lease_storage_prefix + prefix);
 }
 
-std::mutex& lease_manager::stripe(const std::string& id) const {
-  return stripes_[std::hash<std::string>{}(id) % stripes_.size()];
+result<renew_result> lease_manager::renew(const std::string& id, seconds increment) {
+  // The whole renew runs as a task of the lease's connection: its lock is taken there, never held
+  // while waiting for the executor (a revocation of the same lease holding the connection's last
+  // slot would wait for the lock, and the renew for the slot).
+  auto stored = load(id);
+  if (!stored) {
+    if (stored.err().code == make_error_code(errc::not_found)) return make_error(errc::invalid_request, "lease not found");
+    return std::move(stored).err();
+  }
+  return exec_.call(revoker_.connection_key(*stored), [&] { return renew_now(id, increment); });
 }
 
-result<renew_result> lease_manager::renew(const std::string& id, seconds increment) {
-  std::lock_guard per_lease(stripe(id));  // a revocation running now cannot be undone by our store
+result<renew_result> lease_manager::renew_now(const std::string& id, seconds increment) {
+  const auto per_lease = locks_.lock(id);  // a revocation running now cannot be undone by our store
   auto l = load(id);
   if (!l) {
     if (l.err().code == make_error_code(errc::not_found)) return make_error(errc::invalid_request, "lease not found");
@@ -199,13 +237,13 @@ seconds lease_manager::backoff(int attempts) {
   return d;
 }
 
-status lease_manager::attempt_revoke(lease l, bool force) {
-  if (defer_if_in_flight(l.id)) return ok_v;  // its issuer deletes the user once it exists
-  std::lock_guard per_lease(stripe(l.id));
-  // Read again under the lease's lock: a renew or another revocation may have changed it.
-  auto fresh = load(l.id);
+status lease_manager::attempt_revoke(const std::string& id, bool force) {
+  if (defer_if_in_flight(id)) return ok_v;  // its issuer deletes the user once it exists
+  const auto per_lease = locks_.lock(id);
+  // Read under the lease's lock: a renew or another revocation may have changed it.
+  auto fresh = load(id);
   if (!fresh) return fresh.err().code == make_error_code(errc::not_found) ? status(ok_v) : status(std::move(fresh).err());
-  l = std::move(*fresh);
+  lease l = std::move(*fresh);
   auto s = revoker_.revoke(l);
   if (s || force) {  // force: the database's answer is ignored (Vault's revoke-force)
     std::vector<storage::operation> ops;
@@ -245,7 +283,7 @@ status lease_manager::revoke(const std::string& id) {
     if (l.err().code == make_error_code(errc::not_found)) return ok_v;
     return std::move(l).err();
   }
-  return attempt_revoke(std::move(*l));
+  return exec_.call(revoker_.connection_key(*l), [this, &id] { return attempt_revoke(id); });
 }
 
 result<std::vector<std::string>> lease_manager::ids_under(const std::string& prefix) const {
@@ -270,45 +308,49 @@ result<std::vector<std::string>> lease_manager::ids_under(const std::string& pre
 status lease_manager::revoke_prefix(const std::string& prefix) {
   auto ids = ids_under(prefix);
   if (!ids) return std::move(ids).err();
-  return revoke_concurrently(*ids, false);
+  return revoke_all(*ids, false);
 }
 
-status lease_manager::revoke_concurrently(const std::vector<std::string>& ids, bool force) {
-  // Grouped by connection; each connection gets up to per_connection_cap workers, and connections
-  // do not wait for each other. The first failure is returned after every lease was tried.
-  std::unordered_map<std::string, std::vector<lease>> by_connection;
+status lease_manager::revoke_all(const std::vector<std::string>& ids, bool force) {
+  if (exec_.running_in_this_thread()) {
+    // Waiting here for tasks queued behind us could take every thread: one at a time, inline.
+    status first = ok_v;
+    for (const auto& id : ids) {
+      if (auto s = attempt_revoke(id, force); !s && first) first = s;
+    }
+    return first;
+  }
+  // One task per lease on its connection's key; connections do not wait for each other. The first
+  // failure is returned after every lease was tried.
+  struct countdown {
+    std::mutex mu;  // a leaf: guards left and first
+    std::condition_variable cv;
+    std::size_t left = 0;
+    status first = ok_v;
+  };
+  auto done = std::make_shared<countdown>();
+  std::vector<std::pair<std::string, std::string>> work;  // connection key, lease id
   for (const auto& id : ids) {
     auto l = load(id);
     if (!l) continue;  // revoked meanwhile
-    by_connection[l->connection].push_back(std::move(*l));
+    work.emplace_back(revoker_.connection_key(*l), id);
   }
-  std::mutex first_mu;
-  status first = ok_v;
-  std::vector<std::thread> workers;
-  std::vector<std::unique_ptr<std::atomic<std::size_t>>> cursors;
-  for (auto& [conn, list] : by_connection) {
-    cursors.push_back(std::make_unique<std::atomic<std::size_t>>(0));
-    auto* cursor = cursors.back().get();
-    auto* items = &list;
-    const std::size_t n = std::min<std::size_t>(std::max(1u, opts_.per_connection_cap), list.size());
-    for (std::size_t w = 0; w < n; ++w) {
-      workers.emplace_back([this, cursor, items, force, &first_mu, &first] {
-        for (std::size_t i = cursor->fetch_add(1); i < items->size(); i = cursor->fetch_add(1)) {
-          if (auto s = attempt_revoke(std::move((*items)[i]), force); !s) {
-            std::lock_guard lock(first_mu);
-            if (first) first = s;
-          }
-        }
-      });
-    }
+  done->left = work.size();
+  for (auto& [key, id] : work) {
+    exec_.submit(key, [this, force, id = std::move(id)] { return attempt_revoke(id, force); }, [done](status s) {
+      std::lock_guard lock(done->mu);
+      if (!s && done->first) done->first = std::move(s);
+      if (--done->left == 0) done->cv.notify_all();
+    });
   }
-  for (auto& t : workers) t.join();
-  return first;
+  std::unique_lock lock(done->mu);
+  done->cv.wait(lock, [&] { return done->left == 0; });
+  return done->first;
 }
 
 status lease_manager::expire_now(const std::string& id) {
   if (defer_if_in_flight(id)) return ok_v;
-  std::lock_guard per_lease(stripe(id));
+  const auto per_lease = locks_.lock(id);
   auto l = load(id);
   if (!l) return l.err().code == make_error_code(errc::not_found) ? status(ok_v) : status(std::move(l).err());
   const time_point now = clock_.now();
@@ -354,24 +396,41 @@ status lease_manager::expire_prefix_now(const std::string& prefix) {
 status lease_manager::revoke_force(const std::string& prefix) {
   auto ids = ids_under(prefix);
   if (!ids) return std::move(ids).err();
-  return revoke_concurrently(*ids, true);
+  return revoke_all(*ids, true);
 }
 
-std::size_t lease_manager::run_due() {
-  std::vector<std::string> due;
+void lease_manager::on_due(std::span<const scheduler::fired> due) {
+  std::vector<std::string> ids;
   {
     std::lock_guard lock(mu_);
-    // Now rounds down, dues round up: an entry fires only once its expire_time has passed.
-    wheel_.advance(floor_tick(clock_.now()), [&](std::uint64_t n, std::uint64_t) {
-      due.push_back(slots_[n]);
-    });
-    // Fired entries left the wheel: drop their index slots (a retry reschedules them).
-    for (const auto& id : due) {
-      if (auto it = index_.find(std::string_view(id)); it != index_.end()) release_slot_locked(it);
+    ids.reserve(due.size());
+    for (const auto& f : due) {
+      // Stale when the slot was released or rescheduled after the wheel let the entry go.
+      if (f.slot >= slots_.size() || slots_[f.slot].empty() || timers_[f.slot] != f.entry) continue;
+      auto it = index_.find(f.slot);
+      index_.erase(it);  // before the id leaves its slot: the set hashes through it
+      ids.push_back(std::move(slots_[f.slot]));
+      slots_[f.slot] = std::string();
+      free_slots_.push_back(f.slot);
     }
   }
-  (void)revoke_concurrently(due, false);  // failures are recorded on each lease (retries, irrevocable)
-  return due.size();
+  // Fired entries left the scheduler; a retry makes a new one. Reading the records is storage I/O:
+  // step 1 runs on the executor, in chunks, so revocations start while later records are read.
+  for (std::size_t i = 0; i < ids.size(); i += load_chunk) {
+    std::vector<std::string> chunk(std::make_move_iterator(ids.begin() + static_cast<std::ptrdiff_t>(i)),
+                                   std::make_move_iterator(ids.begin() + static_cast<std::ptrdiff_t>(
+                                                                             std::min(ids.size(), i + load_chunk))));
+    post_counted(storage_key, [this, chunk = std::move(chunk)] { queue_revocations(chunk); });
+  }
+}
+
+void lease_manager::queue_revocations(const std::vector<std::string>& ids) {
+  for (const auto& id : ids) {
+    auto l = load(id);
+    if (!l) continue;  // revoked meanwhile (or unreadable: restore reports it)
+    // Failures are recorded on the lease itself (retries, irrevocable).
+    post_counted(revoker_.connection_key(*l), [this, id] { (void)attempt_revoke(id); });
+  }
 }
 
 result<restore_report> lease_manager::restore() {
@@ -397,14 +456,22 @@ result<restore_report> lease_manager::restore() {
   });
   if (!s && s.err().code != make_error_code(errc::integrity_failure)) return std::move(s).err();
   if (!s) unreadable.push_back("(damaged records: " + s.err().message + ")");
-  std::lock_guard lock(mu_);
-  index_.reserve(index_.size() + found.size());
+  {
+    std::lock_guard lock(mu_);
+    index_.reserve(index_.size() + found.size());
+  }
   // Restore runs while the API serves: a lease that a request added, renewed or rescheduled since
   // the scan read its record is already in the index with a fresher due time, so it is left alone.
   // (One the scan saw and a request then revoked gets a stale entry: it finds no record when it fires.)
-  for (auto& [id, due] : found) {
-    if (!index_.contains(std::string_view(id))) schedule_locked(id, due);
+  // mu_ is taken per chunk, so the scheduler's dispatch and requests never wait for a whole restore.
+  constexpr std::size_t chunk = 4096;
+  for (std::size_t i = 0; i < found.size(); i += chunk) {
+    std::lock_guard lock(mu_);
+    for (std::size_t j = i; j < std::min(found.size(), i + chunk); ++j) {
+      if (!index_.contains(std::string_view(found[j].first))) schedule_locked(found[j].first, found[j].second);
+    }
   }
+  std::lock_guard lock(mu_);
   pending_.insert(pending_.end(), pending.begin(), pending.end());
   return restore_report{found.size(), std::move(unreadable)};
 }
@@ -459,61 +526,6 @@ status lease_manager::for_each(const std::string& prefix, const std::function<vo
 std::size_t lease_manager::count() const {
   std::lock_guard lock(mu_);
   return index_.size();
-}
-
-std::optional<time_point> lease_manager::next_wakeup() const {
-  std::lock_guard lock(mu_);
-  auto t = wheel_.next_wakeup();
-  if (!t) return std::nullopt;
-  return time_point{std::chrono::milliseconds{static_cast<std::int64_t>(*t) * tick_ms}};
-}
-
-
-expiry_driver::expiry_driver(lease_manager& m, const clock& c, std::function<bool()> active,
-                             std::chrono::milliseconds max_sleep)
-    : m_(m), clock_(c), active_(std::move(active)), max_sleep_(max_sleep) {
-  m_.on_schedule([this](time_point due) {
-    // Most leases are due long after the driver's next wake-up: then there is nothing to signal.
-    std::lock_guard lock(mu_);
-    if (due >= planned_ || poked_) return;
-    poked_ = true;
-    cv_.notify_one();
-  });
-  thread_ = std::thread([this] { loop(); });
-}
-
-expiry_driver::~expiry_driver() { stop(); }
-
-void expiry_driver::stop() {
-  {
-    std::lock_guard lock(mu_);
-    if (stop_) return;
-    stop_ = true;
-  }
-  cv_.notify_one();
-  if (thread_.joinable()) thread_.join();
-  m_.on_schedule(nullptr);
-}
-
-void expiry_driver::loop() {
-  for (;;) {
-    std::chrono::milliseconds sleep = max_sleep_;
-    if (auto next = m_.next_wakeup()) {
-      const auto until = std::chrono::duration_cast<std::chrono::milliseconds>(*next - clock_.now());
-      sleep = std::clamp(until, std::chrono::milliseconds{0}, max_sleep_);
-    }
-    {
-      std::unique_lock lock(mu_);
-      if (!poked_) {
-        planned_ = clock_.now() + sleep;
-        cv_.wait_for(lock, sleep, [this] { return stop_ || poked_; });
-      }
-      if (stop_) return;
-      poked_ = false;
-      planned_ = time_point::max();  // awake: whatever is scheduled now makes the next plan look again
-    }
-    if (active_()) m_.run_due();
-  }
 }
 
 }  // namespace credbroker::leases

@@ -3,35 +3,52 @@
 // retries that never give up silently.
 //
 // Durability: every change is written to storage (through the barrier) before the call returns;
-// memory holds only an index (lease id -> timer handle) rebuilt by restore().
+// memory holds only an index (lease id -> slot -> scheduler entry) rebuilt by restore().
 //
-// Expiry: leases sit in a timer_wheel with 100 ms ticks; a lease is due at the first tick at or after
-// its expire_time (never early). run_due() revokes what is due:
+// Expiry: every lease is an entry of the shared scheduler (broker/core/scheduler.hpp, 100 ms ticks)
+// whose payload is the lease's slot here, due at the first tick at or after its expire_time (never
+// early). Due entries reach on_due() on the scheduler's strand, which only releases their slots and
+// hands the ids to the blocking executor, in two steps:
+//   1. key "storage|leases" (cap 2): chunks of 256 records are read to learn each lease's connection
+//   2. key revoker.connection_key(lease) — "<mount>|<connection>", capped like every call to that
+//      connection — one task per lease runs attempt_revoke(), which completes on its own:
 //   revoker.revoke ok      -> the record is deleted
 //   revoker.revoke fails   -> state revoking, attempts+1, last_error kept, retried after
-//                             min(cap, base * 2^(attempts-1)) with +-25 % jitter
+//                             min(cap, base * 2^(attempts-1)) with +-25 % jitter (a new entry)
 //   attempts == max        -> state irrevocable: still listed (irrevocable()), retried every
 //                             irrevocable_retry, never dropped
+// Nothing waits for a batch: a hung database holds its own connection's slots, and every other
+// connection's expiries, and its own later ones once a slot frees, go on.
+// revoke(), revoke_prefix() and renew() run through the executor too (a task on the lease's
+// connection key, which takes the lease's lock) and wait for it; on an executor thread, inline. A
+// lease's lock is never held while waiting for the executor, so a connection with one slot cannot
+// deadlock a renew against a revocation of the same lease.
 // revoke_force() asks the database as revoke does, but forgets the leases whatever it answers
 // (Vault's revoke-force: backend errors are ignored).
 //
-// Thread: all methods are safe concurrently. Calls to the revoker happen outside the manager's lock.
-// (This is the core; the HTTP endpoints, start-up while serving, and the per-connection revocation
-// queue build on it.)
-#include <array>
+// Thread: all methods are safe concurrently. Lock order (docs/architecture.md):
+//   a lease's own lock (lease_locks; renew, revocation and expire_now of one lease take turns, held
+//   across that lease's database call and storage write)
+//     -> mu_ (the index, pending_ and in_flight_: held for O(1) per lease, never across I/O)
+//       -> the scheduler's wheel lock
+// on_due() runs under the scheduler's dispatch lock and takes mu_. Database calls and storage I/O
+// never run under mu_.
 #include <condition_variable>
 #include <functional>
-#include <thread>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "broker/core/blocking_executor.hpp"
 #include "broker/core/clock.hpp"
+#include "broker/core/in_flight.hpp"
+#include "broker/core/scheduler.hpp"
 #include "broker/storage/physical.hpp"
 #include "leases/lease.hpp"
-#include "leases/timer_wheel.hpp"
+#include "leases/lease_locks.hpp"
 #include "leases/ttl.hpp"
 
 namespace credbroker::leases {
@@ -44,6 +61,9 @@ class revoker {
   virtual status revoke(const lease& l) = 0;
   // Moves the user's database-side expiry (PostgreSQL VALID UNTIL) to new_expire.
   virtual status renew(const lease& l, time_point new_expire) = 0;
+  // The blocking_executor key of the lease's database connection: "<mount>|<connection>", the mount
+  // being the lease id before "creds/<role>/<suffix>" ("database/creds/app/X", "pg" -> "database/|pg").
+  virtual std::string connection_key(const lease& l) const;
 };
 
 struct manager_options {
@@ -53,9 +73,8 @@ struct manager_options {
   std::chrono::seconds backoff_cap{std::chrono::minutes(10)};
   std::chrono::seconds irrevocable_retry{std::chrono::hours(1)};
   bool jitter = true;
-  // Revocations of due leases run concurrently, at most this many at once per connection (a database
-  // flooded with DROP ROLE only gets slower), and connections do not wait on each other.
-  unsigned per_connection_cap = 4;
+  // How many revocations run at once per connection is the executor's cap for the connection's key
+  // (blocking_executor::set_cap, or its default_cap: server config lease_revocation.per_connection).
   // The folder under sys/expire/token/ that holds the leases of a token accessor. The server passes
   // the token store's accessor_key() so no accessor is a storage key in clear; empty: the accessor.
   std::function<result<std::string>(const std::string& accessor)> token_index_key;
@@ -74,7 +93,13 @@ struct renew_result {
 
 class lease_manager {
  public:
-  lease_manager(storage::physical& store, revoker& r, const clock& c, manager_options o = {});
+  lease_manager(storage::physical& store, revoker& r, const clock& c, scheduler& s, blocking_executor& e,
+                manager_options o = {});
+  lease_manager(const lease_manager&) = delete;
+  lease_manager& operator=(const lease_manager&) = delete;
+  // Leaves the scheduler and waits for its tasks on the executor (queued ones run, unless the
+  // executor was stopped first, which cancels them).
+  ~lease_manager();
 
   // Stores the lease durably (state as given) and schedules its expiry. A pending lease is an
   // issuance in flight until activate() or forget(): a revocation that reaches it meanwhile (revoke,
@@ -97,27 +122,19 @@ class lease_manager {
   result<renew_result> renew(const std::string& id, std::chrono::seconds increment);
   // Revokes now. An unknown id is a success (Vault: revoke is idempotent).
   status revoke(const std::string& id);
-  // Revokes every lease under prefix, concurrently within the per-connection cap; the first failure
-  // is returned after trying all.
+  // Revokes every lease under prefix: one executor task per lease on its connection's key (so within
+  // that connection's cap), waited for; the first failure is returned after trying all.
   status revoke_prefix(const std::string& prefix);
   // Revokes every lease under prefix as revoke_prefix does, but forgets each lease even when the
   // database refuses or cannot be reached (Vault's revoke-force: for a database that is gone). An
   // issuance in flight is handed to its issuer, as for any revocation.
   status revoke_force(const std::string& prefix);
-  // Vault's sync=false: makes the lease(s) due now; the expiry driver revokes them shortly.
+  // Vault's sync=false: makes the lease(s) due now; the scheduler hands them to revocation shortly.
   status expire_now(const std::string& id);
   status expire_prefix_now(const std::string& prefix);
-  // A token was revoked: every lease it created becomes due now (revoked by the expiry driver with
+  // A token was revoked: every lease it created becomes due now (revoked through the scheduler with
   // the usual retries). Uses the sys/expire/token/<accessor>/ index written by add().
   status expire_by_token(const std::string& accessor);
-  // Called (under the manager's lock: it must only signal) whenever a timer is (re)scheduled, with
-  // its due time, so a sleeper can wake only when the new due time is earlier than its plan.
-  void on_schedule(std::function<void(time_point)> f) {
-    std::lock_guard lock(mu_);
-    on_schedule_ = std::move(f);
-  }
-  // Revokes what is due at the clock's now. Returns how many revocations were attempted.
-  std::size_t run_due();
   // Rebuilds the index from storage. Unreadable records are reported in the result and kept.
   // Safe while requests run: leases they scheduled meanwhile keep their (fresher) due times.
   result<restore_report> restore();
@@ -136,13 +153,12 @@ class lease_manager {
   // Every readable lease under prefix (a path, as for revoke_prefix), decoded: for reconciliation.
   status for_each(const std::string& prefix, const std::function<void(const lease&)>& visit) const;
   std::size_t count() const;
-  // When run_due has something to do next (for arming a timer); nullopt if nothing is scheduled.
-  std::optional<time_point> next_wakeup() const;
 
  private:
-  // The index holds each lease id once: slots_[n] is the id of slot n (the wheel's payload),
-  // timers_[n] its timer; index_ is a set of slot numbers hashed and compared through slots_, looked
-  // up by id (heterogeneous lookup) — 4 bytes per entry where a map would hold the id a second time.
+  // The index holds each lease id once: slots_[n] is the id of slot n (the scheduler entry's
+  // payload), timers_[n] its entry; index_ is a set of slot numbers hashed and compared through
+  // slots_, looked up by id (heterogeneous lookup) — 4 bytes per entry where a map would hold the id
+  // a second time.
   struct slot_hash {
     using is_transparent = void;
     const std::vector<std::string>* slots;
@@ -156,66 +172,50 @@ class lease_manager {
     bool operator()(std::string_view id, std::uint32_t n) const { return id == (*slots)[n]; }
     bool operator()(std::uint32_t n, std::string_view id) const { return id == (*slots)[n]; }
   };
-  static constexpr std::int64_t tick_ms = 100;  // wheel resolution
-  static std::uint64_t tick_of(time_point t);    // dues: ceil to whole ticks, so never early
-  static std::uint64_t floor_tick(time_point t);  // the current time: floor
+  using index_set = std::unordered_set<std::uint32_t, slot_hash, slot_eq>;
+  static constexpr std::size_t load_chunk = 256;  // records read per step-1 task
   result<std::string> token_index_dir(const std::string& accessor) const;  // "sys/expire/token/<key>/"
   result<lease> load(const std::string& id) const;
   status store(const lease& l);
   void schedule_locked(const std::string& id, time_point due);
   void unschedule_locked(const std::string& id);
+  void release_slot_locked(index_set::iterator it);
+  // Due entries from the scheduler (its strand: must not block).
+  void on_due(std::span<const scheduler::fired> due);
+  // Step 1 on the executor: read each record for its connection, queue its revocation (step 2).
+  void queue_revocations(const std::vector<std::string>& ids);
+  // Runs f on the executor under key, counted in tasks_ (f captures this).
+  template <class F>
+  void post_counted(std::string_view key, F f);
+  // renew() once on the executor: under the lease's lock.
+  result<renew_result> renew_now(const std::string& id, std::chrono::seconds increment);
+  // One revocation attempt of the lease as stored now; records failures and schedules the retry.
   // force: the record is removed even when the revoker fails.
-  status attempt_revoke(lease l, bool force = false);
+  status attempt_revoke(const std::string& id, bool force = false);
   // Marks an in-flight issuance as revoked; true if it was one (the issuer finishes the revocation).
   bool defer_if_in_flight(const std::string& id);
-  // Renew, revoke and expire_now of one lease run one at a time (Vault's per-lease lock: a renew
-  // racing a revocation must not store the revoked record back). Striped: 256 mutexes.
-  std::mutex& stripe(const std::string& id) const;
-  status revoke_concurrently(const std::vector<std::string>& ids, bool force);
+  // Revokes the given leases through the executor and waits; the first failure after all ran.
+  status revoke_all(const std::vector<std::string>& ids, bool force);
   std::chrono::seconds backoff(int attempts);
   result<std::vector<std::string>> ids_under(const std::string& prefix) const;
 
   storage::physical& store_;
   revoker& revoker_;
   const clock& clock_;
+  scheduler& sched_;
+  blocking_executor& exec_;
   manager_options opts_;
+  scheduler::client client_ = 0;
+  lease_locks locks_;
   mutable std::mutex mu_;
-  mutable std::array<std::mutex, 256> stripes_;
-  timer_wheel wheel_;
-  std::vector<std::string> slots_;            // slot -> lease id ("" when free)
-  std::vector<timer_wheel::handle> timers_;   // slot -> its timer
-  std::vector<std::uint32_t> free_slots_;
-  std::unordered_set<std::uint32_t, slot_hash, slot_eq> index_{0, slot_hash{&slots_}, slot_eq{&slots_}};
-  void release_slot_locked(std::unordered_set<std::uint32_t, slot_hash, slot_eq>::iterator it);
-  std::function<void(time_point)> on_schedule_;
-  std::vector<std::string> pending_;
+  std::vector<std::string> slots_;            // guarded by mu_: slot -> lease id ("" when free)
+  std::vector<scheduler::timer> timers_;      // guarded by mu_: slot -> its scheduler entry
+  std::vector<std::uint32_t> free_slots_;     // guarded by mu_
+  index_set index_{0, slot_hash{&slots_}, slot_eq{&slots_}};  // guarded by mu_
+  std::vector<std::string> pending_;          // guarded by mu_
   // Pending leases added by this process and not yet settled -> whether a revocation came meanwhile.
-  std::unordered_map<std::string, bool> in_flight_;
-};
-
-// expiry_driver: one thread that sleeps until the manager's next wake-up (at most `max_sleep`) and
-// runs run_due() while `active()` (unsealed). stop() joins it. Wakes early when a timer is scheduled.
-class expiry_driver {
- public:
-  expiry_driver(lease_manager& m, const clock& c, std::function<bool()> active,
-                std::chrono::milliseconds max_sleep = std::chrono::seconds(1));
-  ~expiry_driver();
-  void stop();
-
- private:
-  void loop();
-  lease_manager& m_;
-  const clock& clock_;
-  std::function<bool()> active_;
-  std::chrono::milliseconds max_sleep_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  bool poked_ = false;
-  // When the loop will wake next; a due time before it wakes the loop early. max() while awake
-  // (between two waits every schedule sets poked_, so the next plan sees it).
-  time_point planned_ = time_point::max();
-  std::thread thread_;
+  std::unordered_map<std::string, bool> in_flight_;  // guarded by mu_
+  in_flight tasks_;  // this manager's tasks on the executor
 };
 
 }  // namespace credbroker::leases

@@ -134,7 +134,7 @@ result<server_config> parse_server_config(const nlohmann::json& doc) {
   if (!doc.is_object()) return bad("(top level)", "a JSON object", doc);
   server_config c;
   if (auto s = only_keys(doc, "", {"listener", "storage", "api_addr", "log_level", "log_format", "default_lease_ttl",
-                                   "max_lease_ttl", "io_threads", "worker_threads", "shutdown_timeout",
+                                   "max_lease_ttl", "io_threads", "worker_threads", "executor_threads", "shutdown_timeout",
                                    "disable_mlock", "ui", "cluster_name", "unseal_key_file", "lease_revocation"});
       !s) {
     return std::move(s).err();
@@ -251,6 +251,10 @@ result<server_config> parse_server_config(const nlohmann::json& doc) {
   if (workers == 0) return bad("worker_threads", "a whole number from 1 to 4096", doc["worker_threads"]);
   c.io_threads = static_cast<unsigned>(io);
   c.worker_threads = static_cast<unsigned>(workers);
+  unsigned long long executor = c.executor_threads;
+  if (auto s = get_uint(doc, "", "executor_threads", 1024, executor); !s) return std::move(s).err();
+  if (executor == 0) return bad("executor_threads", "a whole number from 1 to 1024", doc["executor_threads"]);
+  c.executor_threads = static_cast<unsigned>(executor);
   if (auto s = get_duration(doc, "", "shutdown_timeout", c.shutdown_timeout); !s) return std::move(s).err();
   bool ignored = false;
   if (auto s = get_bool(doc, "", "disable_mlock", ignored); !s) return std::move(s).err();

@@ -72,6 +72,7 @@ struct server_config {
   std::chrono::seconds max_lease_ttl{768 * 3600};
   unsigned io_threads = 0;      // 0: number of cores
   unsigned worker_threads = 64;  // blocking work: database calls, fsync waits
+  unsigned executor_threads = 32;  // the blocking executor: revocations, renewals, rotations, periodic jobs
   std::chrono::seconds shutdown_timeout{30};
   revocation_config revocation;
 };

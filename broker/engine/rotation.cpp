@@ -229,7 +229,7 @@ void database_engine::schedule_root(const connection_config& c) {
       e->retry_later(c2.root_rotation, s.err());
       if (e->store_config(c2)) e->schedule_root(c2);
     }
-  });
+  }, mount_ + "|" + c.name);  // one rotation at a time per connection
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -487,7 +487,7 @@ void database_engine::schedule_static(const static_role& r) {
       return;
     }
     (void)e->rotate_static_locked(sr, "scheduled");
-  });
+  }, mount_ + "|" + r.db_name);  // with the connection's root and other accounts: one at a time
 }
 
 void database_engine::recover_rotations() {

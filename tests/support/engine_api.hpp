@@ -1,7 +1,8 @@
 #pragma once
-// engine_api: one broker for engine unit tests — storage, leases, the rotation scheduler, the
-// database mounts and the API — over the fake plugin and a fake clock; restart() rebuilds everything
-// but the storage, as a broker that stopped at any instant would.
+// engine_api: one broker for engine unit tests — storage, the scheduler and executor, leases, the
+// rotation scheduler, the database mounts and the API — over the fake plugin and a fake clock;
+// restart() rebuilds everything but the storage, as a broker that stopped at any instant would.
+// run_due() is the scheduler's wake-up at the clock's now (lease expiry and rotations), waited for.
 #include <gtest/gtest.h>
 
 #include "api/secret_mounts.hpp"
@@ -10,6 +11,7 @@
 #include "broker/storage/inmem_backend.hpp"
 #include "support/fake_plugin.hpp"
 #include "support/json_match.hpp"
+#include "support/manual_time.hpp"
 #include "support/seal.hpp"
 
 namespace credbroker::test {
@@ -31,12 +33,14 @@ class engine_api : public ::testing::Test {
   // Each start plays a new broker process: a new boot id (boot_).
   void start() {
     boot_ = "boot" + std::to_string(++boots_);
-    rotations_ = std::make_unique<engine::rotation_scheduler>(clock_);
+    time_ = std::make_unique<manual_time>(clock_);
+    rotations_ = std::make_unique<engine::rotation_scheduler>(time_->sched, time_->exec);
+    rotations_->start();
     leases::manager_options o;
     o.jitter = false;
     o.max_attempts = 3;
     o.limits = limits_;
-    leases_ = std::make_unique<leases::lease_manager>(store_, engines_, clock_, o);
+    leases_ = std::make_unique<leases::lease_manager>(store_, engines_, clock_, time_->sched, time_->exec, o);
     mounts_ = std::make_unique<api::secret_mounts>(
         api::engine_services{store_, plugins_, *leases_, passwords_, engines_, clock_, limits_, rotations_.get(), boot_});
     api::services s{node_, authn_};
@@ -50,16 +54,20 @@ class engine_api : public ::testing::Test {
 
   // A broker that stopped at any instant: the memory goes, the storage stays.
   void restart() {
+    time_->exec.stop();  // what was queued is lost, as in a crash
     svc_.reset();
     mounts_.reset();
     leases_.reset();
     rotations_.reset();
+    time_.reset();
     start();
     mounts_->recover_rotations();
     auto bad = leases_->restore();
     ASSERT_TRUE(bad) << bad.err().message;
     mounts_->resolve_pending();
   }
+
+  std::size_t run_due() { return time_->run_due(); }
 
   // The engine of the "database/" mount, for what the API does not show (stored passwords).
   std::shared_ptr<engine::database_engine> engine() { return engines_.find_for_lease("database/"); }
@@ -104,6 +112,7 @@ class engine_api : public ::testing::Test {
   leases::ttl_limits limits_{seconds{3600 * 24}, seconds{3600 * 48}};
   fixed_node_status node_{unsealed()};
   auth::root_token_authenticator authn_{secret(root)};
+  std::unique_ptr<manual_time> time_;  // before its clients: they leave it when destroyed
   std::unique_ptr<engine::rotation_scheduler> rotations_;
   std::unique_ptr<leases::lease_manager> leases_;
   std::unique_ptr<api::secret_mounts> mounts_;

@@ -6,6 +6,7 @@
 #include "api/service.hpp"
 #include "support/seal.hpp"
 #include "broker/storage/inmem_backend.hpp"
+#include "support/manual_time.hpp"
 
 using namespace credbroker;
 using nlohmann::json;
@@ -56,7 +57,8 @@ class acl_api : public testing::Test {
   auth::token_store tokens_{store_, clock_};
   auth::policy_store policies_{store_};
   no_db revoker_;
-  leases::lease_manager leases_{store_, revoker_, clock_};
+  test::manual_time time_{clock_};
+  leases::lease_manager leases_{store_, revoker_, clock_, time_.sched, time_.exec};
   api::auth_mounts methods_{store_, tokens_, clock_};
   std::unique_ptr<api::service> svc_;
   std::string root_;
@@ -302,7 +304,7 @@ TEST_F(acl_api, revoking_a_token_revokes_its_leases) {
   ASSERT_TRUE(after);
   EXPECT_LE(after->expire_time, clock_.now());  // due now: the expiry driver revokes it
   clock_.advance(std::chrono::milliseconds(200));
-  EXPECT_EQ(leases_.run_due(), 1u);
+  EXPECT_EQ(time_.run_due(), 1u);
   EXPECT_FALSE(leases_.lookup(l.id));
   EXPECT_TRUE(store_.list("sys/expire/token/")->empty());  // the index entry went with the lease
 }

@@ -5,6 +5,7 @@
 #include "api/auth_mounts.hpp"
 #include "api/service.hpp"
 #include "broker/storage/inmem_backend.hpp"
+#include "support/manual_time.hpp"
 #include "support/seal.hpp"
 
 using namespace credbroker;
@@ -42,7 +43,8 @@ class sys_auth : public testing::Test {
   auth::token_store tokens_{store_, clock_};
   auth::policy_store policies_{store_};
   no_db revoker_;
-  leases::lease_manager leases_{store_, revoker_, clock_};
+  test::manual_time time_{clock_};
+  leases::lease_manager leases_{store_, revoker_, clock_, time_.sched, time_.exec};
   api::auth_mounts methods_{store_, tokens_, clock_};
   std::unique_ptr<api::service> svc_;
   std::string root_;

@@ -8,6 +8,7 @@
 #include "support/seal.hpp"
 #include "broker/storage/inmem_backend.hpp"
 #include "support/json_match.hpp"
+#include "support/manual_time.hpp"
 
 using namespace credbroker;
 using nlohmann::json;
@@ -39,7 +40,7 @@ class sys_leases : public ::testing::Test {
     leases::manager_options o;
     o.jitter = false;
     o.max_attempts = 2;
-    mgr_ = std::make_unique<leases::lease_manager>(store_, revoker_, clock_, o);
+    mgr_ = std::make_unique<leases::lease_manager>(store_, revoker_, clock_, time_.sched, time_.exec, o);
     svc_ = std::make_unique<api::service>(node_, authn_, nullptr, mgr_.get(), &clock_);
     for (const char* id : {"database/creds/app/AAAA", "database/creds/app/BBBB", "database/creds/ro/CCCC"}) {
       leases::lease l;
@@ -70,6 +71,7 @@ class sys_leases : public ::testing::Test {
   storage::inmem_backend store_;
   fake_revoker revoker_;
   fake_clock clock_{time_point{seconds{1'800'000'000}}};
+  test::manual_time time_{clock_};
   fixed_node_status node_{unsealed()};
   auth::root_token_authenticator authn_{secret(root)};
   std::unique_ptr<leases::lease_manager> mgr_;
@@ -139,7 +141,7 @@ TEST_F(sys_leases, revoke_forms) {
   auto [st, body] = call("PUT", "sys/revoke/database/creds/app/BBBB", {{"sync", false}});
   EXPECT_EQ(st, 202);
   EXPECT_TRUE(body.is_null());
-  EXPECT_EQ(mgr_->run_due(), 1u);
+  EXPECT_EQ(time_.run_due(), 1u);
   EXPECT_EQ(revoker_.revoked.back(), "database/creds/app/BBBB");
   // node-vault's legacy revoke-prefix with path_prefix in the body.
   EXPECT_EQ(call("PUT", "sys/revoke-prefix/database/creds/ro", {{"path_prefix", "database/creds/ro"}}).first, 204);
@@ -155,7 +157,7 @@ TEST_F(sys_leases, sudo_paths_need_root_and_failures_become_irrevocable) {
   EXPECT_EQ(st, 400);
   EXPECT_EQ(body, json({{"errors", {"failed to revoke lease: database down"}}}));
   clock_.advance(seconds{60});
-  mgr_->run_due();  // second failure: max_attempts = 2 -> irrevocable
+  time_.run_due();  // second failure: max_attempts = 2 -> irrevocable
   auto [cst, count] = call("GET", "sys/leases/count?type=irrevocable");
   EXPECT_EQ(count["data"]["lease_count"], 1);
   auto [lst, list] = call("GET", "sys/leases?type=irrevocable");

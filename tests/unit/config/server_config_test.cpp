@@ -36,7 +36,8 @@ TEST(server_config, table) {
       {"listener as array", [](json& j) { j["listener"] = json::array({j["listener"]}); }, nullptr},
       {"inmem storage", [](json& j) { j["storage"] = {{"inmem", json::object()}}; }, nullptr},
       {"unknown top key", [](json& j) { j["listner"] = 1; },
-       "unknown key \"listner\"; expected one of: api_addr, cluster_name, default_lease_ttl, disable_mlock, io_threads, "
+       "unknown key \"listner\"; expected one of: api_addr, cluster_name, default_lease_ttl, disable_mlock, "
+       "executor_threads, io_threads, "
        "lease_revocation, listener, log_format, log_level, max_lease_ttl, shutdown_timeout, storage, ui, unseal_key_file, "
        "worker_threads"},
       {"revocation settings", [](json& j) {
@@ -90,6 +91,9 @@ TEST(server_config, table) {
        "storage: required, e.g. {\"sqlite\": {\"path\": \"/var/lib/credbroker\"}}"},
       {"negative workers", [](json& j) { j["worker_threads"] = -1; },
        "worker_threads: expected a whole number from 0 to 4096, got -1"},
+      {"executor threads", [](json& j) { j["executor_threads"] = 8; }, nullptr},
+      {"no executor threads", [](json& j) { j["executor_threads"] = 0; },
+       "executor_threads: expected a whole number from 1 to 1024, got 0"},
       {"top level not object", [](json& j) { j = json::array(); },
        "(top level): expected a JSON object, got []"},
   };

@@ -163,7 +163,7 @@ TEST_F(engine_api, database_down_keeps_the_pending_lease_until_it_can_be_revoked
   ASSERT_EQ(leases_->count(), 1u);
   db_->down = false;
   clock_.advance(seconds(3601));
-  leases_->run_due();
+  run_due();
   EXPECT_EQ(leases_->count(), 0u);
   EXPECT_GE(db_->delete_calls, 2);
 }
@@ -316,7 +316,7 @@ TEST_F(engine_crash, an_expired_pending_lease_of_a_dead_process_is_revoked_only_
   db_->fail_end_sessions = true;
   restart();
   clock_.advance(seconds(3601));
-  leases_->run_due();
+  run_due();
   auto l = lease_of(id);
   ASSERT_TRUE(l) << "revoked (and forgotten) while its creation could still commit";
   EXPECT_EQ(l->state, leases::lease_state::revoking);
@@ -325,7 +325,7 @@ TEST_F(engine_crash, an_expired_pending_lease_of_a_dead_process_is_revoked_only_
   EXPECT_EQ(db_->commit_in_flight(dead), 1u);
   db_->fail_end_sessions = false;
   clock_.advance(seconds(60));
-  leases_->run_due();
+  run_due();
   EXPECT_FALSE(lease_of(id));
   EXPECT_EQ(users(), 0u);
 }
@@ -380,10 +380,10 @@ TEST_F(engine_api, expiry_and_revoke_prefix_drop_users) {
   for (int i = 0; i < 3; ++i) ASSERT_EQ(call("GET", "database/creds/app").first, 200);
   EXPECT_EQ(users(), 3u);
   clock_.advance(seconds(3599));
-  leases_->run_due();
+  run_due();
   EXPECT_EQ(users(), 3u);  // never early
   clock_.advance(seconds(1));
-  leases_->run_due();
+  run_due();
   EXPECT_EQ(users(), 0u);
 
   for (int i = 0; i < 2; ++i) ASSERT_EQ(call("GET", "database/creds/app").first, 200);

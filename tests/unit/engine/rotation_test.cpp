@@ -1,5 +1,5 @@
 // Root rotation, static roles and the rotation scheduler through the API pipeline, with the fake
-// plugin and a fake clock (the scheduler is driven by hand: rotations_->run_due()).
+// plugin and a fake clock (the scheduler is driven by hand: run_due()).
 #include <gtest/gtest.h>
 
 #include <set>
@@ -133,10 +133,10 @@ TEST_F(rotation, scheduled_root_rotation_runs_on_time_and_shows_on_config_read) 
   EXPECT_EQ(body["data"]["root_rotation_period"], 3600);
   EXPECT_TRUE(body["data"]["next_root_rotation"].is_string());
   clock_.advance(seconds(3599));
-  rotations_->run_due();
+  run_due();
   EXPECT_EQ(db_root(), "root-secret");  // not early
   clock_.advance(seconds(2));
-  rotations_->run_due();
+  run_due();
   EXPECT_NE(db_root(), "root-secret");
   EXPECT_EQ(stored_root_password(), db_root());
   EXPECT_TRUE(call("GET", "database/config/pg").second["data"]["last_root_rotation"].is_string());
@@ -212,10 +212,10 @@ TEST_F(rotation, a_static_role_rotates_at_once_then_on_schedule_and_its_creds_sh
             "cannot update static account username");
   // On time, not before.
   clock_.advance(seconds(299));
-  rotations_->run_due();
+  run_due();
   EXPECT_EQ(db_password("svc"), first);
   clock_.advance(seconds(2));
-  rotations_->run_due();
+  run_due();
   const std::string second = db_password("svc");
   EXPECT_NE(second, first);
   EXPECT_EQ(call("GET", "database/static-creds/svc").second["data"]["password"], second);
@@ -234,7 +234,7 @@ TEST_F(rotation, a_failing_rotation_backs_off_with_fresh_passwords_and_is_visibl
   const std::string good = db_password("svc");
   db_->refuse_passwords = true;
   clock_.advance(seconds(61));
-  rotations_->run_due();
+  run_due();
   auto [s, role] = call("GET", "database/static-roles/svc");
   EXPECT_EQ(role["data"]["last_rotation_error"], "password does not meet the policy");
   EXPECT_EQ(role["data"]["rotation_attempts"], 1);
@@ -243,11 +243,11 @@ TEST_F(rotation, a_failing_rotation_backs_off_with_fresh_passwords_and_is_visibl
   // Not in a tight loop: nothing before the backoff (10 s, then 20 s, 40 s ...).
   const int calls_after_first = db_->update_calls;
   clock_.advance(seconds(9));
-  rotations_->run_due();
+  run_due();
   EXPECT_EQ(db_->update_calls, calls_after_first);
   for (int i = 0; i < 4; ++i) {
     clock_.advance(seconds(10 << i));
-    rotations_->run_due();
+    run_due();
   }
   EXPECT_EQ(db_->update_calls, calls_after_first + 4);
   EXPECT_EQ(call("GET", "database/static-roles/svc").second["data"]["rotation_attempts"], 5);
@@ -257,7 +257,7 @@ TEST_F(rotation, a_failing_rotation_backs_off_with_fresh_passwords_and_is_visibl
   // The database accepts again: the next retry succeeds and the error clears.
   db_->refuse_passwords = false;
   clock_.advance(seconds(160));
-  rotations_->run_due();
+  run_due();
   auto [s2, after] = call("GET", "database/static-roles/svc");
   EXPECT_FALSE(after["data"].contains("last_rotation_error"));
   EXPECT_EQ(call("GET", "database/static-creds/svc").second["data"]["password"], db_password("svc"));
@@ -274,14 +274,16 @@ TEST_F(rotation, a_static_rotation_cut_by_a_crash_is_rolled_forward_and_due_ones
   // Down for longer than the period: the rotation that fell due runs as soon as the broker is back.
   clock_.advance(seconds(600));
   restart();
-  rotations_->run_due();
+  run_due();
   EXPECT_NE(db_password("svc"), "FromTheWal-42");
   EXPECT_EQ(call("GET", "database/static-creds/svc").second["data"]["password"], db_password("svc"));
 }
 
 TEST(rotation_scheduler, runs_due_jobs_in_order_never_early_and_replaces_by_key) {
   fake_clock clk{time_point{seconds{1'800'000'000}}};
-  engine::rotation_scheduler s(clk);
+  test::manual_time t(clk);
+  engine::rotation_scheduler s(t.sched, t.exec);
+  s.start();
   std::vector<std::string> ran;
   s.schedule("b", clk.now() + seconds(20), [&] { ran.push_back("b"); });
   s.schedule("a", clk.now() + seconds(10), [&] { ran.push_back("a"); });
@@ -290,11 +292,11 @@ TEST(rotation_scheduler, runs_due_jobs_in_order_never_early_and_replaces_by_key)
   s.schedule("gone", clk.now() + seconds(1), [&] { ran.push_back("gone"); });
   s.cancel_prefix("go");
   clk.advance(seconds(9));
-  EXPECT_EQ(s.run_due(), 0u);
+  EXPECT_EQ(t.run_due(), 0u);
   clk.advance(std::chrono::milliseconds(1500));
-  EXPECT_EQ(s.run_due(), 1u);
+  EXPECT_EQ(t.run_due(), 1u);
   clk.advance(seconds(60));
-  s.run_due();
+  t.run_due();
   EXPECT_EQ(ran, (std::vector<std::string>{"a", "b", "c"}));
   EXPECT_EQ(s.size(), 0u);
 }
@@ -311,7 +313,7 @@ TEST_F(rotation, vaults_rotation_names_drive_the_root_rotation) {
   EXPECT_EQ(d["disable_automated_rotation"], false);
   EXPECT_EQ(d["root_rotation_period"], 3600);  // credbroker's earlier name shows the same setting
   clock_.advance(seconds(3601));
-  rotations_->run_due();
+  run_due();
   EXPECT_NE(db_root(), "root-secret");
   const std::string first = db_root();
 
@@ -319,11 +321,11 @@ TEST_F(rotation, vaults_rotation_names_drive_the_root_rotation) {
   ASSERT_EQ(call("POST", "database/config/pg", {{"disable_automated_rotation", true}}).first, 204);
   EXPECT_EQ(call("GET", "database/config/pg").second["data"]["disable_automated_rotation"], true);
   clock_.advance(seconds(7200));
-  rotations_->run_due();
+  run_due();
   EXPECT_EQ(db_root(), first);
   ASSERT_EQ(call("POST", "database/config/pg", {{"disable_automated_rotation", false}}).first, 204);
   clock_.advance(seconds(3601));
-  rotations_->run_due();
+  run_due();
   EXPECT_NE(db_root(), first);
 
   const std::vector<static_case> cases = {
@@ -353,11 +355,11 @@ TEST_F(rotation, a_root_rotation_past_its_window_waits_for_the_next_time) {
   const auto next = call("GET", "database/config/pg").second["data"]["next_root_rotation"];
   ASSERT_TRUE(next.is_string());
   clock_.advance(seconds(3 * 3600));  // the broker was busy (or down) past the window
-  rotations_->run_due();
+  run_due();
   EXPECT_EQ(db_root(), "root-secret");
   EXPECT_NE(call("GET", "database/config/pg").second["data"]["next_root_rotation"], next);
   clock_.advance(seconds(3600));
-  rotations_->run_due();
+  run_due();
   EXPECT_NE(db_root(), "root-secret");
 }
 
@@ -375,7 +377,7 @@ TEST_F(rotation, static_roles_honour_skip_import_rotation) {
   EXPECT_EQ(s2, 400);
   EXPECT_EQ(b2["errors"][0], "skip_import_rotation has no effect on updates");
   clock_.advance(seconds(3601));
-  rotations_->run_due();
+  run_due();
   EXPECT_NE(db_password("imported"), "current-pw");
   EXPECT_EQ(call("GET", "database/static-creds/imp").second["data"]["password"], db_password("imported"));
 

@@ -37,14 +37,16 @@
 //   Why it is never early: a bucket is opened only when now reaches its start, and an entry in it is
 //   fired only if due <= now; otherwise it moves to a lower level relative to the new now.
 //
-// Thread: none of its own. The lease manager calls it from one strand only.
+// Thread: none of its own and no lock: one caller at a time. The scheduler (broker/core/scheduler.hpp)
+// calls it under its wheel lock.
 #include <array>
 #include <bit>
 #include <cstdint>
 #include <optional>
+#include <type_traits>
 #include <vector>
 
-namespace credbroker::leases {
+namespace credbroker {
 
 class timer_wheel {
  public:
@@ -53,6 +55,7 @@ class timer_wheel {
     std::uint32_t index = UINT32_MAX;
     std::uint32_t generation = 0;
     bool valid() const { return index != UINT32_MAX; }
+    bool operator==(const handle&) const = default;
   };
 
   explicit timer_wheel(tick start = 0) : now_(start) { ready_ = new_sentinel(); }
@@ -97,7 +100,8 @@ class timer_wheel {
     return std::nullopt;
   }
 
-  // fire(payload, due) is called for every entry with due <= target, in nondecreasing order of the
+  // fire(payload, due) — or fire(payload, due, handle), with the handle schedule() returned for the
+  // entry — is called for every entry with due <= target, in nondecreasing order of the
   // bucket that held it (entries of one bucket in no particular order). fire must not call back into
   // the wheel. Returns the number fired.
   template <class Fire>
@@ -268,10 +272,15 @@ class timer_wheel {
   void fire_node(std::uint32_t n, Fire& fire, std::size_t& fired) {
     const std::uint64_t payload = nodes_[n].payload;
     const tick due = nodes_[n].due;
+    const handle h{n, nodes_[n].generation};
     release(n);
     --size_;
     ++fired;
-    fire(payload, due);
+    if constexpr (std::is_invocable_v<Fire&, std::uint64_t, tick, handle>) {
+      fire(payload, due, h);
+    } else {
+      fire(payload, due);
+    }
   }
 
   tick now_;
@@ -282,4 +291,4 @@ class timer_wheel {
   std::size_t size_ = 0;
 };
 
-}  // namespace credbroker::leases
+}  // namespace credbroker

@@ -4,9 +4,9 @@
 #include <random>
 #include <unordered_map>
 
-#include "leases/timer_wheel.hpp"
+#include "broker/core/timer_wheel.hpp"
 
-using credbroker::leases::timer_wheel;
+using credbroker::timer_wheel;
 using tick = timer_wheel::tick;
 
 namespace {
@@ -56,6 +56,18 @@ TEST(timer_wheel, cancel_and_stale_handles) {
   EXPECT_EQ(fired, std::vector<std::uint64_t>{2});
   EXPECT_FALSE(w.cancel(b2));  // already fired
   EXPECT_FALSE(w.cancel({}));
+}
+
+TEST(timer_wheel, fire_may_take_the_handle_schedule_returned) {
+  timer_wheel w(0);
+  const auto a = w.schedule(5, 1);
+  const auto b = w.schedule(300, 2);
+  std::vector<std::pair<std::uint64_t, timer_wheel::handle>> fired;
+  w.advance(1000, [&](std::uint64_t p, tick, timer_wheel::handle h) { fired.emplace_back(p, h); });
+  ASSERT_EQ(fired.size(), 2u);
+  EXPECT_EQ(fired[0], std::make_pair(std::uint64_t{1}, a));
+  EXPECT_EQ(fired[1], std::make_pair(std::uint64_t{2}, b));
+  EXPECT_NE(w.schedule(7, 3), a);  // a node used again gets a new generation
 }
 
 TEST(timer_wheel, huge_ticks_and_jumps) {
