@@ -1,0 +1,54 @@
+#pragma once
+// hashing: how an audit device hides values — Vault's salt.GetIdentifiedHMAC and
+// audit.HashStructure.
+//
+//   salt::hmac(v)  = "hmac-sha256:" + hex(HMAC-SHA256(key = the device's salt, v))
+//
+// A device's salt is a random UUID string made when the device is enabled and kept at
+// audit/<device uuid>/salt through the barrier (audit_table.hpp); sys/audit-hash/:path returns
+// hmac(input) so an operator can find a known value in the log without the log holding it.
+//
+// hash_data walks a JSON value and replaces values in place:
+//   - every string (never an object key) when all_strings — Vault's rule for request and response
+//     data — except strings that are exactly an RFC 3339 timestamp, which Vault keeps readable;
+//   - always, whatever all_strings says, every string or number under a secret key (secret_key()),
+//     so a password stays hidden with log_raw and when a client sends it as a JSON number.
+// The key that decides is the innermost object key above the value (array elements inherit it),
+// as in Vault: {"keys": ["a"]} looks at "keys" for "a".
+//
+// Example: hash_data({"username":"v-app-x","password":"p","ttl":3600,"expires":"2026-01-02T03:04:05Z"},
+// salt, true) -> {"username":"hmac-sha256:…","password":"hmac-sha256:…","ttl":3600,
+// "expires":"2026-01-02T03:04:05Z"}; with all_strings false only "password" changes.
+// Thread: a salt is immutable once made; hmac() and hash_data() may run concurrently.
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "broker/core/secret.hpp"
+
+namespace credbroker::audit {
+
+class salt {
+ public:
+  explicit salt(secret key) : key_(std::move(key)) {}
+  std::string hmac(std::string_view data) const;
+
+ private:
+  secret key_;
+};
+
+// Keys whose values are secrets wherever they appear in request or response data: passwords,
+// tokens, secret IDs, private keys, unseal and root-generation material.
+bool secret_key(std::string_view key);
+
+// Go's time.Time.UnmarshalText: "2006-01-02T15:04:05Z", optional fraction, "Z" or "+hh:mm".
+bool is_rfc3339(std::string_view s);
+
+void hash_data(nlohmann::json& value, const salt& s, bool all_strings);
+
+// Vault's elide_list_responses: in the data of a list response, "keys" (an array) becomes its
+// length and "key_info" (an object) its number of members. Other keys are left alone.
+void elide_list_data(nlohmann::json& data);
+
+}  // namespace credbroker::audit
