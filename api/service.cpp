@@ -1,7 +1,9 @@
 #include "api/service.hpp"
 
+#include "api/audit_hook.hpp"
 #include "api/auth_mounts.hpp"
 #include "api/secret_mounts.hpp"
+#include "api/sys_audit.hpp"
 #include "api/sys_routes.hpp"
 #include "api/wire.hpp"
 
@@ -52,6 +54,10 @@ service::service(const services& svc) : node_(svc.node), authn_(svc.authn), poli
   if (svc.passwords != nullptr) {
     for (auto& r : sys_password_policy_routes(*svc.passwords)) sys->routes.push_back(std::move(r));
   }
+  if (svc.audit_devices != nullptr) {
+    for (auto& r : sys_audit_routes(*svc.audit_devices)) sys->routes.push_back(std::move(r));
+  }
+  audit_ = svc.audit;
   router_.add_mount(std::move(sys));
   static const system_clock wall;
   if (svc.tokens != nullptr) router_.add_mount(token_mount(*svc.tokens, clk != nullptr ? *clk : wall));
@@ -98,16 +104,21 @@ raw_response service::handle(const raw_request& raw) const {
     const seal_snapshot s = node_.status();
     if (!s.initialized || s.sealed) return render(reply::fail(503, "Vault is sealed"), &req, mount_type);
   }
+  audit_trail trail(sealed_ok ? nullptr : audit_, raw, req, m);
   if (!open) {
     req.caller = authn_.authenticate(req.token);
-    if (!req.caller) return render(reply::fail(403, "permission denied"), &req, mount_type);
-    if (reply a = authorize(m, req); a.k == reply::kind::error) return render(a, &req, mount_type);
+    if (!req.caller) return render(trail.refused(reply::fail(403, "permission denied")), &req, mount_type);
+    if (reply a = authorize(m, req); a.k == reply::kind::error) return render(trail.refused(a), &req, mount_type);
   }
+  if (!trail.record_request()) return render(reply::fail(500, multierror_text("internal error")), &req, mount_type);
   if (!m.mount) {
-    return render(reply::fail(404, "no handler for route \"" + req.path + "\". route entry not found."), &req, "");
+    const std::string text = "no handler for route \"" + req.path + "\". route entry not found.";
+    return render(trail.record_response(reply::fail(404, text)), &req, "");
   }
-  if (m.r == nullptr) return render(reply::fail(404, multierror_text("unsupported path")), &req, mount_type);
-  return render(router_.invoke(m, req), &req, mount_type);
+  if (m.r == nullptr) {
+    return render(trail.record_response(reply::fail(404, multierror_text("unsupported path"))), &req, mount_type);
+  }
+  return render(trail.record_response(router_.invoke(m, req)), &req, mount_type);
 }
 
 }  // namespace credbroker::api

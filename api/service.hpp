@@ -13,12 +13,16 @@
 //      token learns nothing about which routes exist
 //   6. no mount -> 404 "no handler for route ..."; no route -> 404 unsupported path
 //   7. the route's handler; the reply is rendered as envelope / raw / error / 204
+// Auditing (audit_hook.hpp) wraps steps 4-7: a refusal at 4-5 is audited with its error; then the
+// request entry before 6 (500 if no device recorded it) and the response entry after 7.
 // Thread: handle() is called concurrently from the worker pool; it holds no lock of its own.
 #include <memory>
 
 #include "api/message.hpp"
 #include "api/router.hpp"
 #include "api/sys_routes.hpp"
+#include "broker/audit/audit_broker.hpp"
+#include "broker/audit/audit_table.hpp"
 #include "broker/auth/authenticator.hpp"
 #include "broker/auth/policy_store.hpp"
 #include "broker/core/node_status.hpp"
@@ -40,6 +44,8 @@ struct services {
   auth_mounts* auth_methods = nullptr;       // sys/auth routes and the auth methods' mounts
   secret_mounts* secrets = nullptr;          // sys/mounts routes and the secrets engines' mounts
   engine::password_policies* passwords = nullptr;  // sys/policies/password routes
+  audit::audit_table* audit_devices = nullptr;     // sys/audit routes
+  audit::audit_broker* audit = nullptr;            // every request and response is audited (audit_hook.hpp)
 };
 
 class service {
@@ -60,6 +66,7 @@ class service {
   const node_status& node_;
   auth::authenticator& authn_;
   auth::policy_store* policies_ = nullptr;
+  audit::audit_broker* audit_ = nullptr;
   router router_;
 };
 
