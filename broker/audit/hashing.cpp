@@ -1,8 +1,9 @@
 #include "broker/audit/hashing.hpp"
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/crypto.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdlib>
 
@@ -37,24 +38,63 @@ void walk(nlohmann::json& v, const salt& s, bool all_strings, bool under_secret)
     for (auto it = v.begin(); it != v.end(); ++it) walk(it.value(), s, all_strings, secret_key(it.key()));
   } else if (v.is_array()) {
     for (auto& e : v) walk(e, s, all_strings, under_secret);
-  } else if (v.is_string()) {
-    const auto& text = v.get_ref<const std::string&>();
-    if (under_secret || (all_strings && !is_rfc3339(text))) v = s.hmac(text);
-  } else if (v.is_number() && under_secret) {
-    v = s.hmac(v.dump());
+  } else if (hides(v, all_strings, under_secret)) {
+    v = hidden(v, s);
   }
 }
 
 }  // namespace
 
+struct salt::pads {
+  EVP_MD_CTX* inner = nullptr;  // SHA-256 state after (K ^ ipad)
+  EVP_MD_CTX* outer = nullptr;  // SHA-256 state after (K ^ opad)
+  ~pads() {
+    EVP_MD_CTX_free(inner);
+    EVP_MD_CTX_free(outer);
+  }
+};
+
+salt::salt(secret key) {
+  constexpr std::size_t block = 64;
+  std::array<unsigned char, block> k{};
+  const std::string& raw = key.reveal();
+  if (raw.size() > block) {
+    unsigned int len = 0;
+    if (EVP_Digest(raw.data(), raw.size(), k.data(), &len, EVP_sha256(), nullptr) != 1) std::abort();
+  } else {
+    std::copy(raw.begin(), raw.end(), k.begin());
+  }
+  auto p = std::make_shared<pads>();
+  p->inner = EVP_MD_CTX_new();
+  p->outer = EVP_MD_CTX_new();
+  std::array<unsigned char, block> pad{};
+  for (auto [ctx, fill] : {std::pair{p->inner, 0x36}, std::pair{p->outer, 0x5c}}) {
+    for (std::size_t i = 0; i < block; ++i) pad[i] = static_cast<unsigned char>(k[i] ^ fill);
+    if (ctx == nullptr || EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr) != 1 ||
+        EVP_DigestUpdate(ctx, pad.data(), pad.size()) != 1) {
+      std::abort();  // cannot happen: SHA-256 is always available
+    }
+  }
+  OPENSSL_cleanse(pad.data(), pad.size());
+  OPENSSL_cleanse(k.data(), k.size());
+  pads_ = std::move(p);
+}
+
 std::string salt::hmac(std::string_view data) const {
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (HMAC(EVP_sha256(), key_.reveal().data(), static_cast<int>(key_.size()),
-           reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len) == nullptr) {
+  struct working {
+    EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+    ~working() { EVP_MD_CTX_free(ctx); }
+  };
+  thread_local working w;
+  unsigned char inner[EVP_MAX_MD_SIZE], mac[EVP_MAX_MD_SIZE];
+  unsigned int inner_len = 0, mac_len = 0;
+  if (w.ctx == nullptr || EVP_MD_CTX_copy_ex(w.ctx, pads_->inner) != 1 ||
+      EVP_DigestUpdate(w.ctx, data.data(), data.size()) != 1 || EVP_DigestFinal_ex(w.ctx, inner, &inner_len) != 1 ||
+      EVP_MD_CTX_copy_ex(w.ctx, pads_->outer) != 1 || EVP_DigestUpdate(w.ctx, inner, inner_len) != 1 ||
+      EVP_DigestFinal_ex(w.ctx, mac, &mac_len) != 1) {
     std::abort();  // cannot happen: SHA-256 is always available
   }
-  return "hmac-sha256:" + hex_encode(std::string_view(reinterpret_cast<const char*>(mac), len));
+  return "hmac-sha256:" + hex_encode(std::string_view(reinterpret_cast<const char*>(mac), mac_len));
 }
 
 bool secret_key(std::string_view key) {
@@ -91,6 +131,15 @@ bool is_rfc3339(std::string_view s) {
            number(s, i + 1, 2) <= 23 && number(s, i + 4, 2) <= 59;
   }
   return false;
+}
+
+bool hides(const nlohmann::json& v, bool all_strings, bool under_secret) {
+  if (v.is_string()) return under_secret || (all_strings && !is_rfc3339(v.get_ref<const std::string&>()));
+  return v.is_number() && under_secret;
+}
+
+std::string hidden(const nlohmann::json& v, const salt& s) {
+  return v.is_string() ? s.hmac(v.get_ref<const std::string&>()) : s.hmac(v.dump());
 }
 
 void hash_data(nlohmann::json& value, const salt& s, bool all_strings) { walk(value, s, all_strings, false); }

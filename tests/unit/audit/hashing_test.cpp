@@ -3,7 +3,11 @@
 // (log_raw), where only values under secret keys are hidden.
 #include <gtest/gtest.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "broker/audit/hashing.hpp"
+#include "broker/core/encoding.hpp"
 
 using namespace credbroker;
 using credbroker::audit::hash_data;
@@ -21,6 +25,24 @@ TEST(audit_hashing, hmac_is_vaults_identified_hmac_sha256_keyed_by_the_salt) {
   EXPECT_EQ(h("hvs.secret-token"), "hmac-sha256:e5c3fdd58a9c65131f6fe128f526f1e8a9143a2b96a04f27a67d51b2dc429566");
   EXPECT_EQ(salt(secret("")).hmac(""), "hmac-sha256:b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
   EXPECT_NE(salt(secret("another salt")).hmac("hvs.secret-token"), h("hvs.secret-token"));
+}
+
+TEST(audit_hashing, hmac_matches_openssls_for_every_key_length) {
+  for (std::size_t key_len : {0u, 1u, 36u, 63u, 64u, 65u, 200u}) {
+    for (std::size_t data_len : {0u, 1u, 55u, 64u, 1000u}) {
+      SCOPED_TRACE(std::to_string(key_len) + " byte key, " + std::to_string(data_len) + " bytes");
+      std::string key(key_len, '\0'), data(data_len, '\0');
+      for (std::size_t i = 0; i < key_len; ++i) key[i] = static_cast<char>(i * 7 + 3);
+      for (std::size_t i = 0; i < data_len; ++i) data[i] = static_cast<char>(i * 13 + 1);
+      unsigned char mac[EVP_MAX_MD_SIZE];
+      unsigned int len = 0;
+      ASSERT_NE(HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
+                     data.size(), mac, &len),
+                nullptr);
+      EXPECT_EQ(salt(secret(key)).hmac(data),
+                "hmac-sha256:" + hex_encode(std::string_view(reinterpret_cast<const char*>(mac), len)));
+    }
+  }
 }
 
 TEST(audit_hashing, rfc3339_is_gos_strict_form) {
