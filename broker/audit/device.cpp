@@ -105,11 +105,11 @@ result<std::unique_ptr<sink>> open_sink(const device_entry& e, bool lazy) {
 }  // namespace
 
 std::string device::request_line(const log_input& in, time_point now) const {
-  return render_line(request_entry(in, salt_, options_, now), options_);
+  return audit::request_line(in, salt_, options_, now);
 }
 
 std::string device::response_line(const log_input& in, time_point now) const {
-  return render_line(response_entry(in, salt_, options_, now), options_);
+  return audit::response_line(in, salt_, options_, now);
 }
 
 result<format_options> parse_options(const device_entry& e, const device_policy& p) {

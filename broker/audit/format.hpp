@@ -48,12 +48,15 @@ struct format_options {
   bool elide_list_responses = false;
 };
 
-// The entries as JSON values (tests read these).
+// The line a device writes for an event: prefix, the entry in the device's format, "\n". The JSON
+// is written straight into the line (json_text.hpp), hashing data on the way, without a copy of the
+// request or response data.
+std::string request_line(const log_input& in, const salt& s, const format_options& o, time_point now);
+std::string response_line(const log_input& in, const salt& s, const format_options& o, time_point now);
+
+// The entries as JSON values (the JSON of the line, parsed; tests read these).
 nlohmann::json request_entry(const log_input& in, const salt& s, const format_options& o, time_point now);
 nlohmann::json response_entry(const log_input& in, const salt& s, const format_options& o, time_point now);
-
-// The line a device writes: prefix, the entry in the device's format, "\n".
-std::string render_line(const nlohmann::json& entry, const format_options& o);
 
 // JSON -> JSONx (jsonx.cpp). The members of the top-level object are rendered one after another,
 // as Vault's writer does; element text and attribute values are XML-escaped.

@@ -186,7 +186,8 @@ TEST(audit_format, every_option_set_hides_what_it_must) {
     EXPECT_EQ(req["auth"], entry["auth"]);
     EXPECT_EQ(req["request"], entry["request"]);
     // No secret in clear anywhere in the line.
-    const std::string line = render_line(entry, c.options);
+    const std::string line = response_line(in, test_salt, c.options, at);
+    EXPECT_EQ(json::parse(line), entry);
     for (const char* s : {"ROOT-PASSWORD", "ISSUED-PASSWORD", "hvs.CALLERTOKEN", "hvs.ISSUEDTOKEN", "hvs.WRAPPINGTOKEN"}) {
       EXPECT_EQ(line.find(s), std::string::npos) << s;
     }
@@ -231,20 +232,27 @@ TEST(audit_format, elide_list_responses_replaces_keys_by_their_count_on_list_ope
 }
 
 TEST(audit_format, a_line_is_prefix_entry_newline) {
-  const json entry = {{"type", "request"}, {"time", "t"}};
+  log_input in;
+  in.request.id = "r";
   format_options o;
   o.prefix = "@cee: ";
-  EXPECT_EQ(render_line(entry, o), "@cee: {\"time\":\"t\",\"type\":\"request\"}\n");
-  EXPECT_EQ(render_line(entry, {}), "{\"time\":\"t\",\"type\":\"request\"}\n");
+  const std::string line = request_line(in, test_salt, o, at);
+  EXPECT_EQ(line, "@cee: {\"time\":\"2026-01-02T03:04:05.00012Z\",\"type\":\"request\",\"auth\":{\"token_type\":\"default\"},"
+                  "\"request\":{\"id\":\"r\",\"namespace\":{\"id\":\"root\"}}}\n");
+  EXPECT_EQ(request_line(in, test_salt, {}, at), line.substr(o.prefix.size()));
+  o.format = format_kind::jsonx;
+  EXPECT_EQ(request_line(in, test_salt, o, at),
+            "@cee: <json:object name=\"auth\"><json:string name=\"token_type\">default</json:string></json:object>"
+            "<json:object name=\"request\"><json:string name=\"id\">r</json:string><json:object name=\"namespace\">"
+            "<json:string name=\"id\">root</json:string></json:object></json:object>"
+            "<json:string name=\"time\">2026-01-02T03:04:05.00012Z</json:string><json:string name=\"type\">request</json:string>\n");
 }
 
 TEST(audit_format, jsonx_renders_vaults_json_as_xml) {
   const json entry = {{"type", "request"},
                       {"auth", {{"policies", {"root"}}, {"token_ttl", 60}}},
                       {"request", {{"path", "a<b>&\"c\""}, {"renewable", false}, {"data", nullptr}}}};
-  format_options o;
-  o.format = format_kind::jsonx;
-  EXPECT_EQ(render_line(entry, o),
+  EXPECT_EQ(to_jsonx(entry) + "\n",
             "<json:object name=\"auth\"><json:array name=\"policies\"><json:string>root</json:string></json:array>"
             "<json:number name=\"token_ttl\">60</json:number></json:object>"
             "<json:object name=\"request\"><json:null name=\"data\" />"
