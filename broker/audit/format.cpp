@@ -65,41 +65,6 @@ std::string accessor_text(const std::string& accessor, const salt& s, const form
   return o.hmac_accessor ? s.hmac(accessor) : accessor;
 }
 
-// Request or response data, hashed as hashing.hpp says while it is written (no copy is made).
-void append_data(std::string& out, const json& v, const salt& s, bool all_strings, bool under_secret, bool elide) {
-  if (v.is_object()) {
-    out += '{';
-    bool first = true;
-    for (auto it = v.begin(); it != v.end(); ++it) {
-      if (!first) out += ',';
-      first = false;
-      append_quoted(out, it.key());
-      out += ':';
-      if (elide && it.key() == "keys" && it->is_array()) {
-        out += std::to_string(it->size());
-      } else if (elide && it.key() == "key_info" && it->is_object()) {
-        out += std::to_string(it->size());
-      } else {
-        append_data(out, it.value(), s, all_strings, secret_key(it.key()), false);
-      }
-    }
-    out += '}';
-  } else if (v.is_array()) {
-    out += '[';
-    bool first = true;
-    for (const auto& e : v) {
-      if (!first) out += ',';
-      first = false;
-      append_data(out, e, s, all_strings, under_secret, false);
-    }
-    out += ']';
-  } else if (hides(v, all_strings, under_secret)) {
-    append_quoted(out, hidden(v, s));
-  } else {
-    append_json(out, v);
-  }
-}
-
 bool has_data(const json& data) { return data.is_object() ? !data.empty() : !data.is_null(); }
 
 // The hashed token and accessor of the caller, made once per entry (the request block repeats them).
@@ -147,7 +112,7 @@ void append_request(std::string& out, const log_input& in, const caller_hashes& 
   w.text("client_token_accessor", same_accessor ? caller.accessor : accessor_text(r.client_token_accessor, s, o));
   w.key("namespace") += "{\"id\":\"root\"}";
   w.text("path", r.path);
-  if (has_data(r.data)) append_data(w.key("data"), r.data, s, !o.log_raw, false, false);
+  if (has_data(r.data)) append_hashed(w.key("data"), r.data, s, !o.log_raw, false);
   w.text("remote_address", r.remote_address);
   w.number("remote_port", r.remote_port);
   w.close();
@@ -177,7 +142,7 @@ void append_response(std::string& out, const log_input& in, const salt& s, const
       secret_block.close();
     }
     const bool elide = o.elide_list_responses && in.request.operation == "list";
-    if (has_data(r.data)) append_data(w.key("data"), r.data, s, !o.log_raw, false, elide);
+    if (has_data(r.data)) append_hashed(w.key("data"), r.data, s, !o.log_raw, elide);
     w.strings("warnings", r.warnings);
     if (r.wrap_info) append_wrap_info(w.key("wrap_info"), *r.wrap_info, s, o);
   }
@@ -212,12 +177,6 @@ std::string line(const log_input& in, const salt& s, const format_options& o, ti
   return out;
 }
 
-json entry(const log_input& in, const salt& s, const format_options& o, time_point now, bool response) {
-  std::string text;
-  append_entry(text, in, s, o, now, response);
-  return json::parse(text);
-}
-
 }  // namespace
 
 std::string request_line(const log_input& in, const salt& s, const format_options& o, time_point now) {
@@ -226,14 +185,6 @@ std::string request_line(const log_input& in, const salt& s, const format_option
 
 std::string response_line(const log_input& in, const salt& s, const format_options& o, time_point now) {
   return line(in, s, o, now, true);
-}
-
-json request_entry(const log_input& in, const salt& s, const format_options& o, time_point now) {
-  return entry(in, s, o, now, false);
-}
-
-json response_entry(const log_input& in, const salt& s, const format_options& o, time_point now) {
-  return entry(in, s, o, now, true);
 }
 
 }  // namespace credbroker::audit

@@ -54,10 +54,6 @@ struct format_options {
 std::string request_line(const log_input& in, const salt& s, const format_options& o, time_point now);
 std::string response_line(const log_input& in, const salt& s, const format_options& o, time_point now);
 
-// The entries as JSON values (the JSON of the line, parsed; tests read these).
-nlohmann::json request_entry(const log_input& in, const salt& s, const format_options& o, time_point now);
-nlohmann::json response_entry(const log_input& in, const salt& s, const format_options& o, time_point now);
-
 // JSON -> JSONx (jsonx.cpp). The members of the top-level object are rendered one after another,
 // as Vault's writer does; element text and attribute values are XML-escaped.
 std::string to_jsonx(const nlohmann::json& entry);

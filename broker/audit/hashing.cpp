@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdlib>
 
+#include "broker/audit/json_text.hpp"
 #include "broker/core/encoding.hpp"
 
 namespace credbroker::audit {
@@ -33,13 +34,46 @@ int days_in(int y, int m) {
   return m == 2 && leap(y) ? 29 : days[static_cast<std::size_t>(m - 1)];
 }
 
-void walk(nlohmann::json& v, const salt& s, bool all_strings, bool under_secret) {
+bool hides(const nlohmann::json& v, bool all_strings, bool under_secret) {
+  if (v.is_string()) return under_secret || (all_strings && !is_rfc3339(v.get_ref<const std::string&>()));
+  return v.is_number() && under_secret;
+}
+
+// A hidden scalar: the HMAC of a string, or of a number's JSON text.
+std::string hidden(const nlohmann::json& v, const salt& s) {
+  return v.is_string() ? s.hmac(v.get_ref<const std::string&>()) : s.hmac(v.dump());
+}
+
+void append_value(std::string& out, const nlohmann::json& v, const salt& s, bool all_strings, bool under_secret,
+                  bool elide) {
   if (v.is_object()) {
-    for (auto it = v.begin(); it != v.end(); ++it) walk(it.value(), s, all_strings, secret_key(it.key()));
+    out += '{';
+    bool first = true;
+    for (auto it = v.begin(); it != v.end(); ++it) {
+      if (!first) out += ',';
+      first = false;
+      append_quoted(out, it.key());
+      out += ':';
+      if (elide && ((it.key() == "keys" && it->is_array()) || (it.key() == "key_info" && it->is_object()))) {
+        out += std::to_string(it->size());
+      } else {
+        append_value(out, it.value(), s, all_strings, secret_key(it.key()), false);
+      }
+    }
+    out += '}';
   } else if (v.is_array()) {
-    for (auto& e : v) walk(e, s, all_strings, under_secret);
+    out += '[';
+    bool first = true;
+    for (const auto& e : v) {
+      if (!first) out += ',';
+      first = false;
+      append_value(out, e, s, all_strings, under_secret, false);
+    }
+    out += ']';
   } else if (hides(v, all_strings, under_secret)) {
-    v = hidden(v, s);
+    append_quoted(out, hidden(v, s));
+  } else {
+    append_json(out, v);
   }
 }
 
@@ -133,21 +167,8 @@ bool is_rfc3339(std::string_view s) {
   return false;
 }
 
-bool hides(const nlohmann::json& v, bool all_strings, bool under_secret) {
-  if (v.is_string()) return under_secret || (all_strings && !is_rfc3339(v.get_ref<const std::string&>()));
-  return v.is_number() && under_secret;
-}
-
-std::string hidden(const nlohmann::json& v, const salt& s) {
-  return v.is_string() ? s.hmac(v.get_ref<const std::string&>()) : s.hmac(v.dump());
-}
-
-void hash_data(nlohmann::json& value, const salt& s, bool all_strings) { walk(value, s, all_strings, false); }
-
-void elide_list_data(nlohmann::json& data) {
-  if (!data.is_object()) return;
-  if (auto it = data.find("keys"); it != data.end() && it->is_array()) *it = it->size();
-  if (auto it = data.find("key_info"); it != data.end() && it->is_object()) *it = it->size();
+void append_hashed(std::string& out, const nlohmann::json& data, const salt& s, bool all_strings, bool elide_list) {
+  append_value(out, data, s, all_strings, false, elide_list);
 }
 
 }  // namespace credbroker::audit

@@ -8,7 +8,7 @@
 // audit/<device uuid>/salt through the barrier (audit_table.hpp); sys/audit-hash/:path returns
 // hmac(input) so an operator can find a known value in the log without the log holding it.
 //
-// hash_data walks a JSON value and replaces values in place:
+// append_hashed writes a JSON value as JSON text (json_text.hpp) with these values hidden:
 //   - every string (never an object key) when all_strings — Vault's rule for request and response
 //     data — except strings that are exactly an RFC 3339 timestamp, which Vault keeps readable;
 //   - always, whatever all_strings says, every string or number under a secret key (secret_key()),
@@ -16,10 +16,10 @@
 // The key that decides is the innermost object key above the value (array elements inherit it),
 // as in Vault: {"keys": ["a"]} looks at "keys" for "a".
 //
-// Example: hash_data({"username":"v-app-x","password":"p","ttl":3600,"expires":"2026-01-02T03:04:05Z"},
+// Example: append_hashed(out, {"username":"v-app-x","password":"p","ttl":3600,"expires":"2026-01-02T03:04:05Z"},
 // salt, true) -> {"username":"hmac-sha256:…","password":"hmac-sha256:…","ttl":3600,
 // "expires":"2026-01-02T03:04:05Z"}; with all_strings false only "password" changes.
-// Thread: a salt is immutable once made; hmac() and hash_data() may run concurrently (each thread
+// Thread: a salt is immutable once made; hmac() and append_hashed() may run concurrently (each thread
 // digests in its own working context).
 #include <memory>
 #include <string>
@@ -52,14 +52,9 @@ bool secret_key(std::string_view key);
 // Go's time.Time.UnmarshalText: "2006-01-02T15:04:05Z", optional fraction, "Z" or "+hh:mm".
 bool is_rfc3339(std::string_view s);
 
-// The rule for one scalar: is it hidden, and as what (the HMAC of a string, or of a number's text).
-bool hides(const nlohmann::json& v, bool all_strings, bool under_secret);
-std::string hidden(const nlohmann::json& v, const salt& s);
-
-void hash_data(nlohmann::json& value, const salt& s, bool all_strings);
-
-// Vault's elide_list_responses: in the data of a list response, "keys" (an array) becomes its
-// length and "key_info" (an object) its number of members. Other keys are left alone.
-void elide_list_data(nlohmann::json& data);
+// The data of a request or response, appended to `out` hidden as above, without a copy of it. With
+// elide_list (Vault's elide_list_responses, for the data of a list response) a top-level "keys" array
+// is written as its length and a top-level "key_info" object as its number of members.
+void append_hashed(std::string& out, const nlohmann::json& data, const salt& s, bool all_strings, bool elide_list);
 
 }  // namespace credbroker::audit

@@ -16,6 +16,14 @@ const time_point at = time_point{std::chrono::seconds{1'767'323'045}} + std::chr
 
 std::string h(const std::string& v) { return test_salt.hmac(v); }
 
+// The entry of a JSON line, parsed (the prefix cut off).
+json request_entry(const log_input& in, const salt& s, const format_options& o, time_point now) {
+  return json::parse(request_line(in, s, o, now).substr(o.prefix.size()));
+}
+json response_entry(const log_input& in, const salt& s, const format_options& o, time_point now) {
+  return json::parse(response_line(in, s, o, now).substr(o.prefix.size()));
+}
+
 auth_record caller() {
   auth_record a;
   a.client_token = secret("hvs.CALLERTOKEN");
@@ -187,7 +195,6 @@ TEST(audit_format, every_option_set_hides_what_it_must) {
     EXPECT_EQ(req["request"], entry["request"]);
     // No secret in clear anywhere in the line.
     const std::string line = response_line(in, test_salt, c.options, at);
-    EXPECT_EQ(json::parse(line), entry);
     for (const char* s : {"ROOT-PASSWORD", "ISSUED-PASSWORD", "hvs.CALLERTOKEN", "hvs.ISSUEDTOKEN", "hvs.WRAPPINGTOKEN"}) {
       EXPECT_EQ(line.find(s), std::string::npos) << s;
     }

@@ -1,5 +1,5 @@
 // hashing: the HMAC of a device's salt (a known answer computed with Python's hmac module), Go's
-// RFC 3339 test, and which values hash_data hides — with all_strings (Vault's rule) and without
+// RFC 3339 test, and which values append_hashed hides — with all_strings (Vault's rule) and without
 // (log_raw), where only values under secret keys are hidden.
 #include <gtest/gtest.h>
 
@@ -10,7 +10,6 @@
 #include "broker/core/encoding.hpp"
 
 using namespace credbroker;
-using credbroker::audit::hash_data;
 using credbroker::audit::salt;
 using nlohmann::json;
 
@@ -19,6 +18,12 @@ namespace {
 const salt test_salt(secret("2f0c4e0e-5c39-4b8d-9a7b-6c3a1b2d9e10"));
 
 std::string h(const std::string& v) { return test_salt.hmac(v); }
+
+std::string hashed(const json& data, bool all_strings, bool elide_list) {
+  std::string out;
+  audit::append_hashed(out, data, test_salt, all_strings, elide_list);
+  return out;
+}
 
 TEST(audit_hashing, hmac_is_vaults_identified_hmac_sha256_keyed_by_the_salt) {
   // python3 -c "import hmac,hashlib; print(hmac.new(b'2f0c...9e10', b'hvs.secret-token', hashlib.sha256).hexdigest())"
@@ -104,19 +109,17 @@ TEST(audit_hashing, which_values_are_hidden) {
   };
   for (const auto& r : rows) {
     SCOPED_TRACE(r.name);
-    json v = r.in;
-    hash_data(v, test_salt, r.all_strings);
-    EXPECT_EQ(v, r.out);
+    EXPECT_EQ(hashed(r.in, r.all_strings, false), r.out.dump());
   }
 }
 
-TEST(audit_hashing, elide_list_data_counts_keys_and_key_info) {
-  json d = {{"keys", {"a", "b", "c"}}, {"key_info", {{"a", {{"x", 1}}}, {"b", {{"x", 2}}}}}, {"other", {"k"}}};
-  audit::elide_list_data(d);
-  EXPECT_EQ(d, (json{{"keys", 3}, {"key_info", 2}, {"other", {"k"}}}));
-  json not_list = {{"keys", "x"}};
-  audit::elide_list_data(not_list);
-  EXPECT_EQ(not_list, (json{{"keys", "x"}}));
+TEST(audit_hashing, elide_list_counts_top_level_keys_and_key_info) {
+  const json d = {{"keys", {"a", "b", "c"}}, {"key_info", {{"a", {{"x", 1}}}, {"b", {{"x", 2}}}}}, {"other", {"k"}}};
+  EXPECT_EQ(hashed(d, false, true), (json{{"keys", 3}, {"key_info", 2}, {"other", {"k"}}}).dump());
+  EXPECT_EQ(hashed(d, true, true), (json{{"keys", 3}, {"key_info", 2}, {"other", {h("k")}}}).dump());
+  EXPECT_EQ(hashed({{"keys", "x"}}, false, true), R"({"keys":"x"})");
+  EXPECT_EQ(hashed({{"nested", {{"keys", {"a"}}}}}, false, true), R"({"nested":{"keys":["a"]}})");
+  EXPECT_EQ(hashed(d, false, false), d.dump());
 }
 
 }  // namespace
