@@ -132,11 +132,13 @@ std::string salt::hmac(std::string_view data) const {
 }
 
 bool secret_key(std::string_view key) {
-  static constexpr std::array<std::string_view, 20> keys = {
+  // "input": what sys/audit-hash is asked to hash is the secret being looked for.
+  static constexpr std::array<std::string_view, 21> keys = {
       "password",      "new_password",       "old_password", "token",           "client_token",
       "id",            "secret_id",          "private_key",  "rsa_private_key", "tls_key",
       "client_key",    "connection_url",     "key",          "root_token",      "encoded_token",
       "encoded_root_token", "otp",           "keys_base64",  "wrapped_secret",  "hmac_key",
+      "input",
   };
   for (auto k : keys) {
     if (k == key) return true;

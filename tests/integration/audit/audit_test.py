@@ -101,10 +101,12 @@ class LineListener:
 
 
 class AuditCase(unittest.TestCase):
+    extra_config = None  # added to the server's configuration
+
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="credbroker-audit-it-")
         self.addCleanup(shutil.rmtree, self.dir, True)
-        self.broker = Broker().start()
+        self.broker = Broker(extra_config=self.extra_config).start()
         self.addCleanup(self.broker.destroy)
         self.addCleanup(self.assert_no_secret_in_clear)  # runs first: the logs are still there
         SECRETS.append(self.broker.root_token)
@@ -291,6 +293,57 @@ class Lifecycle(AuditCase):
                 self.assertEqual(status, 400, reply)
                 self.assertIn(text, reply["errors"][0])
         self.assertEqual(self.client.sys.list_enabled_audit_devices()["data"], {})
+
+
+class StdoutPrefixRaw(AuditCase):
+    extra_config = {"allow_audit_log_prefixing": True}
+
+    def test_stdout_prefix_and_log_raw_keep_secrets_hashed(self):
+        rd = shared_redis()
+        SECRETS.append(rd["password"])
+        # file_path=stdout: the entries go to the server's standard output; log_raw shows the data
+        # but never a secret.
+        status, body = self.broker.call("PUT", "sys/audit/out", {
+            "type": "file", "options": {"file_path": "stdout", "log_raw": "true", "hmac_accessor": "false"}})
+        self.assertEqual(status, 204, body)
+        log = self.log_path("prefixed.log")
+        self.enable_file("pre", log, prefix="@cee: ")
+        c = self.client
+        c.sys.enable_secrets_engine("database")
+        configure_redis(c, "cache", rd)
+        c.secrets.database.create_role(name="cache", db_name="cache", default_ttl="1h",
+                                       creation_statements=['["~cache:*", "+@read"]'])
+        creds = c.secrets.database.generate_credentials("cache")
+        SECRETS.append(creds["data"]["password"])
+        c.sys.revoke_lease(creds["lease_id"])
+        out = self.broker.read(self.broker.out)
+        lines = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+        resp = [e for e in lines if e["type"] == "response" and e["request"]["path"] == "database/creds/cache"]
+        self.assertEqual(len(resp), 1, out[-2000:])
+        data = resp[0]["response"]["data"]
+        self.assertEqual(data["username"], creds["data"]["username"])  # log_raw: in clear
+        self.assertEqual(data["password"], self.hash("out", creds["data"]["password"]))  # a secret: never
+        self.assertNotEqual(self.hash("out", "x"), self.hash("pre", "x"))  # each device its own salt
+        accessor = self.client.lookup_token()["data"]["accessor"]
+        self.assertEqual(resp[0]["auth"]["accessor"], accessor)  # hmac_accessor=false
+        config = [e for e in lines if e["type"] == "request" and e["request"]["path"] == "database/config/cache"][0]
+        self.assertEqual(config["request"]["data"]["password"], self.hash("out", rd["password"]))
+        # The prefixed file: every line is the prefix and an entry.
+        with open(log) as f:
+            prefixed = f.read().splitlines()
+        self.assertGreater(len(prefixed), 8)
+        for l in prefixed:
+            self.assertTrue(l.startswith("@cee: {"), l[:80])
+            json.loads(l[len("@cee: "):])
+        self.assertIn(self.hash("pre", creds["data"]["password"]), "\n".join(prefixed))
+        # discard: records everything (requests are served with it as the only device) and writes nothing.
+        self.assertEqual(self.broker.call("DELETE", "sys/audit/out")[0], 204)
+        self.assertEqual(self.broker.call("DELETE", "sys/audit/pre")[0], 204)
+        status, body = self.broker.call("PUT", "sys/audit/null", {"type": "file", "options": {"file_path": "discard"}})
+        self.assertEqual(status, 204, body)
+        self.assertEqual(self.probe(), 200)
+        self.assertEqual(self.client.sys.list_enabled_audit_devices()["data"]["null/"]["options"],
+                         {"file_path": "discard"})
 
 
 class FailClosed(AuditCase):

@@ -106,6 +106,7 @@ TEST(audit_hashing, which_values_are_hidden) {
         {"plugin_name", "postgresql-database-plugin"}}},
       {"token lookup data id is the token", {{"id", "hvs.x"}, {"accessor", "a"}}, false, {{"id", h("hvs.x")}, {"accessor", "a"}}},
       {"a bare string", json("v"), true, json(h("v"))},
+      {"log_raw: the input of sys/audit-hash is the secret looked for", {{"input", "hvs.x"}}, false, {{"input", h("hvs.x")}}},
   };
   for (const auto& r : rows) {
     SCOPED_TRACE(r.name);
