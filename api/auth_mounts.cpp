@@ -4,7 +4,6 @@
 
 namespace credbroker::api {
 namespace {
-constexpr const char* table_key = "core/auth";
 
 std::string normalise_path(std::string p) {
   while (!p.empty() && p.front() == '/') p.erase(0, 1);
@@ -23,7 +22,7 @@ status auth_mounts::load() {
     if (!j.is_array()) return make_error(errc::internal, "the auth method table (core/auth) is damaged");
     for (const auto& e : j) {
       entry en{e.value("path", ""), e.value("type", ""), e.value("description", ""), e.value("accessor", ""),
-               e.value("uuid", "")};
+               e.value("uuid", ""), e.value("default_ttl", std::int64_t{0}), e.value("max_ttl", std::int64_t{0})};
       if (en.path.empty() || en.uuid.empty()) continue;
       entries_[en.path] = en;
     }
@@ -44,14 +43,14 @@ status auth_mounts::save_locked() const {
   nlohmann::json j = nlohmann::json::array();
   for (const auto& [_, e] : entries_) {
     j.push_back({{"path", e.path}, {"type", e.type}, {"description", e.description}, {"accessor", e.accessor},
-                 {"uuid", e.uuid}});
+                 {"uuid", e.uuid}, {"default_ttl", e.default_ttl}, {"max_ttl", e.max_ttl}});
   }
   return store_.put(table_key, j.dump());
 }
 
 void auth_mounts::mount_locked(const entry& e) {
   if (router_ == nullptr || e.type != "approle") return;
-  auto backend = std::make_shared<auth::approle_backend>(store_, tokens_, clock_, "auth/method/" + e.uuid + "/", e.path);
+  auto backend = std::make_shared<auth::approle_backend>(store_, tokens_, clock_, data_prefix + e.uuid + "/", e.path);
   router_->add_mount(approle_mount("auth/" + e.path, std::move(backend)));
 }
 
@@ -74,7 +73,7 @@ status auth_mounts::enable(std::string path, const std::string& type, const std:
       return make_error(errc::invalid_request, "path is already in use at " + existing);
     }
   }
-  entry e{path, type, description, "auth_" + type + "_" + random_alnum(8), random_uuid()};
+  entry e{path, type, description, "auth_" + type + "_" + random_alnum(8), random_uuid(), 0, 0};
   entries_[path] = e;
   if (auto s = save_locked(); !s) {
     entries_.erase(path);
@@ -97,70 +96,97 @@ status auth_mounts::disable(std::string path) {
   }
   // Tokens first (a crash now leaves the mount in the table: disabling again finishes the job).
   if (auto s = tokens_.revoke_mount(path); !s) return s;
-  auth::approle_backend data(store_, tokens_, clock_, "auth/method/" + e.uuid + "/", e.path);
+  auth::approle_backend data(store_, tokens_, clock_, data_prefix + e.uuid + "/", e.path);
   if (auto s = data.destroy_all(); !s) return s;
   std::lock_guard lock(mu_);
   entries_.erase(path);
   return save_locked();
 }
 
+nlohmann::json auth_mounts::describe_entry(const entry& e) {
+  return nlohmann::json{{"type", e.type},
+                        {"description", e.description},
+                        {"accessor", e.accessor},
+                        {"uuid", e.uuid},
+                        {"config", {{"default_lease_ttl", e.default_ttl}, {"max_lease_ttl", e.max_ttl}, {"force_no_cache", false},
+                                    {"token_type", "default-service"}}},
+                        {"local", false},
+                        {"seal_wrap", false},
+                        {"external_entropy_access", false},
+                        {"options", nullptr},
+                        {"plugin_version", ""},
+                        {"running_plugin_version", "builtin"},
+                        {"running_sha256", ""},
+                        {"deprecation_status", "supported"}};
+}
+
+namespace {
+const char* const token_uuid = "00000000-0000-0000-0000-000000000000";
+}
+
 nlohmann::json auth_mounts::table() const {
-  auto describe = [](const std::string& type, const std::string& description, const std::string& accessor,
-                     const std::string& uuid) {
-    return nlohmann::json{{"type", type},
-                          {"description", description},
-                          {"accessor", accessor},
-                          {"uuid", uuid},
-                          {"config", {{"default_lease_ttl", 0}, {"max_lease_ttl", 0}, {"force_no_cache", false},
-                                      {"token_type", "default-service"}}},
-                          {"local", false},
-                          {"seal_wrap", false},
-                          {"external_entropy_access", false},
-                          {"options", nullptr},
-                          {"plugin_version", ""},
-                          {"running_plugin_version", "builtin"},
-                          {"running_sha256", ""}};
-  };
   nlohmann::json out = nlohmann::json::object();
-  out["token/"] = describe("token", "token based credentials", token_accessor_, "00000000-0000-0000-0000-000000000000");
+  out["token/"] = describe_entry({"token/", "token", "token based credentials", token_accessor_, token_uuid, 0, 0});
   std::lock_guard lock(mu_);
-  for (const auto& [path, e] : entries_) out[path] = describe(e.type, e.description, e.accessor, e.uuid);
+  for (const auto& [path, e] : entries_) out[path] = describe_entry(e);
   return out;
 }
 
-std::vector<route> sys_auth_routes(auth_mounts& mounts) {
-  std::vector<route> out;
-  route list;
-  list.pattern = "auth";
-  list.operations[operation::read] = [&mounts](request&, const field_data&) {
-    reply r = reply::with_data(mounts.table());
-    r.inject_top_level = true;
-    return r;
-  };
-  out.push_back(std::move(list));
+std::optional<nlohmann::json> auth_mounts::describe(std::string path) const {
+  path = normalise_path(path);
+  if (path == "token/") return describe_entry({"token/", "token", "token based credentials", token_accessor_, token_uuid, 0, 0});
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(path);
+  if (it == entries_.end()) return std::nullopt;
+  return describe_entry(it->second);
+}
 
-  route one;
-  one.pattern = "auth/*path";
-  one.sudo = true;
-  one.fields = {{"path", field_type::string},        {"type", field_type::string},
-                {"description", field_type::string}, {"config", field_type::map},
-                {"options", field_type::map},        {"local", field_type::boolean},
-                {"seal_wrap", field_type::boolean},  {"plugin_name", field_type::string},
-                {"plugin_version", field_type::string}};
-  one.operations[operation::update] = [&mounts](request& req, const field_data& fd) {
-    std::string type = fd.get_string("type").value_or("");
-    if (type.empty()) type = fd.get_string("plugin_name").value_or("");
-    if (auto s = mounts.enable(req.captures.at("path"), type, fd.get_string("description").value_or("")); !s) {
-      return reply::fail(s.err());
-    }
-    return reply::empty();
-  };
-  one.operations[operation::remove] = [&mounts](request& req, const field_data&) {
-    if (auto s = mounts.disable(req.captures.at("path")); !s) return reply::fail(s.err());
-    return reply::empty();
-  };
-  out.push_back(std::move(one));
-  return out;
+std::string auth_mounts::mount_of(const std::string& path) const {
+  if (path.rfind("token/", 0) == 0 || path == "token") return "token/";
+  std::lock_guard lock(mu_);
+  std::string best;
+  for (const auto& [p, _] : entries_) {
+    if ((path.rfind(p, 0) == 0 || path + "/" == p) && p.size() > best.size()) best = p;
+  }
+  return best;
+}
+
+status auth_mounts::tune(std::string path, const mount_tune& t) {
+  path = normalise_path(path);
+  if (path == "token/") {
+    return make_error(errc::invalid_request, "tuning the token method is not supported by credbroker (its limits are the server's)");
+  }
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(path);
+  if (it == entries_.end()) {
+    return make_error(errc::invalid_request, "tune of path \"auth/" + path + "\" failed: no mount entry found");
+  }
+  entry e = it->second;
+  if (t.default_ttl) e.default_ttl = t.default_ttl->count();
+  if (t.max_ttl) e.max_ttl = t.max_ttl->count();
+  if (e.max_ttl > 0 && e.default_ttl > e.max_ttl) {
+    return make_error(errc::invalid_request, "backend max lease TTL of " + std::to_string(e.max_ttl) +
+                                                 " would be less than backend default lease TTL of " +
+                                                 std::to_string(e.default_ttl));
+  }
+  if (t.description) e.description = *t.description;
+  const entry before = it->second;
+  it->second = e;
+  if (auto s = save_locked(); !s) {
+    it->second = before;
+    return s;
+  }
+  return ok_v;
+}
+
+std::optional<nlohmann::json> auth_mounts::read_tune(std::string path) const {
+  auto d = describe(path);
+  if (!d) return std::nullopt;
+  return nlohmann::json{{"default_lease_ttl", (*d)["config"]["default_lease_ttl"]},
+                        {"max_lease_ttl", (*d)["config"]["max_lease_ttl"]},
+                        {"force_no_cache", false},
+                        {"description", (*d)["description"]},
+                        {"token_type", "default-service"}};
 }
 
 }  // namespace credbroker::api

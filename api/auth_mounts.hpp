@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/router.hpp"
+#include "api/secret_mounts.hpp"
 #include "broker/auth/approle.hpp"
 #include "broker/auth/token_store.hpp"
 
@@ -22,6 +23,9 @@ namespace credbroker::api {
 
 class auth_mounts {
  public:
+  static constexpr const char* table_key = "core/auth";
+  static constexpr const char* data_prefix = "auth/method/";  // + <mount uuid>/
+
   auth_mounts(storage::physical& store, auth::token_store& tokens, const clock& clk)
       : store_(store), tokens_(tokens), clock_(clk) {}
 
@@ -38,6 +42,14 @@ class auth_mounts {
   status disable(std::string path);
   // sys/auth's data: "token/": {...}, "approle/": {...}
   nlohmann::json table() const;
+  // One entry of table() ("approle" or "approle/"); nullopt when not enabled.
+  std::optional<nlohmann::json> describe(std::string path) const;
+  // sys/auth/:path/tune. The TTLs are recorded and reported; tokens are capped by the server's
+  // limits and the role's, not yet by the method's tune (docs/compatibility.md).
+  status tune(std::string path, const mount_tune& t);
+  std::optional<nlohmann::json> read_tune(std::string path) const;
+  // The method's path a path below auth/ falls under ("approle/login" -> "approle/"), "" if none.
+  std::string mount_of(const std::string& path) const;
 
  private:
   struct entry {
@@ -46,7 +58,10 @@ class auth_mounts {
     std::string description;
     std::string accessor;
     std::string uuid;
+    std::int64_t default_ttl = 0;  // sys/auth/:path/tune; 0 = the server's
+    std::int64_t max_ttl = 0;
   };
+  static nlohmann::json describe_entry(const entry& e);
   status save_locked() const;
   void mount_locked(const entry& e);
 

@@ -10,8 +10,8 @@ namespace {
 using auth::token_store;
 
 nlohmann::json lookup_data(const auth::token_entry& e, const std::string& id, std::int64_t now) {
-  using std::chrono::seconds;
-  using std::chrono::system_clock;
+  // Times from whole unix seconds: an entry stored by an older release with an absurd period must
+  // still look up (a nanosecond time_point would overflow).
   const std::int64_t ttl = e.expire_time == 0 ? 0 : std::max<std::int64_t>(0, e.expire_time - now);
   nlohmann::json d = {
       {"accessor", e.accessor},
@@ -20,10 +20,10 @@ nlohmann::json lookup_data(const auth::token_entry& e, const std::string& id, st
       {"display_name", e.display_name},
       {"entity_id", ""},
       {"expire_time", e.expire_time == 0 ? nlohmann::json(nullptr)
-                                         : nlohmann::json(format_rfc3339_nano(system_clock::time_point(seconds(e.expire_time))))},
+                                         : nlohmann::json(format_rfc3339_seconds(e.expire_time))},
       {"explicit_max_ttl", e.explicit_max_ttl},
       {"id", id},
-      {"issue_time", format_rfc3339_nano(system_clock::time_point(seconds(e.creation_time)))},
+      {"issue_time", format_rfc3339_seconds(e.creation_time)},
       {"meta", e.meta.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.meta)},
       {"num_uses", e.num_uses},
       {"orphan", e.orphan},
@@ -37,7 +37,7 @@ nlohmann::json lookup_data(const auth::token_entry& e, const std::string& id, st
   if (!e.role.empty()) d["role"] = e.role;
   if (e.last_renewal_time > 0) {
     d["last_renewal_time"] = e.last_renewal_time;
-    d["last_renewal"] = format_rfc3339_nano(system_clock::time_point(seconds(e.last_renewal_time)));
+    d["last_renewal"] = format_rfc3339_seconds(e.last_renewal_time);
   }
   return d;
 }
@@ -84,7 +84,10 @@ reply create(token_store& tokens, request& req, const field_data& fd, bool orpha
   if (type != "service" && type != "default" && !type.empty()) {
     return reply::fail(400, "unsupported token type \"" + type + "\": credbroker issues service tokens only");
   }
-  if (fd.provided("entity_alias")) return reply::fail(400, "entity_alias is not supported: credbroker has no identity store");
+  // The Go client always sends "entity_alias":"" (and "display_name":"", "num_uses":0): empty is none.
+  if (!fd.get_string("entity_alias").value_or("").empty()) {
+    return reply::fail(400, "entity_alias is not supported: credbroker has no identity store");
+  }
   auth::token_request r;
   if (auto id = fd.get_string("id"); id && !id->empty()) r.id = *id;
   if (fd.provided("policies")) r.policies = fd.get_strings("policies");
@@ -137,13 +140,20 @@ std::shared_ptr<mount_table_entry> token_mount(token_store& tokens, const clock&
   routes.push_back(std::move(co));
 
   route lookup = make("lookup", {{"token", field_type::string}});
-  auto lookup_h = [&tokens, &clk](request&, const field_data& fd) {
-    const secret t(fd.get_string("token").value_or(""));
-    if (t.empty()) return reply::fail(400, "missing token to look up");
+  // As Vault's: no token given looks up the caller's own (GET auth/token/lookup); one that does not
+  // exist (revoked, expired) answers 403 "bad token".
+  auto lookup_h = [&tokens, &clk](request& req, const field_data& fd) {
+    secret t(fd.get_string("token").value_or(""));
+    if (t.empty()) t = req.token;
+    if (t.empty()) return reply::fail(400, "missing token ID");
     auto e = tokens.lookup(t);
-    if (!e) return reply::fail(e.err());
+    if (!e) {
+      if (e.err().code == make_error_code(errc::invalid_request)) return reply::fail(403, "bad token");
+      return reply::fail(e.err());
+    }
     return reply::with_data(lookup_data(*e, t.reveal(), seconds_of(clk.now())));
   };
+  lookup.operations[operation::read] = lookup_h;
   lookup.operations[operation::update] = lookup_h;
   routes.push_back(std::move(lookup));
 

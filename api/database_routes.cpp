@@ -44,9 +44,11 @@ route name_action_route(std::string pattern, std::function<status(const std::str
   return r;
 }
 
-const std::vector<std::string> config_fields = {"name", "plugin_name", "plugin_version", "verify_connection",
-                                                "allowed_roles", "root_rotation_statements", "password_policy",
-                                                "root_rotation_period", "root_rotation_schedule"};
+const std::vector<std::string> config_fields = {
+    "name",           "plugin_name",          "plugin_version",         "verify_connection",
+    "allowed_roles",  "root_rotation_statements", "password_policy",    "root_rotation_period",
+    "root_rotation_schedule", "rotation_period", "rotation_schedule",   "rotation_window",
+    "disable_automated_rotation", "skip_static_role_import_rotation"};
 
 route config_route(engine_ptr e) {
   route r = make("config/:name", {{"name", field_type::string},
@@ -57,7 +59,12 @@ route config_route(engine_ptr e) {
                                   {"root_rotation_statements", field_type::string_slice},
                                   {"password_policy", field_type::string},
                                   {"root_rotation_period", field_type::duration},
-                                  {"root_rotation_schedule", field_type::string}});
+                                  {"root_rotation_schedule", field_type::string},
+                                  {"rotation_period", field_type::duration},
+                                  {"rotation_schedule", field_type::string},
+                                  {"rotation_window", field_type::duration},
+                                  {"disable_automated_rotation", field_type::boolean},
+                                  {"skip_static_role_import_rotation", field_type::boolean}});
   r.warn_unknown_fields = false;  // every other key is a connection detail for the plugin
   r.exists = [e](const request& req) {
     auto c = e->read_config(req.captures.at("name"));
@@ -78,8 +85,14 @@ route config_route(engine_ptr e) {
     u.allowed_roles = fd.get_strings("allowed_roles");
     u.root_rotation_statements = fd.get_strings("root_rotation_statements");
     u.password_policy = fd.get_string("password_policy");
-    u.root_rotation_period = fd.get_duration("root_rotation_period");
-    u.root_rotation_schedule = fd.get_string("root_rotation_schedule");
+    // Vault's names for the automated root rotation, and credbroker's earlier ones for the same.
+    u.root_rotation_period = fd.provided("rotation_period") ? fd.get_duration("rotation_period")
+                                                            : fd.get_duration("root_rotation_period");
+    u.root_rotation_schedule = fd.provided("rotation_schedule") ? fd.get_string("rotation_schedule")
+                                                                : fd.get_string("root_rotation_schedule");
+    u.root_rotation_window = fd.get_duration("rotation_window");
+    u.disable_automated_rotation = fd.get_bool("disable_automated_rotation");
+    u.skip_static_role_import_rotation = fd.get_bool("skip_static_role_import_rotation");
     if (req.op == operation::create && !u.plugin_name) return reply::fail(400, "empty plugin name");
     for (const auto& [k, v] : fd.raw().items()) {
       if (std::find(config_fields.begin(), config_fields.end(), k) == config_fields.end() && !v.is_null()) u.details[k] = v;
@@ -174,6 +187,8 @@ const std::vector<field_spec> static_role_fields = {
     {"rotation_statements", field_type::string_slice},
     {"credential_type", field_type::string},
     {"credential_config", field_type::kv_pairs},
+    {"skip_import_rotation", field_type::boolean},
+    {"password", field_type::string},
 };
 
 // Vault's fields for a static role's timing: rotation_period, or rotation_schedule (+ window).
@@ -224,8 +239,14 @@ route static_role_route(engine_ptr e) {
     u.rotation_statements = fd.get_strings("rotation_statements");
     u.credential_type = fd.get_string("credential_type");
     u.credential_config = fd.get_json("credential_config");
-    if (auto s = e->write_static_role(std::move(u)); !s) return reply::fail(s.err());
-    return reply::empty();
+    u.skip_import_rotation = fd.get_bool("skip_import_rotation");
+    if (auto p = fd.get_string("password")) u.password = secret(std::move(*p));
+    auto warnings = e->write_static_role(std::move(u));
+    if (!warnings) return reply::fail(warnings.err());
+    if (warnings->empty()) return reply::empty();
+    reply out = reply::with_data(nullptr);
+    out.warnings = std::move(*warnings);
+    return out;
   };
   r.operations[operation::create] = write;
   r.operations[operation::update] = write;

@@ -107,17 +107,51 @@ result<nlohmann::json> convert_field(field_type type, const nlohmann::json& v) {
       if (v.is_object()) return v;
       return bad(std::string("expected a map, got ") + v.type_name());
     case field_type::kv_pairs: {
-      if (!v.is_object()) return bad(std::string("expected a map of strings, got ") + v.type_name());
       nlohmann::json out = nlohmann::json::object();
-      for (const auto& [k, item] : v.items()) {
-        auto s = as_string(item);
-        if (!s) return std::move(s).err();
-        out[k] = *s;
+      if (v.is_object()) {
+        for (const auto& [k, item] : v.items()) {
+          auto s = as_string(item);
+          if (!s) return std::move(s).err();
+          out[k] = *s;
+        }
+        return out;
       }
-      return out;
+      // Vault's TypeKVPairs also takes "k=v" strings, alone or in a list (the CLI's -f k=v form).
+      auto pair = [&](const std::string& item) -> status {
+        const auto eq = item.find('=');
+        if (eq == std::string::npos || eq == 0) return bad("invalid key value pair \"" + item + "\"");
+        out[trim(item.substr(0, eq))] = trim(item.substr(eq + 1));
+        return ok_v;
+      };
+      if (v.is_string()) {
+        if (v.get_ref<const std::string&>().empty()) return out;
+        if (auto s = pair(v.get<std::string>()); !s) return std::move(s).err();
+        return out;
+      }
+      if (v.is_array()) {
+        for (const auto& item : v) {
+          if (!item.is_string()) return bad(std::string("expected \"key=value\" strings, got ") + item.type_name());
+          if (auto s = pair(item.get<std::string>()); !s) return std::move(s).err();
+        }
+        return out;
+      }
+      return bad(std::string("expected a map of strings, got ") + v.type_name());
     }
   }
   return bad("unknown field type");
+}
+
+result<std::optional<std::chrono::seconds>> parse_tune_ttl(const nlohmann::json& v) {
+  using keep = std::optional<std::chrono::seconds>;
+  if (v.is_null()) return keep();
+  if (v.is_string()) {
+    const std::string& s = v.get_ref<const std::string&>();
+    if (s.empty()) return keep();
+    if (s == "system") return keep(std::chrono::seconds(0));
+  }
+  auto d = parse_duration_value(v);
+  if (!d) return std::move(d).err();
+  return keep(*d);
 }
 
 result<field_data> field_data::make(const std::vector<field_spec>& specs, const nlohmann::json& raw) {

@@ -9,7 +9,7 @@
 //   string_slice  ["a","b"], "a" -> ["a"], "" -> []           (items trimmed)
 //   comma_slice   ["a","b"], "a, b" -> ["a","b"]              (items trimmed, empties dropped)
 //   map           {"k": any}
-//   kv_pairs      {"k": "v"}                                  (values must be strings)
+//   kv_pairs      {"k": "v"}, "k=v", ["k=v", "k2=v2"]           (Vault's TypeKVPairs; values strings)
 // JSON null means "not provided" for every type. A conversion failure is a 400:
 //   Field validation failed: error converting input for field "ttl": time: invalid duration "x"
 // Keys that no field declares are collected in unknown() (the router turns them into Vault's
@@ -61,5 +61,10 @@ class field_data {
 
 // The conversion of one value (exposed for tests and for handlers with dynamic fields).
 result<nlohmann::json> convert_field(field_type type, const nlohmann::json& value);
+
+// A TTL of sys/mounts/:path/tune and sys/auth/:path/tune, as Vault reads it: null or "" keeps the
+// current value (nullopt), "system" resets it to the server's default (0), anything else is a
+// duration ("1h", "3600", 3600). The vault CLI sends both TTLs on every tune, "" for the one not given.
+result<std::optional<std::chrono::seconds>> parse_tune_ttl(const nlohmann::json& value);
 
 }  // namespace credbroker::api

@@ -3,12 +3,12 @@
 #include <spdlog/spdlog.h>
 
 #include "api/sys_routes.hpp"
+#include "broker/core/backoff.hpp"
 #include "broker/core/duration.hpp"
 #include "broker/core/random.hpp"
 
 namespace credbroker::api {
 namespace {
-constexpr const char* table_key = "core/mounts";
 
 std::string normalise_path(std::string p) {
   while (!p.empty() && p.front() == '/') p.erase(0, 1);
@@ -23,6 +23,19 @@ bool reserved(const std::string& p) {
   return false;
 }
 }  // namespace
+
+result<std::string> checked_mount_path(std::string path) {
+  path = normalise_path(std::move(path));
+  if (path.empty()) return make_error(errc::invalid_request, "path cannot be empty");
+  if (reserved(path)) return make_error(errc::invalid_request, "cannot mount under a reserved path: " + path);
+  for (std::size_t i = 0; i + 1 < path.size(); ++i) {
+    const char c = path[i];
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                    c == '_' || c == '.' || c == '/';
+    if (!ok) return make_error(errc::invalid_request, "invalid path \"" + path + "\"");
+  }
+  return path;
+}
 
 leases::ttl_limits secret_mounts::limits_of(const std::string& path) const {
   leases::ttl_limits l = s_.system_limits;
@@ -66,14 +79,10 @@ status secret_mounts::load() {
 
 void secret_mounts::unload() {
   std::lock_guard lock(mu_);
-  for (const auto& [path, _] : entries_) {
-    if (router_ != nullptr) router_->remove_mount(path);
-    if (auto e = s_.engines.find_for_lease(path); e && e->mount() == path) {
-      e->close_all();
-      s_.engines.remove(path);
-    }
-  }
+  for (const auto& [path, _] : entries_) unmount_locked(path);
   entries_.clear();
+  std::lock_guard settling(settle_mu_);
+  unsettled_.clear();  // still pending in storage: the next unseal's restore finds them again
 }
 
 void secret_mounts::mount_locked(const entry& e) {
@@ -81,7 +90,7 @@ void secret_mounts::mount_locked(const entry& e) {
   const std::string path = e.path;
   auto engine = std::make_shared<engine::database_engine>(
       s_.store, s_.plugins, s_.leases, s_.passwords, s_.clk, path, "logical/" + e.uuid + "/",
-      [this, path] { return limits_of(path); }, s_.rotations);
+      [this, path] { return limits_of(path); }, s_.rotations, s_.boot_id);
   s_.engines.add(engine);
   if (router_ != nullptr) router_->add_mount(database_mount(path, engine));
 }
@@ -97,18 +106,12 @@ status secret_mounts::save_locked() const {
 
 status secret_mounts::enable(std::string path, const std::string& type, const std::string& description,
                              std::chrono::seconds default_ttl, std::chrono::seconds max_ttl) {
-  path = normalise_path(path);
-  if (path.empty()) return make_error(errc::invalid_request, "path cannot be empty");
-  if (reserved(path)) return make_error(errc::invalid_request, "cannot mount under a reserved path: " + path);
+  auto checked = checked_mount_path(std::move(path));
+  if (!checked) return std::move(checked).err();
+  path = std::move(*checked);
   if (type.empty()) return make_error(errc::invalid_request, "backend type must be specified as a string");
   if (type != "database") {
     return make_error(errc::invalid_request, "unknown secrets engine type \"" + type + "\" (credbroker serves \"database\")");
-  }
-  for (std::size_t i = 0; i + 1 < path.size(); ++i) {
-    const char c = path[i];
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-                    c == '_' || c == '.' || c == '/';
-    if (!ok) return make_error(errc::invalid_request, "invalid path \"" + path + "\"");
   }
   std::lock_guard lock(mu_);
   for (const auto& [existing, _] : entries_) {
@@ -147,22 +150,25 @@ status secret_mounts::disable(std::string path) {
   return save_locked();
 }
 
-status secret_mounts::tune(std::string path, std::optional<std::chrono::seconds> default_ttl,
-                           std::optional<std::chrono::seconds> max_ttl, std::optional<std::string> description) {
+status secret_mounts::tune(std::string path, const mount_tune& t) {
   path = normalise_path(path);
   std::lock_guard lock(mu_);
   auto it = entries_.find(path);
-  if (it == entries_.end()) return make_error(errc::invalid_request, "cannot tune '" + path + "': no mount at this path");
+  if (it == entries_.end()) {
+    return make_error(errc::invalid_request, "tune of path \"" + path + "\" failed: no mount entry found");
+  }
   entry e = it->second;
-  if (default_ttl) e.default_ttl = default_ttl->count();
-  if (max_ttl) e.max_ttl = max_ttl->count();
+  if (t.default_ttl) e.default_ttl = t.default_ttl->count();
+  if (t.max_ttl) e.max_ttl = t.max_ttl->count();
   if (e.max_ttl > 0 && e.default_ttl > e.max_ttl) {
-    return make_error(errc::invalid_request, "default lease TTL cannot be greater than max lease TTL");
+    return make_error(errc::invalid_request, "backend max lease TTL of " + std::to_string(e.max_ttl) +
+                                                 " would be less than backend default lease TTL of " +
+                                                 std::to_string(e.default_ttl));
   }
   if (e.max_ttl > s_.system_limits.max_ttl.count()) {
     return make_error(errc::invalid_request, "max lease TTL cannot be greater than the server's max_lease_ttl");
   }
-  if (description) e.description = *description;
+  if (t.description) e.description = *t.description;
   const entry before = it->second;
   it->second = e;
   if (auto s = save_locked(); !s) {
@@ -185,52 +191,140 @@ std::optional<nlohmann::json> secret_mounts::read_tune(std::string path) const {
                         {"force_no_cache", false}, {"description", e.description}};
 }
 
-nlohmann::json secret_mounts::table() const {
-  auto describe = [](const std::string& type, const std::string& description, const std::string& accessor,
-                     const std::string& uuid, std::int64_t dttl, std::int64_t mttl) {
-    return nlohmann::json{{"type", type},
-                          {"description", description},
-                          {"accessor", accessor},
-                          {"uuid", uuid},
-                          {"config", {{"default_lease_ttl", dttl}, {"max_lease_ttl", mttl}, {"force_no_cache", false}}},
-                          {"local", false},
-                          {"seal_wrap", false},
-                          {"external_entropy_access", false},
-                          {"options", nullptr},
-                          {"plugin_version", ""},
-                          {"running_plugin_version", type == "system" ? "" : "builtin"},
-                          {"running_sha256", ""}};
-  };
-  nlohmann::json out = nlohmann::json::object();
-  out["sys/"] = describe("system", "system endpoints used for control, policy and debugging", "system_builtin",
-                         "00000000-0000-0000-0000-000000000001", 0, 0);
+nlohmann::json secret_mounts::describe_entry(const entry& e) {
+  return nlohmann::json{{"type", e.type},
+                        {"description", e.description},
+                        {"accessor", e.accessor},
+                        {"uuid", e.uuid},
+                        {"config", {{"default_lease_ttl", e.default_ttl}, {"max_lease_ttl", e.max_ttl}, {"force_no_cache", false}}},
+                        {"local", false},
+                        {"seal_wrap", false},
+                        {"external_entropy_access", false},
+                        {"options", nullptr},
+                        {"plugin_version", ""},
+                        {"running_plugin_version", e.type == "system" ? "" : "builtin"},
+                        {"running_sha256", ""},
+                        {"deprecation_status", e.type == "system" ? "" : "supported"}};
+}
+
+namespace {
+const char* const system_description = "system endpoints used for control, policy and debugging";
+}
+
+std::optional<nlohmann::json> secret_mounts::describe(std::string path) const {
+  path = normalise_path(path);
+  if (path == "sys/") {
+    return describe_entry({"sys/", "system", system_description, "system_builtin", "00000000-0000-0000-0000-000000000001", 0, 0});
+  }
   std::lock_guard lock(mu_);
-  for (const auto& [path, e] : entries_) out[path] = describe(e.type, e.description, e.accessor, e.uuid, e.default_ttl, e.max_ttl);
+  auto it = entries_.find(path);
+  if (it == entries_.end()) return std::nullopt;
+  return describe_entry(it->second);
+}
+
+std::string secret_mounts::mount_of(const std::string& path) const {
+  if (path.rfind("sys/", 0) == 0 || path == "sys") return "sys/";
+  std::lock_guard lock(mu_);
+  std::string best;
+  for (const auto& [p, _] : entries_) {
+    if ((path.rfind(p, 0) == 0 || path + "/" == p) && p.size() > best.size()) best = p;
+  }
+  return best;
+}
+
+nlohmann::json secret_mounts::table() const {
+  nlohmann::json out = nlohmann::json::object();
+  out["sys/"] = *describe("sys/");
+  std::lock_guard lock(mu_);
+  for (const auto& [path, e] : entries_) out[path] = describe_entry(e);
   return out;
 }
 
-void secret_mounts::resolve_pending() {
-  std::size_t kept = 0, forgotten = 0, left = 0;
-  for (const auto& id : s_.leases.take_pending()) {
+status secret_mounts::remount(std::string from, std::string to) {
+  from = normalise_path(from);
+  auto checked = checked_mount_path(std::move(to));
+  if (!checked) return std::move(checked).err();
+  to = std::move(*checked);
+  {
+    std::lock_guard lock(mu_);
+    if (!entries_.contains(from)) return make_error(errc::invalid_request, "no matching mount at \"" + from + "\"");
+    for (const auto& [existing, _] : entries_) {
+      if (existing != from && (to.rfind(existing, 0) == 0 || existing.rfind(to, 0) == 0)) {
+        return make_error(errc::invalid_request, "path already in use at \"" + existing + "\"");
+      }
+    }
+  }
+  std::size_t held = 0;
+  if (auto s = s_.leases.for_each(from, [&](const leases::lease&) { ++held; }); !s) return s;
+  if (held > 0) {
+    return make_error(errc::invalid_request, "cannot move \"" + from + "\": it holds " + std::to_string(held) +
+                                                 " lease(s), and credbroker does not re-key leases; revoke them first");
+  }
+  std::unique_lock lock(mu_);
+  auto it = entries_.find(from);
+  if (it == entries_.end()) return make_error(errc::invalid_request, "no matching mount at \"" + from + "\"");
+  entry e = it->second;
+  e.path = to;
+  unmount_locked(from);
+  entries_.erase(it);
+  entries_[to] = e;
+  if (auto s = save_locked(); !s) {
+    entries_.erase(to);
+    e.path = from;
+    entries_[from] = e;
+    mount_locked(e);
+    return s;
+  }
+  mount_locked(e);
+  lock.unlock();
+  // The engine under its new path schedules its static roles and root rotations again.
+  if (auto moved = s_.engines.find_for_lease(to); moved && moved->mount() == to) moved->recover_rotations();
+  return ok_v;
+}
+
+void secret_mounts::unmount_locked(const std::string& path) {
+  if (router_ != nullptr) router_->remove_mount(path);
+  if (auto e = s_.engines.find_for_lease(path); e && e->mount() == path) {
+    e->close_all();
+    s_.engines.remove(path);
+  }
+}
+
+secret_mounts::settle_counts secret_mounts::settle(const std::vector<std::string>& ids) {
+  settle_counts out;
+  for (const auto& id : ids) {
     auto l = s_.leases.lookup(id);
-    if (!l || l->state != leases::lease_state::pending) continue;
+    if (!l) {
+      if (l.err().code != make_error_code(errc::not_found)) out.left.push_back(id);
+      continue;  // not found: revoked meanwhile
+    }
+    if (l->state != leases::lease_state::pending) continue;
     auto e = s_.engines.find_for_lease(id);
     if (!e) {
-      ++left;
+      out.left.push_back(id);
       continue;
     }
     auto s = e->resolve_pending(*l);
     if (!s) {
-      ++left;  // the database is unreachable: the lease is revoked at its expiry (delete is idempotent)
+      out.left.push_back(id);  // stays pending; tried again later and, at its expiry, revoked
       spdlog::warn("pending lease {} could not be settled: {}", id, s.err().message);
     } else if (*s) {
-      ++kept;
+      ++out.kept;
     } else {
-      ++forgotten;
+      ++out.forgotten;
     }
   }
-  spdlog::info("pending leases settled: {} kept (user exists), {} forgotten (no user), {} left for their expiry", kept,
-               forgotten, left);
+  return out;
+}
+
+void secret_mounts::resolve_pending() {
+  auto r = settle(s_.leases.take_pending());
+  spdlog::info("pending leases settled: {} kept (user exists), {} forgotten (no user), {} left (tried again later)",
+               r.kept, r.forgotten, r.left.size());
+  std::lock_guard lock(settle_mu_);
+  unsettled_.insert(unsettled_.end(), r.left.begin(), r.left.end());
+  settle_attempts_ = 1;
+  next_settle_ = s_.clk.now() + doubling_backoff(std::chrono::seconds(5), std::chrono::minutes(5), settle_attempts_);
 }
 
 void secret_mounts::recover_rotations() {
@@ -238,88 +332,21 @@ void secret_mounts::recover_rotations() {
 }
 
 void secret_mounts::reconcile_due() {
+  std::vector<std::string> due;
+  {
+    std::lock_guard lock(settle_mu_);
+    if (!unsettled_.empty() && s_.clk.now() >= next_settle_) due.swap(unsettled_);
+  }
+  if (!due.empty()) {
+    auto r = settle(due);
+    spdlog::info("pending leases retried: {} kept (user exists), {} forgotten (no user), {} left", r.kept,
+                 r.forgotten, r.left.size());
+    std::lock_guard lock(settle_mu_);
+    unsettled_.insert(unsettled_.end(), r.left.begin(), r.left.end());
+    ++settle_attempts_;
+    next_settle_ = s_.clk.now() + doubling_backoff(std::chrono::seconds(5), std::chrono::minutes(5), settle_attempts_);
+  }
   for (const auto& e : s_.engines.all()) e->reconcile_due();
-}
-
-std::vector<route> sys_mount_routes(secret_mounts& mounts) {
-  std::vector<route> out;
-  route list;
-  list.pattern = "mounts";
-  list.operations[operation::read] = [&mounts](request&, const field_data&) {
-    reply r = reply::with_data(mounts.table());
-    r.inject_top_level = true;
-    return r;
-  };
-  out.push_back(std::move(list));
-
-  route one;
-  one.pattern = "mounts/*path";
-  one.warn_unknown_fields = false;  // node-vault sends its mount_point in the body
-  one.fields = {{"path", field_type::string},           {"type", field_type::string},
-                {"description", field_type::string},    {"config", field_type::map},
-                {"options", field_type::map},           {"local", field_type::boolean},
-                {"seal_wrap", field_type::boolean},     {"plugin_name", field_type::string},
-                {"default_lease_ttl", field_type::string}, {"max_lease_ttl", field_type::string}};
-  auto is_tune = [](const std::string& p, std::string& mount) {
-    constexpr std::string_view suffix = "/tune";
-    if (p.size() > suffix.size() && p.compare(p.size() - suffix.size(), suffix.size(), suffix) == 0) {
-      mount = p.substr(0, p.size() - suffix.size());
-      return true;
-    }
-    return false;
-  };
-  // "system" and "" mean 0 (use the server's), as in Vault's tune.
-  auto ttl_of = [](const nlohmann::json& v) -> result<std::optional<std::chrono::seconds>> {
-    if (v.is_null()) return std::optional<std::chrono::seconds>();
-    if (v.is_string() && (v.get<std::string>() == "system" || v.get<std::string>().empty())) {
-      return std::optional<std::chrono::seconds>(std::chrono::seconds(0));
-    }
-    auto d = parse_duration_value(v);
-    if (!d) return std::move(d).err();
-    return std::optional<std::chrono::seconds>(*d);
-  };
-  one.operations[operation::read] = [&mounts, is_tune](request& req, const field_data&) {
-    std::string mount;
-    if (!is_tune(req.captures.at("path"), mount)) return reply::fail(405, multierror_text("unsupported operation"));
-    auto t = mounts.read_tune(mount);
-    if (!t) return reply::fail(400, "cannot fetch sysview for path \"" + mount + "\"");
-    reply r = reply::with_data(*t);
-    r.inject_top_level = true;
-    return r;
-  };
-  one.operations[operation::update] = [&mounts, is_tune, ttl_of](request& req, const field_data& fd) {
-    std::string mount;
-    const nlohmann::json& raw = fd.raw();
-    if (is_tune(req.captures.at("path"), mount)) {
-      auto d = ttl_of(raw.value("default_lease_ttl", nlohmann::json(nullptr)));
-      if (!d) return reply::fail(400, "invalid default_lease_ttl: " + d.err().message);
-      auto m = ttl_of(raw.value("max_lease_ttl", nlohmann::json(nullptr)));
-      if (!m) return reply::fail(400, "invalid max_lease_ttl: " + m.err().message);
-      if (auto s = mounts.tune(mount, *d, *m, fd.get_string("description")); !s) return reply::fail(s.err());
-      return reply::empty();
-    }
-    std::string type = fd.get_string("type").value_or("");
-    if (type.empty()) type = fd.get_string("plugin_name").value_or("");
-    std::chrono::seconds dttl{0}, mttl{0};
-    if (auto cfg = fd.get_json("config"); cfg && cfg->is_object()) {
-      auto d = ttl_of(cfg->value("default_lease_ttl", nlohmann::json(nullptr)));
-      if (!d) return reply::fail(400, "invalid default_lease_ttl: " + d.err().message);
-      auto m = ttl_of(cfg->value("max_lease_ttl", nlohmann::json(nullptr)));
-      if (!m) return reply::fail(400, "invalid max_lease_ttl: " + m.err().message);
-      dttl = d->value_or(std::chrono::seconds(0));
-      mttl = m->value_or(std::chrono::seconds(0));
-    }
-    if (auto s = mounts.enable(req.captures.at("path"), type, fd.get_string("description").value_or(""), dttl, mttl); !s) {
-      return reply::fail(s.err());
-    }
-    return reply::empty();
-  };
-  one.operations[operation::remove] = [&mounts](request& req, const field_data&) {
-    if (auto s = mounts.disable(req.captures.at("path")); !s) return reply::fail(s.err());
-    return reply::empty();
-  };
-  out.push_back(std::move(one));
-  return out;
 }
 
 }  // namespace credbroker::api

@@ -1,11 +1,15 @@
 #include "api/service.hpp"
 
+#include <openssl/hmac.h>
+
 #include "api/audit_hook.hpp"
 #include "api/auth_mounts.hpp"
 #include "api/secret_mounts.hpp"
 #include "api/sys_audit.hpp"
 #include "api/sys_routes.hpp"
 #include "api/wire.hpp"
+#include "broker/core/encoding.hpp"
+#include "broker/core/random.hpp"
 
 namespace credbroker::api {
 
@@ -14,6 +18,8 @@ service::service(const node_status& node, auth::authenticator& authn, seal_servi
     : service(services{node, authn, seal, leases, clk}) {}
 
 service::service(const services& svc) : node_(svc.node), authn_(svc.authn), policies_(svc.policies) {
+  const auto key = random_bytes(32);
+  log_key_ = secret(std::string(key.begin(), key.end()));
   seal_services* seal = svc.seal;
   leases::lease_manager* leases = svc.leases;
   const clock* clk = svc.clk;
@@ -22,6 +28,7 @@ service::service(const services& svc) : node_(svc.node), authn_(svc.authn), poli
   sys->type = "system";
   sys->routes.push_back(sys_health_route(node_));
   sys->routes.push_back(sys_seal_status_route(node_));
+  sys->routes.push_back(sys_leader_route(node_));
   if (seal != nullptr) {
     // "init" takes GET (status) and PUT (initialise): one route with both operations.
     route init = sys_init_write_route(*seal);
@@ -48,9 +55,10 @@ service::service(const services& svc) : node_(svc.node), authn_(svc.authn), poli
     svc.auth_methods->attach(router_);
   }
   if (svc.secrets != nullptr) {
-    for (auto& r : sys_mount_routes(*svc.secrets)) sys->routes.push_back(std::move(r));
+    for (auto& r : sys_mount_routes(*svc.secrets, svc.auth_methods)) sys->routes.push_back(std::move(r));
     svc.secrets->attach(router_);
   }
+  for (auto& r : sys_internal_ui_routes(svc.secrets, svc.auth_methods, authn_, policies_)) sys->routes.push_back(std::move(r));
   if (svc.passwords != nullptr) {
     for (auto& r : sys_password_policy_routes(*svc.passwords)) sys->routes.push_back(std::move(r));
   }
@@ -62,6 +70,16 @@ service::service(const services& svc) : node_(svc.node), authn_(svc.authn), poli
   static const system_clock wall;
   if (svc.tokens != nullptr) router_.add_mount(token_mount(*svc.tokens, clk != nullptr ? *clk : wall));
 }
+
+// Vault's 403 for a request whose token was refused: "permission denied" without a token; with an
+// unknown, revoked or expired one also "invalid token", which Vault Agent and Proxy take as their cue
+// to authenticate again (a token that only lacks a policy gets "permission denied" alone).
+namespace {
+reply token_refused(const request& req) {
+  if (req.token.empty()) return reply::fail(403, "permission denied");
+  return reply::fail(403, "2 errors occurred:\n\t* permission denied\n\t* invalid token\n\n");
+}
+}  // namespace
 
 reply service::authorize(const router::match& m, request& req) const {
   if (m.r != nullptr) router_.resolve_operation(m, req);
@@ -90,24 +108,72 @@ reply service::authorize(const router::match& m, request& req) const {
   return reply::empty();
 }
 
-raw_response service::handle(const raw_request& raw) const {
-  parsed p = parse_request(raw);
-  if (!p.req) return render(p.failure, nullptr, "");
-  request& req = *p.req;
-
-  const router::match m = router_.find(req.path);
-  const std::string mount_type = m.mount ? m.mount->type : "";
-  const bool open = m.r != nullptr && m.r->unauthenticated;
-  const bool sealed_ok = m.r != nullptr && m.r->available_sealed;
-
+service::head_result service::examine(const raw_request& raw) const {
+  head_result h;
+  h.p = parse_head(raw);
+  if (!h.p.req) {
+    h.refusal = render(h.p.failure, nullptr, "");
+    return h;
+  }
+  request& req = *h.p.req;
+  h.m = router_.find(req.path);
+  h.mount_type = h.m.mount ? h.m.mount->type : "";
+  h.open = h.m.r != nullptr && h.m.r->unauthenticated;
+  const bool sealed_ok = h.m.r != nullptr && h.m.r->available_sealed;
   if (!sealed_ok) {
     const seal_snapshot s = node_.status();
-    if (!s.initialized || s.sealed) return render(reply::fail(503, "Vault is sealed"), &req, mount_type);
+    if (!s.initialized || s.sealed) h.refusal = render(reply::fail(503, "Vault is sealed"), &req, h.mount_type);
   }
+  return h;
+}
+
+head_decision service::inspect(const raw_request& head) const {
+  head_result h = examine(head);
+  head_decision d;
+  d.open = h.open;
+  if (h.refusal) {
+    d.refuse = std::move(h.refusal);
+  } else if (!h.open) {
+    if (h.p.req->token.empty()) {
+      d.refuse = refuse_token(h, head);
+    } else {
+      d.needs_token = true;
+    }
+  }
+  return d;
+}
+
+std::optional<raw_response> service::authenticate(raw_request& head) const {
+  head_result h = examine(head);
+  if (h.refusal) return std::move(h.refusal);
+  if (h.open) return std::nullopt;
+  head.caller = authn_.authenticate(h.p.req->token);
+  if (!head.caller) return refuse_token(h, head);
+  return std::nullopt;
+}
+
+raw_response service::refuse_token(head_result& h, const raw_request& raw) const {
+  request& req = *h.p.req;
+  req.request_id = random_uuid();
+  audit_trail trail(audit_, raw, req, h.m);
+  return render(trail.refused(token_refused(req)), &req, h.mount_type);
+}
+
+raw_response service::handle(const raw_request& raw) const {
+  head_result h = examine(raw);
+  if (h.refusal) return std::move(*h.refusal);
+  request& req = *h.p.req;
+  const router::match& m = h.m;
+  const std::string& mount_type = h.mount_type;
+  if (!h.open) {
+    req.caller = raw.caller ? raw.caller : authn_.authenticate(req.token);
+    if (!req.caller) return refuse_token(h, raw);
+  }
+  if (auto bad = parse_body(raw, h.p, req)) return render(*bad, &req, mount_type);
+  req.request_id = random_uuid();
+  const bool sealed_ok = m.r != nullptr && m.r->available_sealed;
   audit_trail trail(sealed_ok ? nullptr : audit_, raw, req, m);
-  if (!open) {
-    req.caller = authn_.authenticate(req.token);
-    if (!req.caller) return render(trail.refused(reply::fail(403, "permission denied")), &req, mount_type);
+  if (!h.open) {
     if (reply a = authorize(m, req); a.k == reply::kind::error) return render(trail.refused(a), &req, mount_type);
   }
   if (!trail.record_request()) return render(reply::fail(500, multierror_text("internal error")), &req, mount_type);
@@ -119,6 +185,25 @@ raw_response service::handle(const raw_request& raw) const {
     return render(trail.record_response(reply::fail(404, multierror_text("unsupported path"))), &req, mount_type);
   }
   return render(trail.record_response(router_.invoke(m, req)), &req, mount_type);
+}
+
+std::string service::hmac(std::string_view value) const {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (HMAC(EVP_sha256(), log_key_.reveal().data(), static_cast<int>(log_key_.size()),
+           reinterpret_cast<const unsigned char*>(value.data()), value.size(), mac, &len) == nullptr) {
+    std::abort();  // cannot happen: SHA-256 is always there
+  }
+  return "hmac-sha256:" + hex_encode(std::string_view(reinterpret_cast<const char*>(mac), len));
+}
+
+std::string service::loggable_path(std::string_view target) const {
+  const std::string_view path = target.substr(0, target.find('?'));
+  const auto hash = [this](std::string_view v) { return hmac(v); };
+  if (path.substr(0, 4) != "/v1/") return loggable_unrouted(path, hash);
+  const auto decoded = percent_decode(path.substr(4), false);
+  if (!decoded) return "/v1/" + hmac(path.substr(4));
+  return "/v1/" + router_.loggable_path(*decoded, hash);
 }
 
 }  // namespace credbroker::api

@@ -13,7 +13,9 @@ route sys_init_write_route(seal_services& s) {
               {"stored_shares", field_type::integer},     {"recovery_shares", field_type::integer},
               {"recovery_threshold", field_type::integer}, {"recovery_pgp_keys", field_type::string_slice}};
   r.operations[operation::update] = [&s](request&, const field_data& fd) {
-    if (fd.provided("pgp_keys") || fd.provided("root_token_pgp_key")) {
+    // The vault CLI always sends "pgp_keys":null and "root_token_pgp_key":"": empty means none.
+    if (!fd.get_strings("pgp_keys").value_or(std::vector<std::string>{}).empty() ||
+        !fd.get_string("root_token_pgp_key").value_or("").empty()) {
       return reply::fail(400, "PGP-encrypted unseal keys are not supported by credbroker");
     }
     if (!fd.provided("secret_shares") || !fd.provided("secret_threshold")) {

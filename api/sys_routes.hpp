@@ -15,6 +15,7 @@ namespace credbroker::api {
 route sys_health_route(const node_status& node);       // sys_health.cpp
 route sys_seal_status_route(const node_status& node);  // sys_seal.cpp
 route sys_init_route(const node_status& node);         // sys_seal.cpp
+route sys_leader_route(const node_status& node);       // sys_seal.cpp
 nlohmann::json seal_status_body(const seal_snapshot& s);
 
 // The services behind init, unseal, seal and the keyring routes.
@@ -39,11 +40,15 @@ std::vector<route> sys_capabilities_routes(auth::policy_store& policies, auth::t
 
 class auth_mounts;
 class secret_mounts;
-// sys/mounts, sys/mounts/:path and sys/mounts/:path/tune (secret_mounts.cpp).
-std::vector<route> sys_mount_routes(secret_mounts& mounts);
+// sys/mounts, sys/mounts/:path[/tune] (also auth/... paths, when auth is given), sys/remount
+// (sys_mounts.cpp).
+std::vector<route> sys_mount_routes(secret_mounts& mounts, auth_mounts* auth = nullptr);
+// sys/internal/ui/mounts[/:path] (sys_mounts.cpp): unauthenticated routes that read the token themselves.
+std::vector<route> sys_internal_ui_routes(secret_mounts* mounts, auth_mounts* auth, auth::authenticator& authn,
+                                          auth::policy_store* policies);
 // sys/policies/password[/:name[/generate]] (database_routes.cpp).
 std::vector<route> sys_password_policy_routes(engine::password_policies& p);
-// sys/auth and sys/auth/:path (sys_auth.cpp).
+// sys/auth, sys/auth/:path and sys/auth/:path/tune (sys_auth.cpp).
 std::vector<route> sys_auth_routes(auth_mounts& mounts);
 
 // The "auth/token/" mount (auth_token.cpp).

@@ -1,4 +1,4 @@
-// sys/seal-status and GET sys/init — unauthenticated, not enveloped (vault-api.md §4.2).
+// sys/seal-status, GET sys/init and GET sys/leader — unauthenticated, not enveloped (vault-api.md §4.2).
 #include "api/sys_routes.hpp"
 
 namespace credbroker::api {
@@ -44,6 +44,24 @@ route sys_init_route(const node_status& node) {
   r.available_sealed = true;
   r.operations[operation::read] = [&node](request&, const field_data&) {
     return reply::raw(200, nlohmann::json{{"initialized", node.status().initialized}});
+  };
+  return r;
+}
+
+// Vault's answer without HA (the vault CLI's status and unseal call it, and fail on an error).
+route sys_leader_route(const node_status&) {
+  route r;
+  r.pattern = "leader";
+  r.unauthenticated = true;
+  r.available_sealed = true;
+  r.operations[operation::read] = [](request&, const field_data&) {
+    return reply::raw(200, nlohmann::json{{"ha_enabled", false},
+                                          {"is_self", false},
+                                          {"active_time", "0001-01-01T00:00:00Z"},
+                                          {"leader_address", ""},
+                                          {"leader_cluster_address", ""},
+                                          {"performance_standby", false},
+                                          {"performance_standby_last_remote_wal", 0}});
   };
   return r;
 }

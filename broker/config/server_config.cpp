@@ -1,5 +1,6 @@
 #include "broker/config/server_config.hpp"
 
+#include <cstdlib>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -84,6 +85,41 @@ result<nlohmann::json> single_block(const nlohmann::json& v, const std::string& 
   return bad(key, "an object", v);
 }
 
+// storage.postgresql: Vault's keys. max_parallel may be a number or a numeric string (Vault's HCL).
+status parse_postgresql_storage(const nlohmann::json& settings, storage_config& out) {
+  const std::string w = "storage.postgresql.";
+  if (auto s = only_keys(settings, "storage.postgresql", {"connection_url", "table", "max_parallel", "ha_enabled", "ha_table"});
+      !s) {
+    return s;
+  }
+  std::string url;
+  if (auto s = get_string(settings, w, "connection_url", url); !s) return s;
+  if (const char* env = std::getenv("VAULT_PG_CONNECTION_URL"); env != nullptr && *env != '\0') url = env;
+  if (url.empty()) {
+    return make_error(errc::invalid_request,
+                      w + "connection_url: required (or VAULT_PG_CONNECTION_URL), e.g. "
+                          "\"postgresql://credbroker:PASSWORD@db.internal:5432/credbroker\"");
+  }
+  out.connection_url = secret(std::move(url));
+  for (auto [key, field] : {std::pair{"table", &out.table}, std::pair{"ha_table", &out.ha_table}}) {
+    if (auto s = get_string(settings, w, key, *field); !s) return s;
+    if (field->empty()) return bad(w + key, "a table name or schema.table", settings[key]);
+  }
+  if (auto it = settings.find("max_parallel"); it != settings.end() && !it->is_null()) {
+    long long n = -1;
+    if (it->is_number_integer()) {
+      n = it->get<long long>();
+    } else if (it->is_string() && !it->get_ref<const std::string&>().empty() &&
+               it->get_ref<const std::string&>().size() <= 6 &&
+               it->get_ref<const std::string&>().find_first_not_of("0123456789") == std::string::npos) {
+      n = std::stoll(it->get<std::string>());
+    }
+    if (n < 2 || n > 10000) return bad(w + "max_parallel", "a whole number from 2 to 10000", *it);
+    out.max_parallel = static_cast<unsigned>(n);
+  }
+  return get_bool(settings, w, "ha_enabled", out.ha_enabled);
+}
+
 }  // namespace
 
 bool valid_listen_address(const std::string& address) {
@@ -116,7 +152,8 @@ result<server_config> parse_server_config(const nlohmann::json& doc) {
     const std::string w = "listener.tcp.";
     if (auto s = only_keys(*tcp, "listener.tcp",
                            {"address", "tls_disable", "tls_cert_file", "tls_key_file", "max_request_size",
-                            "http_read_timeout", "http_idle_timeout", "http_write_timeout"});
+                            "max_connections", "http_read_header_timeout", "http_read_timeout", "http_idle_timeout",
+                            "http_write_timeout"});
         !s) {
       return std::move(s).err();
     }
@@ -132,9 +169,26 @@ result<server_config> parse_server_config(const nlohmann::json& doc) {
     if (auto s = get_uint(*tcp, w, "max_request_size", 1ULL << 32, mrs); !s) return std::move(s).err();
     if (mrs == 0) mrs = 32 * 1024 * 1024;
     l.max_request_size = static_cast<std::size_t>(mrs);
-    if (auto s = get_duration(*tcp, w, "http_read_timeout", l.read_timeout); !s) return std::move(s).err();
-    if (auto s = get_duration(*tcp, w, "http_idle_timeout", l.idle_timeout); !s) return std::move(s).err();
-    if (auto s = get_duration(*tcp, w, "http_write_timeout", l.write_timeout); !s) return std::move(s).err();
+    unsigned long long maxc = l.max_connections;
+    if (auto s = get_uint(*tcp, w, "max_connections", 1'000'000, maxc); !s) return std::move(s).err();
+    l.max_connections = static_cast<std::size_t>(maxc);
+    // 0 keeps the default: the server never waits without a limit (Vault's 0 means no timeout).
+    // An idle timeout of 0 falls back to the read timeout, then the header timeout, as in Vault.
+    const auto idle_default = l.idle_timeout;
+    l.idle_timeout = std::chrono::seconds{-1};
+    for (auto [key, field] : {std::pair{"http_read_header_timeout", &l.read_header_timeout},
+                              std::pair{"http_read_timeout", &l.read_timeout},
+                              std::pair{"http_idle_timeout", &l.idle_timeout},
+                              std::pair{"http_write_timeout", &l.write_timeout}}) {
+      const auto before = *field;
+      if (auto s = get_duration(*tcp, w, key, *field); !s) return std::move(s).err();
+      if (field->count() == 0 && field != &l.idle_timeout) *field = before;
+    }
+    if (l.idle_timeout.count() < 0) {
+      l.idle_timeout = idle_default;  // not given
+    } else if (l.idle_timeout.count() == 0) {
+      l.idle_timeout = l.read_timeout;
+    }
     if (!l.tls_disable && (l.tls_cert_file.empty() || l.tls_key_file.empty())) {
       return make_error(errc::invalid_request,
                         "listener.tcp.tls_cert_file and listener.tcp.tls_key_file: required unless "
@@ -147,7 +201,9 @@ result<server_config> parse_server_config(const nlohmann::json& doc) {
   if (auto it = doc.find("storage"); it != doc.end() && !it->is_null()) {
     auto block = single_block(*it, "storage");
     if (!block) return std::move(block).err();
-    if (block->size() != 1) return bad("storage", "exactly one backend: {\"sqlite\": {\"path\": \"...\"}} or {\"inmem\": {}}", *block);
+    if (block->size() != 1) {
+      return bad("storage", "exactly one backend: {\"sqlite\": {\"path\": \"...\"}}, {\"postgresql\": {...}} or {\"inmem\": {}}", *block);
+    }
     const auto first = block->begin();
     const std::string type = first.key();
     const nlohmann::json& settings = first.value();
@@ -156,11 +212,14 @@ result<server_config> parse_server_config(const nlohmann::json& doc) {
       if (auto s = only_keys(settings, "storage.sqlite", {"path"}); !s) return std::move(s).err();
       if (auto s = get_string(settings, "storage.sqlite.", "path", c.storage.path); !s) return std::move(s).err();
       if (c.storage.path.empty()) return bad("storage.sqlite.path", "the data directory, a non-empty string", settings.value("path", nlohmann::json()));
+    } else if (type == "postgresql") {
+      if (!settings.is_object()) return bad("storage.postgresql", "an object", settings);
+      if (auto s = parse_postgresql_storage(settings, c.storage); !s) return std::move(s).err();
     } else if (type == "inmem") {
       if (!settings.is_object() || !settings.empty()) return bad("storage.inmem", "an empty object {}", settings);
     } else {
       return make_error(errc::invalid_request,
-                        "unknown key \"storage." + type + "\"; expected one of: inmem, sqlite");
+                        "unknown key \"storage." + type + "\"; expected one of: inmem, postgresql, sqlite");
     }
     c.storage.type = type;
   } else {

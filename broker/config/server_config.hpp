@@ -4,6 +4,7 @@
 // {
 //   "listener": {"tcp": {"address": "127.0.0.1:8200", "tls_disable": true}},
 //   "storage": {"sqlite": {"path": "/var/lib/credbroker"}},
+//           or {"postgresql": {"connection_url": "postgresql://...", "table": "credbroker_kv_store"}},
 //   "api_addr": "http://127.0.0.1:8200",
 //   "log_level": "info", "log_format": "standard",
 //   "default_lease_ttl": "768h", "max_lease_ttl": "768h",
@@ -21,6 +22,7 @@
 
 #include "broker/core/logging.hpp"
 #include "broker/core/result.hpp"
+#include "broker/core/secret.hpp"
 
 namespace credbroker::config {
 
@@ -30,14 +32,23 @@ struct listener_config {
   std::string tls_cert_file;
   std::string tls_key_file;
   std::size_t max_request_size = 32 * 1024 * 1024;
+  std::size_t max_connections = 0;  // 0: from the open-file limit (api::auto_max_connections)
+  std::chrono::seconds read_header_timeout{10};
   std::chrono::seconds read_timeout{30};
-  std::chrono::seconds idle_timeout{300};
+  std::chrono::seconds idle_timeout{30};
   std::chrono::seconds write_timeout{30};
 };
 
 struct storage_config {
-  std::string type = "sqlite";  // "sqlite" | "inmem"
+  std::string type = "sqlite";  // "sqlite" | "inmem" | "postgresql"
   std::string path;             // sqlite: data directory
+  // postgresql (Vault's names). connection_url holds the password; VAULT_PG_CONNECTION_URL, when
+  // set, overrides it (as in Vault), so the file need not hold it.
+  secret connection_url;
+  std::string table = "credbroker_kv_store";
+  unsigned max_parallel = 128;  // sessions to the server at most
+  bool ha_enabled = false;
+  std::string ha_table = "credbroker_ha_locks";
 };
 
 // How failed revocations are retried (our own keys; Vault hard-codes 6 attempts from 10 s).

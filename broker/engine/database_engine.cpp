@@ -25,7 +25,7 @@ time_point from_ms(std::int64_t v) { return time_point{std::chrono::milliseconds
 nlohmann::json rotation_to_json(const rotation_state& r) {
   return {{"period", r.period.count()}, {"schedule", r.schedule},  {"window", r.window.count()},
           {"last", ms(r.last)},         {"next", ms(r.next)},      {"attempts", r.attempts},
-          {"error", r.last_error},      {"next_attempt", ms(r.next_attempt)}};
+          {"error", r.last_error},      {"next_attempt", ms(r.next_attempt)}, {"disabled", r.disabled}};
 }
 
 rotation_state rotation_from_json(const nlohmann::json& j) {
@@ -39,6 +39,7 @@ rotation_state rotation_from_json(const nlohmann::json& j) {
   r.attempts = j.value("attempts", 0);
   r.last_error = j.value("error", "");
   r.next_attempt = from_ms(j.value("next_attempt", std::int64_t{0}));
+  r.disabled = j.value("disabled", false);
   return r;
 }
 
@@ -52,6 +53,7 @@ nlohmann::json to_json(const connection_config& c) {
           {"allowed_roles", c.allowed_roles},
           {"root_credentials_rotate_statements", c.root_rotation_statements},
           {"password_policy", c.password_policy},
+          {"skip_static_role_import_rotation", c.skip_static_role_import_rotation},
           {"connection_details", c.details},
           {"root_rotation", rotation_to_json(c.root_rotation)}};
 }
@@ -68,6 +70,7 @@ std::optional<connection_config> config_from_json(std::string_view text) {
     c.allowed_roles = j.value("allowed_roles", std::vector<std::string>{});
     c.root_rotation_statements = j.value("root_credentials_rotate_statements", std::vector<std::string>{});
     c.password_policy = j.value("password_policy", "");
+    c.skip_static_role_import_rotation = j.value("skip_static_role_import_rotation", false);
     c.details = j.value("connection_details", nlohmann::json::object());
     c.root_rotation = rotation_from_json(j.value("root_rotation", nlohmann::json::object()));
     return c;
@@ -126,6 +129,17 @@ std::optional<std::pair<std::size_t, std::size_t>> literal_url_password(const st
   return std::make_pair(colon + 1, at - colon - 1);
 }
 
+// Vault's connection-pool keys (its SQL connection producer): changing only these needs no new login.
+bool only_pool_settings_differ(const nlohmann::json& before, const nlohmann::json& after) {
+  auto without_pool = [](nlohmann::json j) {
+    if (j.is_object()) {
+      for (const char* k : {"max_open_connections", "max_idle_connections", "max_connection_lifetime"}) j.erase(k);
+    }
+    return j;
+  };
+  return before != after && without_pool(before) == without_pool(after);
+}
+
 }  // namespace
 
 bool glob_match(std::string_view p, std::string_view s) {
@@ -151,7 +165,8 @@ bool glob_match(std::string_view p, std::string_view s) {
 
 database_engine::database_engine(storage::physical& store, const plugin::registry& plugins, leases::lease_manager& leases,
                                  password_policies& passwords, const clock& clk, std::string mount, std::string prefix,
-                                 std::function<leases::ttl_limits()> limits, rotation_scheduler* rotations)
+                                 std::function<leases::ttl_limits()> limits, rotation_scheduler* rotations,
+                                 std::string boot)
     : store_(store),
       plugins_(plugins),
       leases_(leases),
@@ -160,7 +175,8 @@ database_engine::database_engine(storage::physical& store, const plugin::registr
       mount_(std::move(mount)),
       prefix_(std::move(prefix)),
       limits_(std::move(limits)),
-      rotations_(rotations) {}
+      rotations_(rotations),
+      boot_(std::move(boot)) {}
 
 database_engine::~database_engine() { close_all(); }
 
@@ -181,9 +197,14 @@ nlohmann::json database_engine::redacted(const connection_config& c) {
                         {"root_credentials_rotate_statements", c.root_rotation_statements},
                         {"password_policy", c.password_policy},
                         {"verify_connection", c.verify_connection},
-                        {"skip_static_role_import_rotation", false}};
-  // Root rotation (credbroker's keys; see docs/rotation.md): when it ran and runs next.
+                        {"skip_static_role_import_rotation", c.skip_static_role_import_rotation}};
+  // Root rotation, with Vault's field names (credbroker's earlier root_rotation_* too; see
+  // docs/rotation.md), and when it ran and runs next.
   const rotation_state& r = c.root_rotation;
+  out["rotation_period"] = r.period.count();
+  out["rotation_schedule"] = r.schedule;
+  out["rotation_window"] = r.window.count();
+  out["disable_automated_rotation"] = r.disabled;
   if (r.period.count() > 0) out["root_rotation_period"] = r.period.count();
   if (!r.schedule.empty()) out["root_rotation_schedule"] = r.schedule;
   out["last_root_rotation"] = r.last == time_point{} ? nlohmann::json(nullptr) : nlohmann::json(format_rfc3339_nano(r.last));
@@ -252,6 +273,48 @@ result<std::shared_ptr<const connection_config>> database_engine::must_config(co
   return *c;
 }
 
+status database_engine::apply_root_rotation(const config_update& u, rotation_state& r) {
+  const bool period_given = u.root_rotation_period && u.root_rotation_period->count() > 0;
+  const bool schedule_given = u.root_rotation_schedule && !u.root_rotation_schedule->empty();
+  if (period_given && schedule_given) {
+    return make_error(errc::invalid_request,
+                      "mutually exclusive fields rotation_schedule and rotation_period were both specified; only one of them can be provided");
+  }
+  if (u.root_rotation_window && u.root_rotation_window->count() > 0 && period_given) {
+    return make_error(errc::invalid_request, "rotation_window does not apply to period");
+  }
+  if (u.root_rotation_period) {
+    if (period_given && *u.root_rotation_period < seconds(5)) {
+      return make_error(errc::invalid_request, "rotation_period must be 5 seconds or more");
+    }
+    r.period = *u.root_rotation_period;
+    if (period_given) {
+      r.schedule.clear();
+      r.window = seconds(0);
+    }
+  }
+  if (u.root_rotation_schedule) {
+    if (schedule_given) {
+      if (auto cs = cron_schedule::parse(*u.root_rotation_schedule); !cs) {
+        return make_error(errc::invalid_request, "could not parse rotation_schedule: " + cs.err().message);
+      }
+      r.period = seconds(0);
+    }
+    r.schedule = *u.root_rotation_schedule;
+  }
+  if (u.root_rotation_window) {
+    if (u.root_rotation_window->count() > 0 && r.schedule.empty()) {
+      return make_error(errc::invalid_request, "rotation_window does not apply to period");
+    }
+    if (u.root_rotation_window->count() > 0 && *u.root_rotation_window < seconds(3600)) {
+      return make_error(errc::invalid_request, "rotation_window must be 3600 seconds or more");
+    }
+    r.window = *u.root_rotation_window;
+  }
+  if (u.disable_automated_rotation) r.disabled = *u.disable_automated_rotation;
+  return ok_v;
+}
+
 result<std::vector<std::string>> database_engine::write_config(config_update u) {
   // Serialised with root rotations of this connection: a write that read the config before a
   // rotation stored its new password must not store the old one back after it.
@@ -260,6 +323,7 @@ result<std::vector<std::string>> database_engine::write_config(config_update u) 
   auto existing = read_config(u.name);
   if (!existing) return std::move(existing).err();
   connection_config c = existing->value_or(connection_config{});
+  const nlohmann::json stored_details = c.details;
   c.name = u.name;
   if (existing->has_value()) {
     for (auto& [k, v] : u.details.items()) c.details[k] = v;  // update: merged over the stored keys
@@ -271,45 +335,44 @@ result<std::vector<std::string>> database_engine::write_config(config_update u) 
   if (u.verify_connection) c.verify_connection = *u.verify_connection;
   if (u.allowed_roles) c.allowed_roles = *u.allowed_roles;
   if (u.root_rotation_statements) c.root_rotation_statements = *u.root_rotation_statements;
-  if (u.password_policy) c.password_policy = *u.password_policy;
+  if (u.password_policy) c.password_policy = *u.password_policy;  // checked at use, as Vault
+  if (u.skip_static_role_import_rotation) c.skip_static_role_import_rotation = *u.skip_static_role_import_rotation;
   if (c.plugin_name.empty()) return make_error(errc::invalid_request, "empty plugin name");
-  if (u.root_rotation_period) c.root_rotation.period = *u.root_rotation_period;
-  if (u.root_rotation_schedule) c.root_rotation.schedule = *u.root_rotation_schedule;
-  if (u.root_rotation_period && u.root_rotation_schedule && c.root_rotation.period.count() > 0 && !c.root_rotation.schedule.empty()) {
-    return make_error(errc::invalid_request,
-                      "mutually exclusive fields root_rotation_period and root_rotation_schedule were both specified; only one of them can be provided");
-  }
-  if (u.root_rotation_period && c.root_rotation.period.count() > 0) c.root_rotation.schedule.clear();
-  if (u.root_rotation_schedule && !c.root_rotation.schedule.empty()) c.root_rotation.period = seconds(0);
-  if (c.root_rotation.period.count() > 0 && c.root_rotation.period < seconds(5)) {
-    return make_error(errc::invalid_request, "root_rotation_period must be 5 seconds or more");
-  }
-  if (!c.root_rotation.schedule.empty()) {
-    if (auto cs = cron_schedule::parse(c.root_rotation.schedule); !cs) {
-      return make_error(errc::invalid_request, "could not parse root_rotation_schedule: " + cs.err().message);
-    }
-  }
-  if (u.root_rotation_period || u.root_rotation_schedule) {
+  if (auto s = apply_root_rotation(u, c.root_rotation); !s) return std::move(s).err();
+  const bool timing = u.root_rotation_period || u.root_rotation_schedule || u.disable_automated_rotation;
+  if (timing) {
     const time_point base = c.root_rotation.last == time_point{} ? clock_.now() : c.root_rotation.last;
     c.root_rotation.next = next_rotation_time(c.root_rotation, base);
-  }
-  if (!c.password_policy.empty()) {
-    auto p = passwords_.get_text(c.password_policy);
-    if (!p) return std::move(p).err();
-    if (!p->has_value()) return make_error(errc::invalid_request, "password policy \"" + c.password_policy + "\" does not exist");
   }
   // Not open_instance: an unknown plugin answers the registry's own error, a failed initialisation
   // Vault's "error creating database object".
   auto fresh = plugins_.create(c.plugin_name);
   if (!fresh) return std::move(fresh).err();
   std::shared_ptr<plugin::database_plugin> inst(std::move(*fresh));
-  auto init = inst->initialize({c.details, c.verify_connection});
+  std::vector<std::string> warnings;
+  if (const auto keys = inst->config_keys(); !keys.empty()) {
+    // The keys of this write only: what the plugin itself stored last time (its defaults) stays.
+    std::string ignored;
+    for (const auto& [key, _] : u.details.items()) {
+      if (std::find(keys.begin(), keys.end(), key) != keys.end()) continue;
+      ignored += (ignored.empty() ? "" : " ") + key;
+      c.details.erase(key);
+    }
+    if (!ignored.empty()) {
+      warnings.push_back(c.plugin_name + " does not read these parameters, which were not stored: [" + ignored + "]");
+    }
+  }
+  // An update that only resizes the pool is not verified: the credentials and address are the ones
+  // already stored, and a database out of connections (the reason to shrink the pool) has none to
+  // give a fresh verification login.
+  const bool pool_only = existing->has_value() && (*existing)->plugin_name == c.plugin_name &&
+                         only_pool_settings_differ(stored_details, c.details);
+  auto init = inst->initialize({c.details, c.verify_connection && !pool_only, boot_});
   if (!init) return make_error(errc::invalid_request, "error creating database object: " + init.err().message);
   c.details = init->config;
   if (auto s = store_config(c); !s) return std::move(s).err();
   schedule_root(c);
   install_instance(c.name, std::move(inst));
-  std::vector<std::string> warnings;
   if (auto url = c.details.find("connection_url"); url != c.details.end() && url->is_string()) {
     if (literal_url_password(url->get<std::string>())) {
       warnings.emplace_back(
@@ -324,6 +387,7 @@ void database_engine::drop_instance(const std::string& name) {
   std::shared_ptr<plugin::database_plugin> old;
   {
     std::lock_guard lock(mu_);
+    ended_boots_.erase(name);
     if (auto it = instances_.find(name); it != instances_.end()) {
       old = std::move(it->second);
       instances_.erase(it);
@@ -383,7 +447,7 @@ result<std::shared_ptr<plugin::database_plugin>> database_engine::open_instance(
   auto fresh = plugins_.create(plugin_name);
   if (!fresh) return std::move(fresh).err();
   std::shared_ptr<plugin::database_plugin> inst(std::move(*fresh));
-  auto init = inst->initialize({details, verify});
+  auto init = inst->initialize({details, verify, boot_});
   if (!init) return std::move(init).err();
   return inst;
 }
@@ -393,6 +457,7 @@ void database_engine::install_instance(const std::string& name, std::shared_ptr<
   {
     std::lock_guard lock(mu_);
     old = std::exchange(instances_[name], std::move(inst));
+    ended_boots_.erase(name);
   }
   if (old) (void)old->close();
 }
@@ -419,9 +484,7 @@ status database_engine::write_role(role r) {
   if (r.credential_type != "password" && r.credential_type != "rsa_private_key" && r.credential_type != "client_certificate") {
     return make_error(errc::invalid_request, "invalid credential_type \"" + r.credential_type + "\"");
   }
-  if (r.max_ttl.count() > 0 && r.default_ttl > r.max_ttl) {
-    return make_error(errc::invalid_request, "ttl cannot be greater than max_ttl");
-  }
+  // default_ttl > max_ttl is stored as given, as Vault: issuance and renewals cap the TTL at max_ttl.
   auto strip = [](std::vector<std::string>& v) {
     std::erase_if(v, [](const std::string& s) { return s.find_first_not_of(" \t\r\n") == std::string::npos; });
   };
@@ -486,6 +549,7 @@ result<issued_creds> database_engine::issue(const std::string& role_name, const 
   l.renewable = true;
   l.token_accessor = caller.token_accessor;
   l.state = leases::lease_state::pending;
+  l.boot = boot_;
   if (auto s = leases_.add(l); !s) return std::move(s).err();  // durable before the user exists
 
   plugin::new_user_request nu;
@@ -508,7 +572,9 @@ result<issued_creds> database_engine::issue(const std::string& role_name, const 
     roll_back();  // one transaction: nothing should exist, but make sure
     return std::move(created).err();
   }
-  auto active = leases_.activate(l);
+  leases::lease done = l;
+  done.boot.clear();  // the user exists: nothing in doubt any more
+  auto active = leases_.activate(done);
   if (!active || !*active) {
     roll_back();  // revoked (its token, its prefix) while the user was being created
     return make_error(errc::internal, "lease " + l.id + " was revoked while its credentials were being issued");
@@ -519,6 +585,11 @@ result<issued_creds> database_engine::issue(const std::string& role_name, const 
 status database_engine::revoke(const leases::lease& l) {
   auto inst = instance(l.connection);
   if (!inst) return std::move(inst).err();
+  // A lease still in doubt (pending, or a pending one whose revocation failed before) of an earlier
+  // run: a DROP now could precede that run's CREATE still waiting in the database.
+  if (l.state == leases::lease_state::pending || !l.boot.empty()) {
+    if (auto e = end_sessions_of(l.connection, **inst, l.boot); !e) return e;
+  }
   auto r = (*inst)->delete_user({l.username, l.revocation_statements});
   if (!r) return std::move(r).err();
   return ok_v;
@@ -535,9 +606,41 @@ status database_engine::renew(const leases::lease& l, time_point new_expire) {
   return ok_v;
 }
 
+status database_engine::end_sessions_of(const std::string& connection, plugin::database_plugin& inst,
+                                        const std::string& boot) {
+  if (boot == boot_) return ok_v;  // this process's own issuance: its plugin knows its sessions
+  auto done = [&] {
+    std::lock_guard lock(mu_);
+    auto it = ended_boots_.find(connection);
+    return it != ended_boots_.end() && it->second.contains(boot);
+  };
+  if (done()) return ok_v;
+  std::shared_ptr<std::mutex> serial;
+  {
+    std::lock_guard lock(mu_);
+    auto& m = end_locks_[connection];
+    if (!m) m = std::make_shared<std::mutex>();
+    serial = m;
+  }
+  std::lock_guard one_at_a_time(*serial);  // the leases of one dead run end its sessions once
+  if (done()) return ok_v;
+  const std::string who = boot.empty() ? "an earlier broker version" : "the broker run " + boot;
+  if (auto r = inst.end_sessions(boot); !r) {
+    error e = std::move(r).err();
+    if (e.code == make_error_code(errc::unsupported_operation)) e.code = make_error_code(errc::internal);
+    e.message = "the database sessions of " + who + " could not be ended (its creations may still commit): " + e.message;
+    return e;
+  }
+  spdlog::info("{}{}: the database sessions of {} are gone; its pending leases can be settled", mount_, connection, who);
+  std::lock_guard lock(mu_);
+  ended_boots_[connection].insert(boot);
+  return ok_v;
+}
+
 result<bool> database_engine::resolve_pending(const leases::lease& l) {
   auto inst = instance(l.connection);
   if (!inst) return std::move(inst).err();
+  if (auto e = end_sessions_of(l.connection, **inst, l.boot); !e) return std::move(e).err();
   auto exists = (*inst)->user_exists(l.username);
   if (!exists) return std::move(exists).err();
   if (*exists) {

@@ -16,6 +16,14 @@
 // that resolve_pending() settles at start-up with user_exists. So a database user never exists
 // without a lease.
 //
+// A pending lease records the boot id of the process that wrote it (plugin/boot_id.hpp); the
+// activation clears it. A pending lease of an earlier boot is in doubt: the dead process's creation
+// may still be running in the database (waiting on a lock, for a synchronous standby ...) and commit
+// after any user_exists. So before such a lease is settled or revoked, the connection's plugin ends
+// that boot's sessions (end_sessions: terminate, then wait until none is left), once per connection
+// and boot in this process; if that fails, the lease is neither settled nor revoked (kept pending,
+// or revoking with the error), and tried again later.
+//
 // Thread: all methods are safe concurrently. Plugin instances are made lazily per connection and
 // shared; reset() and config writes replace them. Configs and roles are cached in memory once read
 // (this process is the only writer of its storage); every write or delete here updates the cache,
@@ -25,6 +33,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -45,6 +54,7 @@ struct rotation_state {
   std::chrono::seconds period{0};  // rotate every period after the last rotation, or ...
   std::string schedule;            // ... at the times of this 5-field cron (UTC); neither: manual only
   std::chrono::seconds window{0};  // with a schedule: a rotation more than this late waits for the next
+  bool disabled = false;           // disable_automated_rotation: kept, but not scheduled
   time_point last{};               // epoch: never
   time_point next{};               // epoch: not scheduled
   int attempts = 0;                // failed attempts since the last success
@@ -59,9 +69,12 @@ struct connection_config {
   bool verify_connection = true;
   std::vector<std::string> allowed_roles;
   std::vector<std::string> root_rotation_statements;
-  std::string password_policy;
+  std::string password_policy;  // checked when a password is generated, not when written (as Vault)
+  bool skip_static_role_import_rotation = false;  // default of a new static role's skip_import_rotation
   nlohmann::json details = nlohmann::json::object();  // connection_details, root password included
-  rotation_state root_rotation;                        // root_rotation_period / root_rotation_schedule
+  // Vault's rotation_period / rotation_schedule / rotation_window / disable_automated_rotation, also
+  // written as credbroker's earlier root_rotation_period / root_rotation_schedule.
+  rotation_state root_rotation;
 };
 
 // A config write as the API received it: unset optionals keep the stored values on update.
@@ -73,9 +86,14 @@ struct config_update {
   std::optional<std::vector<std::string>> allowed_roles;
   std::optional<std::vector<std::string>> root_rotation_statements;
   std::optional<std::string> password_policy;
+  std::optional<bool> skip_static_role_import_rotation;
   std::optional<std::chrono::seconds> root_rotation_period;
   std::optional<std::string> root_rotation_schedule;
-  nlohmann::json details = nlohmann::json::object();  // every other key (merged over the stored ones)
+  std::optional<std::chrono::seconds> root_rotation_window;
+  std::optional<bool> disable_automated_rotation;
+  // Every other key, merged over the stored ones. Keys the plugin does not read
+  // (database_plugin::config_keys) are dropped with a warning instead of being stored.
+  nlohmann::json details = nlohmann::json::object();
 };
 
 // A pre-existing database account whose password the broker rotates (Vault's static-roles).
@@ -101,6 +119,11 @@ struct static_role_update {
   std::optional<std::vector<std::string>> rotation_statements;
   std::optional<std::string> credential_type;
   std::optional<nlohmann::json> credential_config;
+  // On create only (an update answers 400): do not rotate now; the default is the connection's
+  // skip_static_role_import_rotation. `password` is then the account's current one, kept until the
+  // first rotation (without it static-creds answers an empty password until then).
+  std::optional<bool> skip_import_rotation;
+  std::optional<secret> password;
 };
 
 struct role {
@@ -152,7 +175,8 @@ class database_engine : public std::enable_shared_from_this<database_engine> {
   // rotations: the scheduler of static roles and scheduled root rotations (null: manual only).
   database_engine(storage::physical& store, const plugin::registry& plugins, leases::lease_manager& leases,
                   password_policies& passwords, const clock& clk, std::string mount, std::string prefix,
-                  std::function<leases::ttl_limits()> limits, rotation_scheduler* rotations = nullptr);
+                  std::function<leases::ttl_limits()> limits, rotation_scheduler* rotations = nullptr,
+                  std::string boot = plugin::boot_id());
   ~database_engine();
 
   const std::string& mount() const { return mount_; }
@@ -177,8 +201,9 @@ class database_engine : public std::enable_shared_from_this<database_engine> {
   // For the lease manager (via the mount dispatcher).
   status revoke(const leases::lease& l);
   status renew(const leases::lease& l, time_point new_expire);
-  // Settles one lease left pending by a crash: user complete (every node) -> active (true); absent
-  // or partial -> deleted (idempotent) and forgotten (false).
+  // Settles one lease left pending by a crash: the sessions of its boot ended (if an earlier one),
+  // then user complete (every node) -> active (true); absent or partial -> deleted (idempotent) and
+  // forgotten (false). An error leaves the lease as it was (pending): settle it again later.
   result<bool> resolve_pending(const leases::lease& l);
 
   // Compares the users a connection's database holds (plugin list_users: Redis ACL USERS on every
@@ -199,7 +224,8 @@ class database_engine : public std::enable_shared_from_this<database_engine> {
   // Static roles (static-roles/:name, static-creds/:name, rotate-role/:name). A create rotates the
   // password at once (and fails, storing nothing, if that fails).
   result<std::optional<static_role>> read_static_role(const std::string& name);
-  status write_static_role(static_role_update u);
+  // Returns warnings (skip_import_rotation without a password).
+  result<std::vector<std::string>> write_static_role(static_role_update u);
   status delete_static_role(const std::string& name);  // the database account stays
   result<std::vector<std::string>> list_static_roles();
   // The current credentials; errors as Vault's (400 "unknown role: x", 500 not allowed).
@@ -217,6 +243,12 @@ class database_engine : public std::enable_shared_from_this<database_engine> {
   void close_all();
   // Deletes every key under the prefix (unmount, after its leases were revoked).
   status destroy_all();
+
+  // Checks Vault's automated-rotation fields of a config write and applies them to `r`. Errors
+  // (400): "mutually exclusive fields rotation_schedule and rotation_period were both specified; only
+  // one of them can be provided", "rotation_window does not apply to period", a period under 5 s, a
+  // window under 1 h, a schedule that does not parse.
+  static status apply_root_rotation(const config_update& u, rotation_state& r);
 
   // The redacted form of a config for reads (no password; literal URL passwords masked).
   static nlohmann::json redacted(const connection_config& c);
@@ -253,6 +285,9 @@ class database_engine : public std::enable_shared_from_this<database_engine> {
   void schedule_static(const static_role& r);
   void schedule_root(const connection_config& c);
   void retry_later(rotation_state& s, const error& e);
+  // Ends the sessions of broker run `boot` on the connection unless that was done already in this
+  // process (or `boot` is this process's): no creation of that run can commit afterwards.
+  status end_sessions_of(const std::string& connection, plugin::database_plugin& inst, const std::string& boot);
 
   storage::physical& store_;
   const plugin::registry& plugins_;
@@ -272,6 +307,11 @@ class database_engine : public std::enable_shared_from_this<database_engine> {
   rotation_scheduler* rotations_ = nullptr;
   std::map<std::string, std::shared_ptr<std::shared_mutex>> static_locks_;  // rotate exclusive, read shared
   std::map<std::string, std::shared_ptr<std::mutex>> root_locks_;           // one root rotation at a time
+  std::string boot_;  // this process's boot id: written into pending leases, given to every plugin
+  // Per connection, the earlier boots whose sessions were ended (guarded by mu_); forgotten when the
+  // connection gets a new plugin instance (it may point elsewhere).
+  std::map<std::string, std::set<std::string>> ended_boots_;
+  std::map<std::string, std::shared_ptr<std::mutex>> end_locks_;  // one end_sessions per connection at a time
 };
 
 // The next rotation after `from` by period or schedule; epoch when neither is set.

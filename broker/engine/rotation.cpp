@@ -198,7 +198,7 @@ void database_engine::schedule_root(const connection_config& c) {
   if (rotations_ == nullptr) return;
   const std::string key = mount_ + "|root|" + c.name;
   const rotation_state& r = c.root_rotation;
-  if (r.period.count() == 0 && r.schedule.empty()) {
+  if ((r.period.count() == 0 && r.schedule.empty()) || r.disabled) {
     rotations_->cancel(key);
     return;
   }
@@ -209,6 +209,18 @@ void database_engine::schedule_root(const connection_config& c) {
   rotations_->schedule(key, at, [self, name] {
     auto e = self.lock();
     if (!e) return;
+    // With a schedule and a window: a rotation later than the window waits for the next time.
+    if (auto cfg = e->must_config(name); cfg) {
+      const rotation_state& rs = (*cfg)->root_rotation;
+      const time_point now = e->clock_.now();
+      if (rs.attempts == 0 && !rs.schedule.empty() && rs.window.count() > 0 && rs.next != time_point{} &&
+          now > rs.next + rs.window) {
+        connection_config late = **cfg;
+        late.root_rotation.next = next_rotation_time(late.root_rotation, now);
+        if (e->store_config(late)) e->schedule_root(late);
+        return;
+      }
+    }
     if (auto s = e->rotate_root(name); !s) {
       spdlog::error("scheduled root rotation of {}{} failed: {}", e->mount_, name, s.err().message);
       auto cfg = e->must_config(name);
@@ -244,12 +256,13 @@ result<std::optional<static_role>> database_engine::read_static_role(const std::
 
 result<std::vector<std::string>> database_engine::list_static_roles() { return store_.list(prefix_ + "static-role/"); }
 
-status database_engine::write_static_role(static_role_update u) {
+result<std::vector<std::string>> database_engine::write_static_role(static_role_update u) {
   auto l = static_lock(u.name);
   std::unique_lock writing(*l);
   auto existing = load_static_role(u.name);
   if (!existing) return std::move(existing).err();
   const bool create = !existing->has_value();
+  if (!create && u.skip_import_rotation) return make_error(errc::invalid_request, "skip_import_rotation has no effect on updates");
   if (create) {
     if (auto dyn = read_role(u.name); dyn && dyn->has_value()) {
       return make_error(errc::invalid_request, "Role and Static Role names must be unique");
@@ -298,16 +311,31 @@ status database_engine::write_static_role(static_role_update u) {
     return make_error(errc::invalid_request, "invalid credential_type \"" + r.credential_type + "\"");
   }
   if (u.credential_config) r.credential_config = *u.credential_config;
-  if (auto c = must_config(r.db_name); !c) return std::move(c).err();
+  auto cfg = must_config(r.db_name);
+  if (!cfg) return std::move(cfg).err();
+  std::vector<std::string> warnings;
+  if (create && u.skip_import_rotation.value_or((*cfg)->skip_static_role_import_rotation)) {
+    // Imported as it is: the first rotation comes at the end of the period (or the next tick).
+    if (u.password && !u.password->empty()) {
+      r.password = *u.password;
+    } else {
+      warnings.emplace_back("skip_import_rotation: the account's current password was not given (\"password\"), so "
+                            "static-creds answers an empty password until the first rotation");
+    }
+    r.rotation.next = next_rotation_time(r.rotation, clock_.now());
+    if (auto s = store_static_role(r); !s) return std::move(s).err();
+    schedule_static(r);
+    return warnings;
+  }
   if (create) {
     // Vault must know the password: rotate it now; nothing is stored if that fails.
-    if (auto s = rotate_static_locked(r, "create"); !s) return s;
-    return ok_v;
+    if (auto s = rotate_static_locked(r, "create"); !s) return std::move(s).err();
+    return warnings;
   }
   r.rotation.next = next_rotation_time(r.rotation, r.rotation.last == time_point{} ? clock_.now() : r.rotation.last);
-  if (auto s = store_static_role(r); !s) return s;
+  if (auto s = store_static_role(r); !s) return std::move(s).err();
   schedule_static(r);
-  return ok_v;
+  return warnings;
 }
 
 status database_engine::delete_static_role(const std::string& name) {

@@ -15,10 +15,12 @@ can check alone.
      CREDBROKER_CLIENT_BROKER_PID the server's process id (for tests that signal it)
 3. Fails when COMMAND exits non-zero, when the server did not stop cleanly on SIGTERM, or when any
    recorded secret appears in the server's logs or in the client's output. The client's output is
-   printed with every recorded secret masked.
+   printed with every recorded secret masked, and the temporary directory (secrets file included)
+   is deleted.
 A missing server, binary or setting is a failure, never a skip."""
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -128,6 +130,8 @@ def main():
         problems.append(f"{len(leaked_log)} recorded secret(s) appear in the server's log")
     if leaked_out:
         problems.append(f"{len(leaked_out)} recorded secret(s) appear in the client's output")
+    server_log.close()
+    shutil.rmtree(work, ignore_errors=True)  # it holds the recorded secrets
     if problems:
         tail = log[-6000:]
         for s in recorded:

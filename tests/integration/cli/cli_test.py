@@ -266,7 +266,7 @@ class DatabaseEngine(CliCase):
         tune = json.loads(self.ok("read", "-format=json", "sys/mounts/team-a/db/tune"))
         self.assertEqual((tune["data"]["default_lease_ttl"], tune["data"]["max_lease_ttl"]), (3600, 7200))
         self.remote_error("secrets", "tune", "-default-lease-ttl=3h", "team-a/db",
-                          text="default lease TTL cannot be greater than max lease TTL")
+                          text="backend max lease TTL of 7200 would be less than backend default lease TTL of 10800")
         self.remote_error("secrets", "enable", "kv", text="Error enabling: Error making API request.")
         self.remote_error("secrets", "enable", "-path=team-a/db", "database", text="path is already in use")
         self.local_error("secrets", "tune", "-max-lease-ttl=forever", "team-a/db", text="invalid value \"forever\"")
@@ -371,9 +371,10 @@ class AuthTokensPolicies(CliCase):
 
     def test_auth_tune_is_sent_where_the_vault_cli_sends_it(self):
         self.ok("auth", "enable", "-path=ci", "approle")
-        # The server has no sys/mounts/auth/<path>/tune yet: the CLI reports its error, exit 2.
-        self.remote_error("auth", "tune", "-default-lease-ttl=1h", "ci",
-                          text="Error tuning auth method ci/: Error making API request.")
+        self.assertIn("Success! Tuned the auth method at: ci/",
+                      self.ok("auth", "tune", "-default-lease-ttl=1h", "ci"))
+        tune = json.loads(self.ok("read", "-format=json", "sys/auth/ci/tune"))
+        self.assertEqual(tune["data"]["default_lease_ttl"], 3600)
         self.remote_error("auth", "enable", "-path=ci", "approle", text="Error enabling approle auth:")
         self.ok("auth", "disable", "ci")
 

@@ -109,6 +109,26 @@ TEST_F(acl_api, a_token_limited_to_one_creds_path_is_refused_everywhere_else) {
   EXPECT_EQ(call("GET", "sys/mounts", "hvs.unknown").status, 403);
 }
 
+// Dot segments, doubled slashes and their percent-encodings never reach a path the policy does not
+// grant: the ACL and the router see the same decoded path, and neither resolves "..".
+TEST_F(acl_api, path_tricks_never_reach_a_path_the_policy_denies) {
+  ASSERT_EQ(call("PUT", "sys/policy/s", root_, {{"policy", R"(path "secret/*" { capabilities = ["read", "list"] })"}}).status, 204);
+  const std::string s = token_with({"s"});
+  for (const char* path : {"secret/../sys/policy", "secret/%2e%2e/sys/policy", "secret/..%2fsys/policy",
+                           "secret%2f..%2f..%2fsys/policy", "secret/x/../../sys/policy", "secret/./../sys/policy",
+                           "secret/../auth/token/create", "sys//policy", "sys/./policy", "./sys/policy",
+                           "secret/%2e%2e%2f%2e%2e%2fsys%2fpolicy"}) {
+    SCOPED_TRACE(path);
+    for (const char* method : {"GET", "PUT", "LIST"}) {
+      const auto a = call(method, path, s, std::string(method) == "PUT" ? json{{"policy", ""}} : json(nullptr));
+      // 403 from the ACL, or 404 from the router for a secret/ path nothing is mounted at: never served.
+      EXPECT_TRUE(a.status == 403 || a.status == 404) << method << " " << a.status << " " << a.body.dump();
+    }
+  }
+  // No PUT through a trick rewrote a policy.
+  EXPECT_EQ(call("GET", "sys/policy/s", root_).body["rules"], R"(path "secret/*" { capabilities = ["read", "list"] })");
+}
+
 // tokens x paths x verbs: one line per case.
 struct matrix_case {
   const char* policy;  // HCL for the token's one policy

@@ -64,3 +64,34 @@ TEST(fields, defaults_unknown_and_provided) {
 }
 
 }  // namespace
+
+// Vault's TypeKVPairs: an object of strings, or "k=v" alone or in a list.
+TEST(fields, kv_pairs_take_vaults_forms) {
+  const std::vector<std::pair<json, json>> ok = {
+      {{{"a", "1"}, {"b", 2}}, {{"a", "1"}, {"b", "2"}}},
+      {"a=1", {{"a", "1"}}},
+      {json::array({"a=1", "b = x=y"}), {{"a", "1"}, {"b", "x=y"}}},
+      {"", json::object()},
+  };
+  for (const auto& [in, want] : ok) {
+    auto got = credbroker::api::convert_field(credbroker::api::field_type::kv_pairs, in);
+    ASSERT_TRUE(got) << in.dump() << ": " << got.err().message;
+    EXPECT_EQ(*got, want) << in.dump();
+  }
+  for (const json& bad : {json("novalue"), json("=x"), json::array({1}), json(5)}) {
+    EXPECT_FALSE(credbroker::api::convert_field(credbroker::api::field_type::kv_pairs, bad)) << bad.dump();
+  }
+}
+
+// A tune's TTL: null or "" keeps, "system" is the server's (0), anything else a duration.
+TEST(fields, tune_ttls_as_vault_reads_them) {
+  using credbroker::api::parse_tune_ttl;
+  EXPECT_EQ(*parse_tune_ttl(nullptr), std::nullopt);
+  EXPECT_EQ(*parse_tune_ttl(""), std::nullopt);
+  EXPECT_EQ(*parse_tune_ttl("system"), std::chrono::seconds(0));
+  EXPECT_EQ(*parse_tune_ttl("1h0m0s"), std::chrono::seconds(3600));
+  EXPECT_EQ(*parse_tune_ttl(90), std::chrono::seconds(90));
+  EXPECT_EQ(*parse_tune_ttl("0s"), std::chrono::seconds(0));
+  EXPECT_FALSE(parse_tune_ttl("soon"));
+  EXPECT_FALSE(parse_tune_ttl(-1));
+}

@@ -115,3 +115,22 @@ TEST_F(sys_init, init_parameter_errors) {
 }
 
 }  // namespace
+
+// What `vault operator init` sends: "pgp_keys":null and "root_token_pgp_key":"" mean no PGP.
+TEST_F(sys_init, the_clis_init_body_and_sys_leader) {
+  const json cli = json::parse(R"({"secret_shares":5,"secret_threshold":3,"stored_shares":0,"pgp_keys":null,
+      "recovery_shares":5,"recovery_threshold":3,"recovery_pgp_keys":null,"root_token_pgp_key":""})");
+  EXPECT_EQ(call("PUT", "sys/init", {{"secret_shares", 1}, {"secret_threshold", 1}, {"pgp_keys", {"keybase:x"}}}).first, 400);
+  EXPECT_EQ(call("PUT", "sys/init", {{"secret_shares", 1}, {"secret_threshold", 1}, {"root_token_pgp_key", "x"}}).first, 400);
+  // sys/leader needs no token and answers while sealed too (vault status asks it).
+  const json leader = {{"ha_enabled", false}, {"is_self", false}, {"active_time", "0001-01-01T00:00:00Z"},
+                       {"leader_address", ""}, {"leader_cluster_address", ""}, {"performance_standby", false},
+                       {"performance_standby_last_remote_wal", 0}};
+  EXPECT_EQ(call("GET", "sys/leader"), std::make_pair(200, leader));
+  auto [st, init] = call("PUT", "sys/init", cli);
+  ASSERT_EQ(st, 200) << init.dump();
+  EXPECT_EQ(init["keys"].size(), 5u);
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(call("PUT", "sys/unseal", {{"key", init["keys"][i]}}).first, 200);
+  EXPECT_EQ(call("GET", "sys/leader"), std::make_pair(200, leader));
+  EXPECT_EQ(call("PUT", "sys/leader").first, 405);
+}

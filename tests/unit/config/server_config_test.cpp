@@ -54,8 +54,15 @@ TEST(server_config, table) {
       {"revocation cap below base", [](json& j) { j["lease_revocation"] = {{"backoff_base", "1m"}, {"backoff_cap", "10s"}}; },
        "lease_revocation.backoff_cap: must not be below backoff_base"},
       {"unknown listener key", [](json& j) { j["listener"]["tcp"]["adress"] = "x"; },
-       "unknown key \"listener.tcp.adress\"; expected one of: address, http_idle_timeout, http_read_timeout, "
-       "http_write_timeout, max_request_size, tls_cert_file, tls_disable, tls_key_file"},
+       "unknown key \"listener.tcp.adress\"; expected one of: address, http_idle_timeout, http_read_header_timeout, "
+       "http_read_timeout, http_write_timeout, max_connections, max_request_size, tls_cert_file, tls_disable, "
+       "tls_key_file"},
+      {"max_connections", [](json& j) { j["listener"]["tcp"]["max_connections"] = 500; }, nullptr},
+      {"max_connections negative", [](json& j) { j["listener"]["tcp"]["max_connections"] = -1; },
+       "listener.tcp.max_connections: expected a whole number from 0 to 1000000, got -1"},
+      {"header timeout bad", [](json& j) { j["listener"]["tcp"]["http_read_header_timeout"] = "soon"; },
+       "listener.tcp.http_read_header_timeout: expected a duration such as \"30s\", \"5m\", \"768h\" or a number of "
+       "seconds, got \"soon\""},
       {"bad address", [](json& j) { j["listener"]["tcp"]["address"] = "8200"; },
        "listener.tcp.address: expected \"host:port\" such as \"127.0.0.1:8200\", got \"8200\""},
       {"address not string", [](json& j) { j["listener"]["tcp"]["address"] = 8200; },
@@ -75,7 +82,7 @@ TEST(server_config, table) {
       {"bad log format", [](json& j) { j["log_format"] = "xml"; },
        "log_format: expected \"standard\" or \"json\", got \"xml\""},
       {"unknown storage", [](json& j) { j["storage"] = {{"file", {{"path", "/x"}}}}; },
-       "unknown key \"storage.file\"; expected one of: inmem, sqlite"},
+       "unknown key \"storage.file\"; expected one of: inmem, postgresql, sqlite"},
       {"sqlite without path", [](json& j) { j["storage"]["sqlite"] = json::object(); },
        "storage.sqlite.path: expected the data directory, a non-empty string, got null"},
       {"missing listener", [](json& j) { j.erase("listener"); },
@@ -111,6 +118,8 @@ TEST(server_config, values_are_read) {
   EXPECT_EQ(r->default_lease_ttl.count(), 3600);
   EXPECT_EQ(r->max_lease_ttl.count(), 768 * 3600);
   EXPECT_EQ(r->listener.idle_timeout.count(), 120);
+  EXPECT_EQ(r->listener.read_header_timeout.count(), 10);
+  EXPECT_EQ(r->listener.max_connections, 0u);
   EXPECT_EQ(r->format, log_format::json);
   EXPECT_EQ(r->storage.type, "sqlite");
   EXPECT_EQ(r->storage.path, "/var/lib/credbroker");
@@ -122,6 +131,67 @@ TEST(server_config, values_are_read) {
   EXPECT_EQ(r2->revocation.backoff_base.count(), 2);
   EXPECT_EQ(r2->revocation.per_connection, 9u);
   EXPECT_EQ(r2->revocation.backoff_cap.count(), 600);
+}
+
+TEST(server_config, postgresql_storage) {
+  const std::string url = "postgresql://credbroker:pw@db.internal:5432/credbroker";
+  auto with = [&](json settings) {
+    json doc = base();
+    doc["storage"] = {{"postgresql", std::move(settings)}};
+    return config::parse_server_config(doc);
+  };
+  auto r = with({{"connection_url", url}, {"table", "vault.kv"}, {"max_parallel", "16"}, {"ha_enabled", "true"}});
+  ASSERT_TRUE(r.ok()) << r.err().message;
+  EXPECT_EQ(r->storage.type, "postgresql");
+  EXPECT_EQ(r->storage.connection_url.reveal(), url);
+  EXPECT_EQ(r->storage.table, "vault.kv");
+  EXPECT_EQ(r->storage.max_parallel, 16u);
+  EXPECT_TRUE(r->storage.ha_enabled);
+  EXPECT_EQ(r->storage.ha_table, "credbroker_ha_locks");
+  auto defaults = with({{"connection_url", url}});
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->storage.table, "credbroker_kv_store");
+  EXPECT_EQ(defaults->storage.max_parallel, 128u);
+  EXPECT_FALSE(defaults->storage.ha_enabled);
+
+  const std::vector<std::pair<json, std::string>> bad = {
+      {json::object(), "storage.postgresql.connection_url: required (or VAULT_PG_CONNECTION_URL), e.g. "
+                       "\"postgresql://credbroker:PASSWORD@db.internal:5432/credbroker\""},
+      {{{"connection_url", url}, {"tabel", "x"}},
+       "unknown key \"storage.postgresql.tabel\"; expected one of: connection_url, ha_enabled, ha_table, max_parallel, table"},
+      {{{"connection_url", url}, {"max_parallel", 1}}, "storage.postgresql.max_parallel: expected a whole number from 2 to 10000, got 1"},
+      {{{"connection_url", url}, {"max_parallel", "many"}},
+       "storage.postgresql.max_parallel: expected a whole number from 2 to 10000, got \"many\""},
+      {{{"connection_url", url}, {"table", ""}}, "storage.postgresql.table: expected a table name or schema.table, got \"\""},
+      {{{"connection_url", url}, {"ha_enabled", "maybe"}}, "storage.postgresql.ha_enabled: expected true or false, got \"maybe\""},
+      {{{"connection_url", 5}}, "storage.postgresql.connection_url: expected a string, got 5"},
+  };
+  for (const auto& [settings, message] : bad) {
+    SCOPED_TRACE(settings.dump());
+    auto e = with(settings);
+    ASSERT_FALSE(e.ok());
+    EXPECT_EQ(e.err().message, message);
+    EXPECT_EQ(e.err().message.find("pw@"), std::string::npos);  // the URL's password is never echoed
+  }
+}
+
+TEST(server_config, listener_limits_and_vaults_zero_timeouts) {
+  json doc = base();
+  auto defaults = config::parse_server_config(doc);
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->listener.idle_timeout.count(), 30);  // well below Vault's 5m: idle sockets go
+  EXPECT_EQ(defaults->listener.read_header_timeout.count(), 10);
+  doc["listener"]["tcp"]["max_connections"] = 2000;
+  doc["listener"]["tcp"]["http_read_header_timeout"] = "3s";
+  doc["listener"]["tcp"]["http_read_timeout"] = "20s";
+  doc["listener"]["tcp"]["http_idle_timeout"] = 0;  // Vault: falls back to the read timeout
+  doc["listener"]["tcp"]["http_write_timeout"] = "0";  // Vault: none; here: the default stays
+  auto r = config::parse_server_config(doc);
+  ASSERT_TRUE(r.ok()) << r.err().message;
+  EXPECT_EQ(r->listener.max_connections, 2000u);
+  EXPECT_EQ(r->listener.read_header_timeout.count(), 3);
+  EXPECT_EQ(r->listener.idle_timeout.count(), 20);
+  EXPECT_EQ(r->listener.write_timeout.count(), 30);
 }
 
 TEST(server_config, file_errors_name_the_file) {

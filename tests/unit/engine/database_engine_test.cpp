@@ -2,6 +2,9 @@
 // sys/leases), with the fake plugin, an in-memory store and a fake clock.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <optional>
+
 #include "support/engine_api.hpp"
 
 using namespace credbroker;
@@ -27,15 +30,15 @@ TEST_F(engine_api, config_and_role_errors_as_vault) {
       {"unknown plugin", "POST", "database/config/other", {{"plugin_name", "mysql-database-plugin"}}, 400, nullptr},
       {"plugin refuses config", "POST", "database/config/other", {{"plugin_name", "fake-database-plugin"}, {"invalid", true}},
        400, {{"errors", {"error creating database object: config is invalid"}}}},
-      {"missing password policy", "POST", "database/config/other",
-       {{"plugin_name", "fake-database-plugin"}, {"password_policy", "nope"}}, 400,
-       {{"errors", {"password policy \"nope\" does not exist"}}}},
+      // Vault checks a config's password policy when it makes a password, not when the config is written.
+      {"password policy that does not exist yet", "POST", "database/config/other",
+       {{"plugin_name", "fake-database-plugin"}, {"password_policy", "later"}}, 204, nullptr},
       {"role without db_name", "POST", "database/roles/r", {{"creation_statements", "x"}}, 400,
        {{"errors", {"database name is required"}}}},
       {"role bad credential type", "POST", "database/roles/r", {{"db_name", "pg"}, {"credential_type", "magic"}}, 400,
        {{"errors", {"invalid credential_type \"magic\""}}}},
-      {"role ttl over max", "POST", "database/roles/r", {{"db_name", "pg"}, {"default_ttl", 10}, {"max_ttl", 5}}, 400,
-       {{"errors", {"ttl cannot be greater than max_ttl"}}}},
+      // Vault stores default_ttl > max_ttl and caps the leases (engine_api.role_ttl_above_max_ttl_is_capped).
+      {"role ttl over max", "POST", "database/roles/r", {{"db_name", "pg"}, {"default_ttl", 10}, {"max_ttl", 5}}, 204, nullptr},
       {"role bad duration", "POST", "database/roles/r", {{"db_name", "pg"}, {"default_ttl", "soon"}}, 400, nullptr},
       {"bad role name", "POST", "database/roles/-x", {{"db_name", "pg"}}, 404, nullptr},
       {"read missing config", "GET", "database/config/nope", nullptr, 404, {{"errors", json::array()}}},
@@ -43,8 +46,8 @@ TEST_F(engine_api, config_and_role_errors_as_vault) {
       {"creds unknown role", "GET", "database/creds/nope", nullptr, 400, {{"errors", {"unknown role: nope"}}}},
       {"reset unknown connection", "POST", "database/reset/nope", nullptr, 500,
        {{"errors", {"1 error occurred:\n\t* failed to find entry for connection with name: \"nope\"\n\n"}}}},
-      {"list configs", "LIST", "database/config", nullptr, 200, {{"data", {{"keys", {"pg"}}}}}},
-      {"list roles", "LIST", "database/roles", nullptr, 200, {{"data", {{"keys", {"app"}}}}}},
+      {"list configs", "LIST", "database/config", nullptr, 200, {{"data", {{"keys", {"other", "pg"}}}}}},
+      {"list roles", "LIST", "database/roles", nullptr, 200, {{"data", {{"keys", {"app", "r"}}}}}},
       {"reset", "POST", "database/reset/pg", nullptr, 204, nullptr},
   };
   for (const auto& c : cases) {
@@ -205,6 +208,153 @@ TEST_F(engine_api, pending_leases_are_settled_at_start_up) {
   EXPECT_EQ(leases_->count(), 1u);
 }
 
+// A crash while the database still runs creations of the dead process (issue 14): they may commit
+// after the restart asked user_exists. Each test writes the dead process's pending leases itself and
+// puts their creations in flight in the fake database under that process's boot id.
+class engine_crash : public engine_api {
+ protected:
+  // A pending lease of the current process whose creation is still running in the database.
+  std::string crashed_issuance(const std::string& suffix) {
+    leases::lease l;
+    l.id = "database/creds/app/" + suffix;
+    l.connection = "pg";
+    l.role = "app";
+    l.username = "v-crash-" + suffix;
+    l.issue_time = clock_.now();
+    l.expire_time = clock_.now() + seconds(3600);
+    l.state = leases::lease_state::pending;
+    l.boot = boot_;
+    EXPECT_TRUE(leases_->add(l));
+    std::lock_guard lock(db_->mu);
+    db_->in_flight[boot_].push_back(l.username);
+    return l.id;
+  }
+  std::optional<leases::lease> lease_of(const std::string& id) {
+    auto l = leases_->lookup(id);
+    if (!l) return std::nullopt;
+    return *l;
+  }
+  std::vector<std::string> calls() {
+    std::lock_guard lock(db_->mu);
+    return db_->calls;
+  }
+};
+
+TEST_F(engine_crash, issuance_records_its_boot_while_the_creation_is_in_doubt) {
+  configure();
+  std::optional<leases::lease> during;
+  db_->during_new_user = [&] {
+    auto pending = leases_->list("database/creds/app/");
+    ASSERT_TRUE(pending && pending->size() == 1u);
+    during = lease_of("database/creds/app/" + pending->front());
+  };
+  auto [status, body] = call("GET", "database/creds/app");
+  ASSERT_EQ(status, 200) << body.dump();
+  ASSERT_TRUE(during);
+  EXPECT_EQ(during->state, leases::lease_state::pending);
+  EXPECT_EQ(during->boot, boot_);
+  auto after = lease_of(body["lease_id"]);
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->state, leases::lease_state::active);
+  EXPECT_EQ(after->boot, "");  // nothing in doubt any more
+}
+
+TEST_F(engine_crash, the_dead_process_sessions_end_before_user_exists_is_asked) {
+  configure();
+  const std::string dead = boot_;
+  const auto a = crashed_issuance("AAAAAAAAAAAAAAAAAAAAAAAA");
+  const auto b = crashed_issuance("BBBBBBBBBBBBBBBBBBBBBBBB");
+  restart();
+  // Ended once for both leases, and before either was looked up.
+  std::vector<std::string> ended;
+  {
+    std::lock_guard lock(db_->mu);
+    ended = db_->ended_boots;
+  }
+  EXPECT_EQ(ended, std::vector<std::string>{dead});
+  const auto c = calls();
+  ASSERT_FALSE(c.empty());
+  EXPECT_EQ(c.front(), "end_sessions " + dead);
+  EXPECT_NE(std::find(c.begin(), c.end(), "user_exists v-crash-AAAAAAAAAAAAAAAAAAAAAAAA"), c.end());
+  EXPECT_FALSE(lease_of(a));
+  EXPECT_FALSE(lease_of(b));
+  // The lock the creations waited on goes: nothing of the dead process is left to commit.
+  EXPECT_EQ(db_->commit_in_flight(dead), 0u);
+  EXPECT_EQ(users(), 0u);
+}
+
+TEST_F(engine_crash, sessions_that_cannot_be_ended_keep_the_lease_pending_until_they_can) {
+  configure();
+  const std::string dead = boot_;
+  const auto id = crashed_issuance("CCCCCCCCCCCCCCCCCCCCCCCC");
+  db_->fail_end_sessions = true;
+  restart();
+  auto kept = lease_of(id);
+  ASSERT_TRUE(kept) << "a pending lease was forgotten while its creation could still commit";
+  EXPECT_EQ(kept->state, leases::lease_state::pending);
+  for (const auto& call : calls()) EXPECT_EQ(call.rfind("user_exists", 0), std::string::npos) << call;
+  // Its creation commits while the broker cannot end it.
+  EXPECT_EQ(db_->commit_in_flight(dead), 1u);
+  // Retried later: not before the backoff, then settled (the user exists: kept).
+  mounts_->reconcile_due();
+  EXPECT_EQ(lease_of(id)->state, leases::lease_state::pending);
+  db_->fail_end_sessions = false;
+  clock_.advance(seconds(5));
+  mounts_->reconcile_due();
+  ASSERT_TRUE(lease_of(id));
+  EXPECT_EQ(lease_of(id)->state, leases::lease_state::active);
+  EXPECT_EQ(lease_of(id)->boot, "");
+  // The user and its lease go together.
+  EXPECT_EQ(call("PUT", "sys/leases/revoke", {{"lease_id", id}}).first, 204);
+  EXPECT_EQ(users(), 0u);
+}
+
+TEST_F(engine_crash, an_expired_pending_lease_of_a_dead_process_is_revoked_only_after_its_sessions_end) {
+  configure();
+  const std::string dead = boot_;
+  const auto id = crashed_issuance("DDDDDDDDDDDDDDDDDDDDDDDD");
+  db_->fail_end_sessions = true;
+  restart();
+  clock_.advance(seconds(3601));
+  leases_->run_due();
+  auto l = lease_of(id);
+  ASSERT_TRUE(l) << "revoked (and forgotten) while its creation could still commit";
+  EXPECT_EQ(l->state, leases::lease_state::revoking);
+  EXPECT_NE(l->last_error.find("could not be ended"), std::string::npos) << l->last_error;
+  EXPECT_EQ(l->boot, dead);  // still in doubt
+  EXPECT_EQ(db_->commit_in_flight(dead), 1u);
+  db_->fail_end_sessions = false;
+  clock_.advance(seconds(60));
+  leases_->run_due();
+  EXPECT_FALSE(lease_of(id));
+  EXPECT_EQ(users(), 0u);
+}
+
+TEST_F(engine_crash, a_plugin_that_cannot_end_sessions_never_settles_by_guessing) {
+  configure();
+  (void)crashed_issuance("EEEEEEEEEEEEEEEEEEEEEEEE");
+  restart();
+  // This process's own boot is never ended (its sessions are the ones serving now).
+  for (const auto& call : calls()) EXPECT_NE(call, "end_sessions " + boot_);
+  auto p = plugins_.create("fake-database-plugin");
+  ASSERT_TRUE(p);
+  ASSERT_TRUE((*p)->initialize({json::object(), false, "me"}));
+  EXPECT_FALSE((*p)->end_sessions("me"));
+}
+
+TEST_F(engine_api, a_pool_only_config_update_needs_no_new_login) {
+  configure();
+  // The database has no connection to spare (too many clients): a verified update would fail.
+  db_->down = true;
+  EXPECT_EQ(call("POST", "database/config/pg", {{"max_open_connections", 2}}).first, 204);
+  EXPECT_EQ(call("POST", "database/config/pg", {{"max_idle_connections", 1}, {"max_connection_lifetime", "1m"}}).first, 204);
+  auto [status, body] = call("GET", "database/config/pg");
+  ASSERT_EQ(status, 200);
+  EXPECT_EQ(body["data"]["connection_details"]["max_open_connections"], 2);
+  // Anything else is verified as before.
+  EXPECT_EQ(call("POST", "database/config/pg", {{"connection_url", "fake://other"}}).first, 400);
+}
+
 TEST_F(engine_api, renew_and_revoke_reach_the_database_even_after_the_role_is_deleted) {
   configure();
   auto [status, body] = call("GET", "database/creds/app");
@@ -293,3 +443,61 @@ TEST_F(engine_api, several_mounts_keep_their_own_connections) {
 }
 
 }  // namespace
+
+// Vault checks a config's password policy when it makes a password: a config may name a policy
+// written later; creds fail (400) until it exists, then follow it.
+TEST_F(engine_api, password_policy_is_checked_when_a_password_is_made) {
+  configure({{"password_policy", "later"}});
+  auto [s1, b1] = call("GET", "database/creds/app");
+  EXPECT_EQ(s1, 400) << b1.dump();
+  EXPECT_EQ(b1["errors"][0], "password policy \"later\" does not exist");
+  EXPECT_EQ(users(), 0u);
+  ASSERT_EQ(call("POST", "sys/policies/password/later",
+                 {{"policy", "length = 12\nrule \"charset\" {\n  charset = \"0123456789\"\n}\n"}})
+                .first,
+            204);
+  auto [s2, b2] = call("GET", "database/creds/app");
+  ASSERT_EQ(s2, 200) << b2.dump();
+  const std::string pw = b2["data"]["password"];
+  EXPECT_EQ(pw.size(), 12u);
+  EXPECT_EQ(pw.find_first_not_of("0123456789"), std::string::npos);
+}
+
+// Vault accepts default_ttl > max_ttl on a role, reads it back as written, and caps each lease.
+TEST_F(engine_api, role_ttl_above_max_ttl_is_capped) {
+  configure();
+  ASSERT_EQ(call("POST", "database/roles/app", {{"db_name", "pg"}, {"default_ttl", "2h"}, {"max_ttl", "1h"}}).first, 204);
+  auto role = call("GET", "database/roles/app").second["data"];
+  EXPECT_EQ(role["default_ttl"], 7200);
+  EXPECT_EQ(role["max_ttl"], 3600);
+  auto [s, body] = call("GET", "database/creds/app");
+  ASSERT_EQ(s, 200) << body.dump();
+  EXPECT_EQ(body["lease_duration"], 3600);
+  ASSERT_TRUE(body["warnings"].is_array());
+  EXPECT_NE(body["warnings"][0].get<std::string>().find("TTL value is capped"), std::string::npos);
+}
+
+// A key the plugin does not read is not stored as a connection detail nobody reads: a warning says so.
+TEST_F(engine_api, config_keys_the_plugin_does_not_read_are_warned_and_dropped) {
+  {
+    std::lock_guard lock(db_->mu);
+    db_->config_keys = {"connection_url", "username", "password"};
+  }
+  auto [s, body] = call("POST", "database/config/pg", {{"plugin_name", "fake-database-plugin"},
+                                                        {"connection_url", "fake://{{username}}:{{password}}@db"},
+                                                        {"username", "admin"},
+                                                        {"password", "root-secret"},
+                                                        {"allowed_roles", "app"},
+                                                        {"tls_ca", "x"},
+                                                        {"max_open_connection", 9}});
+  ASSERT_EQ(s, 200) << body.dump();
+  ASSERT_EQ(body["warnings"].size(), 1u);
+  EXPECT_EQ(body["warnings"][0],
+            "fake-database-plugin does not read these parameters, which were not stored: [max_open_connection tls_ca]");
+  const auto details = call("GET", "database/config/pg").second["data"]["connection_details"];
+  EXPECT_FALSE(details.contains("tls_ca"));
+  EXPECT_FALSE(details.contains("max_open_connection"));
+  EXPECT_EQ(details["username"], "admin");
+  auto [s2, b2] = call("POST", "database/config/pg", {{"username", "admin"}});
+  EXPECT_EQ(s2, 204) << b2.dump();  // only known keys: no warning
+}

@@ -35,6 +35,10 @@ class rotation : public engine_api {
     std::lock_guard lock(db_->mu);
     return db_->users[user];
   }
+  void add_account(const std::string& user, const std::string& password) {
+    std::lock_guard lock(db_->mu);
+    db_->users[user] = password;
+  }
   std::string wal_prefix() {
     auto dirs = store_.list("logical/");
     EXPECT_TRUE(dirs && dirs->size() == 1);
@@ -142,7 +146,7 @@ TEST_F(rotation, scheduled_root_rotation_runs_on_time_and_shows_on_config_read) 
   EXPECT_NE(b2["errors"][0].get<std::string>().find("mutually exclusive"), std::string::npos);
   auto [s3, b3] = call("POST", "database/config/pg", {{"root_rotation_schedule", "0 25 * * *"}});
   EXPECT_EQ(s3, 400);
-  EXPECT_EQ(b3["errors"][0], "could not parse root_rotation_schedule: field 2 (hour): value 25 out of range 0-23");
+  EXPECT_EQ(b3["errors"][0], "could not parse rotation_schedule: field 2 (hour): value 25 out of range 0-23");
   ASSERT_EQ(call("POST", "database/config/pg", {{"root_rotation_schedule", "0 * * * *"}}).first, 204);
   EXPECT_EQ(call("GET", "database/config/pg").second["data"]["root_rotation_schedule"], "0 * * * *");
 }
@@ -296,3 +300,98 @@ TEST(rotation_scheduler, runs_due_jobs_in_order_never_early_and_replaces_by_key)
 }
 
 }  // namespace
+
+// Vault's automated root rotation names drive the same scheduler as root_rotation_*.
+TEST_F(rotation, vaults_rotation_names_drive_the_root_rotation) {
+  ASSERT_EQ(call("POST", "database/config/pg", {{"rotation_period", 3600}}).first, 204);
+  auto d = call("GET", "database/config/pg").second["data"];
+  EXPECT_EQ(d["rotation_period"], 3600);
+  EXPECT_EQ(d["rotation_schedule"], "");
+  EXPECT_EQ(d["rotation_window"], 0);
+  EXPECT_EQ(d["disable_automated_rotation"], false);
+  EXPECT_EQ(d["root_rotation_period"], 3600);  // credbroker's earlier name shows the same setting
+  clock_.advance(seconds(3601));
+  rotations_->run_due();
+  EXPECT_NE(db_root(), "root-secret");
+  const std::string first = db_root();
+
+  // disable_automated_rotation keeps the period but schedules nothing.
+  ASSERT_EQ(call("POST", "database/config/pg", {{"disable_automated_rotation", true}}).first, 204);
+  EXPECT_EQ(call("GET", "database/config/pg").second["data"]["disable_automated_rotation"], true);
+  clock_.advance(seconds(7200));
+  rotations_->run_due();
+  EXPECT_EQ(db_root(), first);
+  ASSERT_EQ(call("POST", "database/config/pg", {{"disable_automated_rotation", false}}).first, 204);
+  clock_.advance(seconds(3601));
+  rotations_->run_due();
+  EXPECT_NE(db_root(), first);
+
+  const std::vector<static_case> cases = {
+      {"period and schedule", {{"rotation_period", 3600}, {"rotation_schedule", "0 * * * *"}}, 400,
+       "mutually exclusive fields rotation_schedule and rotation_period were both specified; only one of them can be provided"},
+      {"window with a period", {{"rotation_period", 3600}, {"rotation_window", 3600}}, 400, "rotation_window does not apply to period"},
+      {"short period", {{"rotation_period", 2}}, 400, "rotation_period must be 5 seconds or more"},
+      {"short window", {{"rotation_schedule", "0 * * * *"}, {"rotation_window", 60}}, 400, "rotation_window must be 3600 seconds or more"},
+      {"schedule and window", {{"rotation_schedule", "0 3 * * *"}, {"rotation_window", "2h"}}, 204, nullptr},
+  };
+  for (const auto& c : cases) {
+    auto [s, body] = call("POST", "database/config/pg", c.body);
+    EXPECT_EQ(s, c.status) << c.name << ": " << body.dump();
+    if (c.error != nullptr) {
+      EXPECT_EQ(body["errors"][0], c.error) << c.name;
+    }
+  }
+  d = call("GET", "database/config/pg").second["data"];
+  EXPECT_EQ(d["rotation_schedule"], "0 3 * * *");
+  EXPECT_EQ(d["rotation_window"], 7200);
+  EXPECT_EQ(d["rotation_period"], 0);
+}
+
+// A scheduled root rotation later than its window waits for the next time of the schedule.
+TEST_F(rotation, a_root_rotation_past_its_window_waits_for_the_next_time) {
+  ASSERT_EQ(call("POST", "database/config/pg", {{"rotation_schedule", "0 * * * *"}, {"rotation_window", 3600}}).first, 204);
+  const auto next = call("GET", "database/config/pg").second["data"]["next_root_rotation"];
+  ASSERT_TRUE(next.is_string());
+  clock_.advance(seconds(3 * 3600));  // the broker was busy (or down) past the window
+  rotations_->run_due();
+  EXPECT_EQ(db_root(), "root-secret");
+  EXPECT_NE(call("GET", "database/config/pg").second["data"]["next_root_rotation"], next);
+  clock_.advance(seconds(3600));
+  rotations_->run_due();
+  EXPECT_NE(db_root(), "root-secret");
+}
+
+// skip_import_rotation (or the connection's skip_static_role_import_rotation): the account is taken
+// over as it is, with the password given, and rotated first at the end of its period.
+TEST_F(rotation, static_roles_honour_skip_import_rotation) {
+  add_account("imported", "current-pw");
+  auto [s, body] = call("POST", "database/static-roles/imp",
+                        {{"db_name", "pg"}, {"username", "imported"}, {"rotation_period", "1h"},
+                         {"skip_import_rotation", true}, {"password", "current-pw"}});
+  ASSERT_EQ(s, 204) << body.dump();
+  EXPECT_EQ(db_password("imported"), "current-pw");
+  EXPECT_EQ(call("GET", "database/static-creds/imp").second["data"]["password"], "current-pw");
+  auto [s2, b2] = call("POST", "database/static-roles/imp", {{"skip_import_rotation", false}});
+  EXPECT_EQ(s2, 400);
+  EXPECT_EQ(b2["errors"][0], "skip_import_rotation has no effect on updates");
+  clock_.advance(seconds(3601));
+  rotations_->run_due();
+  EXPECT_NE(db_password("imported"), "current-pw");
+  EXPECT_EQ(call("GET", "database/static-creds/imp").second["data"]["password"], db_password("imported"));
+
+  // The connection's default, and no password given: a warning, and nothing rotated.
+  ASSERT_EQ(call("POST", "database/config/pg", {{"skip_static_role_import_rotation", true}}).first, 204);
+  EXPECT_EQ(call("GET", "database/config/pg").second["data"]["skip_static_role_import_rotation"], true);
+  add_account("other", "other-pw");
+  auto [s3, b3] = call("POST", "database/static-roles/oth", {{"db_name", "pg"}, {"username", "other"}, {"rotation_period", "1h"}});
+  ASSERT_EQ(s3, 200) << b3.dump();
+  EXPECT_NE(b3["warnings"][0].get<std::string>().find("skip_import_rotation"), std::string::npos);
+  EXPECT_EQ(db_password("other"), "other-pw");
+  // Without either, a create rotates at once (as before).
+  add_account("third", "third-pw");
+  ASSERT_EQ(call("POST", "database/static-roles/thr",
+                 {{"db_name", "pg"}, {"username", "third"}, {"rotation_period", "1h"}, {"skip_import_rotation", false}})
+                .first,
+            204);
+  EXPECT_NE(db_password("third"), "third-pw");
+}

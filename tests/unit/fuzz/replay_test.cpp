@@ -72,4 +72,30 @@ TEST(fuzz_replay, username_template_corpus_and_100k_mutations) {
   EXPECT_EQ(runs, corpus("username_template").size() + 100'000);
 }
 
+TEST(fuzz_replay, postgres_statements_corpus_and_100k_mutations) {
+  const auto runs = replay("postgres_statements", credbroker::fuzz::fuzz_postgres_statements_one,
+                           std::string("'\"$;-/*\\\nEe{}namepasswordDO AS$$p$ ") + std::string(1, '\0'), 100'000);
+  EXPECT_EQ(runs, corpus("postgres_statements").size() + 100'000);
+}
+
+TEST(fuzz_replay, redis_acl_rules_corpus_and_100k_mutations) {
+  const auto runs = replay("redis_acl_rules", credbroker::fuzz::fuzz_redis_acl_rules_one,
+                           "[]\",\\u0~*+-@&%:=\n idnamecredbroker0123456789", 100'000);
+  EXPECT_EQ(runs, corpus("redis_acl_rules").size() + 100'000);
+}
+
+TEST(fuzz_replay, http_request_corpus_and_100k_mutations) {
+  const auto runs = replay("http_request", credbroker::fuzz::fuzz_http_request_one,
+                           "\r\n :/?&=%0123456789abcdefGETPOSTLISTHEADv1syshealthfzechoX-Vault-Token"
+                           "fuzz-root-tokenContent-LengthTransfer-Encodingchunked{}[]\",",
+                           100'000);
+  EXPECT_EQ(runs, corpus("http_request").size() + 100'000);
+}
+
+TEST(fuzz_replay, fields_corpus_and_100k_mutations) {
+  const auto runs = replay("fields", credbroker::fuzz::fuzz_fields_one,
+                           "{}[]\",: 0123456789.-+eEtruefalsenullsibdmkvc\\u \t1h30m", 100'000);
+  EXPECT_EQ(runs, corpus("fields").size() + 100'000);
+}
+
 }  // namespace
