@@ -160,6 +160,41 @@ TEST_F(audit_hook_test, refusals_are_audited_with_their_error_and_stay_refusals)
   }
 }
 
+TEST_F(audit_hook_test, token_refusals_from_the_header_are_audited_without_the_body) {
+  // The HTTP server's steps: inspect() refuses a protected route without a token, authenticate()
+  // a refused token, both before the body is read; each refusal is a request and a response entry.
+  api::raw_request head;
+  head.method = "PUT";
+  head.target = "/v1/sys/policy/p";
+  head.remote = "10.0.0.7:40001";
+  const auto d = svc_->inspect(head);
+  ASSERT_TRUE(d.refuse);
+  EXPECT_EQ(d.refuse->status, 403);
+  ASSERT_EQ(sink_->entries.size(), 2u);
+  EXPECT_EQ(sink_->entries[1]["error"], "permission denied");
+  EXPECT_EQ(sink_->entries[1]["request"]["path"], "sys/policy/p");
+  EXPECT_FALSE(sink_->entries[0]["request"]["id"].get<std::string>().empty());
+  sink_->entries.clear();
+  head.headers.emplace_back("x-vault-token", "hvs.NOSUCHTOKEN");
+  ASSERT_TRUE(svc_->inspect(head).needs_token);
+  EXPECT_TRUE(sink_->entries.empty());
+  const auto refused = svc_->authenticate(head);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 403);
+  ASSERT_EQ(sink_->entries.size(), 2u);
+  for (const auto& e : sink_->entries) {
+    EXPECT_EQ(e["request"]["client_token"], device_salt.hmac("hvs.NOSUCHTOKEN"));
+    EXPECT_FALSE(e["request"].contains("data"));
+    EXPECT_NE(e["error"].get<std::string>().find("invalid token"), std::string::npos);
+  }
+  // A response entry no device records turns the refusal into a 500, as in handle().
+  sink_->fail_responses = true;
+  const auto failed = svc_->authenticate(head);
+  ASSERT_TRUE(failed);
+  EXPECT_EQ(failed->status, 500);
+  sink_->fail_responses = false;
+}
+
 TEST_F(audit_hook_test, a_request_no_device_can_record_is_refused_before_its_handler_runs) {
   sink_->fail_requests = true;
   const auto a = call("PUT", "sys/policy/p", root_, {{"policy", R"(path "a" { capabilities = ["read"] })"}});
