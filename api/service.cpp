@@ -2,8 +2,10 @@
 
 #include <openssl/hmac.h>
 
+#include "api/audit_hook.hpp"
 #include "api/auth_mounts.hpp"
 #include "api/secret_mounts.hpp"
+#include "api/sys_audit.hpp"
 #include "api/sys_routes.hpp"
 #include "api/wire.hpp"
 #include "broker/core/encoding.hpp"
@@ -62,6 +64,10 @@ service::service(const services& svc) : node_(svc.node), authn_(svc.authn), poli
   if (svc.passwords != nullptr) {
     for (auto& r : sys_password_policy_routes(*svc.passwords)) sys->routes.push_back(std::move(r));
   }
+  if (svc.audit_devices != nullptr) {
+    for (auto& r : sys_audit_routes(*svc.audit_devices)) sys->routes.push_back(std::move(r));
+  }
+  audit_ = svc.audit;
   router_.add_mount(std::move(sys));
   static const system_clock wall;
   if (svc.tokens != nullptr) router_.add_mount(token_mount(*svc.tokens, clk != nullptr ? *clk : wall));
@@ -136,7 +142,7 @@ head_decision service::inspect(const raw_request& head) const {
     d.refuse = std::move(h.refusal);
   } else if (!h.open) {
     if (h.p.req->token.empty()) {
-      d.refuse = render(reply::fail(403, "permission denied"), &*h.p.req, h.mount_type);
+      d.refuse = refuse_token(h, head);
     } else {
       d.needs_token = true;
     }
@@ -149,8 +155,15 @@ std::optional<raw_response> service::authenticate(raw_request& head) const {
   if (h.refusal) return std::move(h.refusal);
   if (h.open) return std::nullopt;
   head.caller = authn_.authenticate(h.p.req->token);
-  if (!head.caller) return render(token_refused(*h.p.req), &*h.p.req, h.mount_type);
+  if (!head.caller) return refuse_token(h, head);
   return std::nullopt;
+}
+
+raw_response service::refuse_token(head_result& h, const raw_request& raw) const {
+  request& req = *h.p.req;
+  req.request_id = random_uuid();
+  audit_trail trail(audit_, raw, req, h.m);
+  return render(trail.refused(token_refused(req)), &req, h.mount_type);
 }
 
 raw_response service::handle(const raw_request& raw) const {
@@ -161,18 +174,24 @@ raw_response service::handle(const raw_request& raw) const {
   const std::string& mount_type = h.mount_type;
   if (!h.open) {
     req.caller = raw.caller ? raw.caller : authn_.authenticate(req.token);
-    if (!req.caller) return render(token_refused(req), &req, mount_type);
+    if (!req.caller) return refuse_token(h, raw);
   }
   if (auto bad = parse_body(raw, h.p, req)) return render(*bad, &req, mount_type);
   req.request_id = random_uuid();
+  const bool sealed_ok = m.r != nullptr && m.r->available_sealed;
+  audit_trail trail(sealed_ok ? nullptr : audit_, raw, req, m);
   if (!h.open) {
-    if (reply a = authorize(m, req); a.k == reply::kind::error) return render(a, &req, mount_type);
+    if (reply a = authorize(m, req); a.k == reply::kind::error) return render(trail.refused(a), &req, mount_type);
   }
+  if (!trail.record_request()) return render(reply::fail(500, multierror_text("internal error")), &req, mount_type);
   if (!m.mount) {
-    return render(reply::fail(404, "no handler for route \"" + req.path + "\". route entry not found."), &req, "");
+    const std::string text = "no handler for route \"" + req.path + "\". route entry not found.";
+    return render(trail.record_response(reply::fail(404, text)), &req, "");
   }
-  if (m.r == nullptr) return render(reply::fail(404, multierror_text("unsupported path")), &req, mount_type);
-  return render(router_.invoke(m, req), &req, mount_type);
+  if (m.r == nullptr) {
+    return render(trail.record_response(reply::fail(404, multierror_text("unsupported path"))), &req, mount_type);
+  }
+  return render(trail.record_response(router_.invoke(m, req)), &req, mount_type);
 }
 
 std::string service::hmac(std::string_view value) const {

@@ -14,6 +14,9 @@
 //      token learns nothing about which routes exist
 //   7. no mount -> 404 "no handler for route ..."; no route -> 404 unsupported path
 //   8. the route's handler; the reply is rendered as envelope / raw / error / 204
+// Auditing (audit_hook.hpp) wraps steps 4-8: a refusal at 4 or 6 is audited with its error (at 4
+// also when inspect() or authenticate() refuses, without the body, which is never read); then the
+// request entry before 7 (500 if no device recorded it) and the response entry after 8.
 // The HTTP server runs steps 1-4 from the header alone, before it reads a body (request_handler in
 // message.hpp): inspect() is steps 1-3 and refuses a protected route without a token at once;
 // authenticate() is step 4; handle() runs what is left (all of it when called alone). Which routes
@@ -31,6 +34,8 @@
 #include "api/router.hpp"
 #include "api/sys_routes.hpp"
 #include "api/wire.hpp"
+#include "broker/audit/audit_broker.hpp"
+#include "broker/audit/audit_table.hpp"
 #include "broker/auth/authenticator.hpp"
 #include "broker/auth/policy_store.hpp"
 #include "broker/core/node_status.hpp"
@@ -52,6 +57,8 @@ struct services {
   auth_mounts* auth_methods = nullptr;       // sys/auth routes and the auth methods' mounts
   secret_mounts* secrets = nullptr;          // sys/mounts routes and the secrets engines' mounts
   engine::password_policies* passwords = nullptr;  // sys/policies/password routes
+  audit::audit_table* audit_devices = nullptr;     // sys/audit routes
+  audit::audit_broker* audit = nullptr;            // every request and response is audited (audit_hook.hpp)
 };
 
 class service final : public request_handler {
@@ -81,11 +88,14 @@ class service final : public request_handler {
   head_result examine(const raw_request& raw) const;
   // Step 6: resolves create vs update, then checks the caller's ACL. An error reply when denied.
   reply authorize(const router::match& m, request& req) const;
+  // Step 4's 403 for a missing or refused token, audited as a refusal.
+  raw_response refuse_token(head_result& h, const raw_request& raw) const;
   std::string hmac(std::string_view value) const;
 
   const node_status& node_;
   auth::authenticator& authn_;
   auth::policy_store* policies_ = nullptr;
+  audit::audit_broker* audit_ = nullptr;
   router router_;
   secret log_key_;  // keys the HMACs in loggable_path; random per process
 };

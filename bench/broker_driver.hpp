@@ -231,6 +231,14 @@ class broker_process {
   pid_t pid() const { return pid_; }
   unsigned short port() const { return port_; }
   const std::string& token() const { return token_; }
+  const std::filesystem::path& dir() const { return dir_; }
+
+  // A file audit device at sys/audit/file writing to <dir>/audit.log (the whole entry of every
+  // request and response, HMACs included), or none.
+  void enable_file_audit() {
+    must(http::verb::put, "sys/audit/file", {{"type", "file"}, {"options", {{"file_path", (dir_ / "audit.log").string()}}}});
+  }
+  void disable_audit() { must(http::verb::delete_, "sys/audit/file", nullptr); }
 
  private:
   std::filesystem::path dir_;
@@ -297,6 +305,45 @@ void run_table(const std::vector<unsigned>& levels, Raw raw_cell, Broker broker_
       cleanup();
     }
     print_row(c, raw, brk);
+  }
+}
+
+// The audit table (BENCH_AUDIT=1): for each concurrency, issuance with no audit device and with a
+// file device, alternating twice in the same run; the ratio is with / without (goal >= 0.9).
+template <class Cell, class Cleanup>
+void run_audit_table(broker_process& broker, const std::vector<unsigned>& levels, Cell broker_cell, Cleanup cleanup) {
+  std::printf("| concurrency | no audit creds/s | p50 ms | p99 ms | file audit creds/s | p50 ms | p99 ms | ratio | "
+              "CPU ms/cred off / on | audit log bytes/cred | errors |\n");
+  std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  const auto log = broker.dir() / "audit.log";
+  for (unsigned c : levels) {
+    std::vector<cell> off, on;
+    double bytes = 0, creds = 0;
+    for (int round = 0; round < 2; ++round) {
+      off.push_back(broker_cell(c));
+      cleanup();
+      broker.enable_file_audit();
+      const auto before = std::filesystem::file_size(log);
+      on.push_back(broker_cell(c));
+      bytes += static_cast<double>(std::filesystem::file_size(log) - before);
+      creds += static_cast<double>(on.back().done);
+      broker.disable_audit();
+      cleanup();
+    }
+    auto mean = [](const std::vector<cell>& x, double cell::*f) {
+      double sum = 0;
+      for (const auto& e : x) sum += e.*f;
+      return sum / static_cast<double>(x.size());
+    };
+    std::size_t errors = 0;
+    for (const auto& e : off) errors += e.errors;
+    for (const auto& e : on) errors += e.errors;
+    const double r_off = mean(off, &cell::per_second), r_on = mean(on, &cell::per_second);
+    std::printf("| %u | %.0f | %.2f | %.2f | %.0f | %.2f | %.2f | %.2f | %.3f / %.3f | %.0f | %zu |\n", c, r_off,
+                mean(off, &cell::p50_ms), mean(off, &cell::p99_ms), r_on, mean(on, &cell::p50_ms),
+                mean(on, &cell::p99_ms), r_on / r_off, mean(off, &cell::cpu_ms_per_op), mean(on, &cell::cpu_ms_per_op),
+                creds > 0 ? bytes / creds : 0, errors);
+    std::fflush(stdout);
   }
 }
 

@@ -8,8 +8,10 @@
 // both), each for S seconds; creds/s, p50 and p99 latency; the ratio broker/raw of the means, the
 // broker's CPU per credential and how busy the machine's cores were.
 // Users are dropped between cells (not timed): the broker's leases with revoke-force, the roles by SQL.
+// BENCH_AUDIT=1 measures the audit cost instead: the broker with no audit device against the broker
+// with a file audit device (every request and response written, HMACs and all), same run, alternating.
 //
-// Usage: bench_creds_postgres [seconds_per_cell=10] [concurrency...=1 8 32]
+// Usage: [BENCH_AUDIT=1] bench_creds_postgres [seconds_per_cell=10] [concurrency...=1 8 32]
 // Needs the throwaway PostgreSQL (scripts/test-servers.sh start; source its env file).
 #include <ctime>
 
@@ -93,6 +95,10 @@ int main(int argc, char** argv) {
     drop_roles(conninfo, "bench-");
   };
 
+  if (const char* a = std::getenv("BENCH_AUDIT"); a != nullptr && std::string(a) == "1") {
+    run_audit_table(broker, levels, broker_cell, cleanup);
+    return 0;
+  }
   run_table(levels, raw_cell, broker_cell, cleanup);
   return 0;
 }

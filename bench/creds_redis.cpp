@@ -4,10 +4,12 @@
 //           durable before its user exists; request log on) over keep-alive HTTP, one connection per
 //           client thread; the role's rules are the same; max_open_connections = the concurrency
 // Optionally (BENCH_REDIS_REPLICA=1) the broker's connection also writes every user to the replica.
+// BENCH_AUDIT=1 measures the audit cost instead: the broker with no audit device against the broker
+// with a file audit device (every request and response written, HMACs and all), same run, alternating.
 // For each concurrency: raw, broker, raw, broker, each for S seconds; creds/s, p50, p99, the ratio,
 // the broker's CPU per credential and how busy the machine was. Users are dropped between cells.
 //
-// Usage: bench_creds_redis [seconds_per_cell=10] [concurrency...=1 8 64]
+// Usage: [BENCH_AUDIT=1] bench_creds_redis [seconds_per_cell=10] [concurrency...=1 8 64]
 // Needs the throwaway Redis (scripts/test-servers.sh start; source its env file).
 #include <hiredis/hiredis.h>
 
@@ -103,6 +105,10 @@ int main(int argc, char** argv) {
   };
 
   std::printf("Redis%s\n", replica ? " (primary + replica: every broker credential written to both)" : "");
+  if (const char* a = std::getenv("BENCH_AUDIT"); a != nullptr && std::string(a) == "1") {
+    run_audit_table(broker, levels, broker_cell, cleanup);
+    return 0;
+  }
   run_table(levels, raw_cell, broker_cell, cleanup);
   return 0;
 }

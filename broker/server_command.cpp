@@ -19,6 +19,7 @@
 #include <fstream>
 
 #include "api/http_server.hpp"
+#include "broker/audit/audit_table.hpp"
 #include "broker/auth/policy_store.hpp"
 #include "broker/auth/token_store.hpp"
 #include "broker/barrier/barrier.hpp"
@@ -296,8 +297,15 @@ int server_command(const std::vector<std::string>& args) {
   engine::rotation_scheduler rotations(timers, blocking);
   api::secret_mounts secret_engines(api::engine_services{encrypted, plugin_registry, lease_mgr, password_policies, engines,
                                                          wall, lease_opts.limits, &rotations});
+  // Audit devices (core/audit): opened at every unseal before a request is served, closed at seal,
+  // reopened on SIGHUP (log rotation). Every request and response passes them (docs/audit.md).
+  audit::audit_broker audit_broker(wall);
+  audit::audit_table audit_devices(encrypted, audit_broker, {cfg.allow_audit_log_prefixing});
+  seal.on_unseal([&audit_devices] { (void)audit_devices.load(); });
+  seal.on_seal([&audit_devices] { audit_devices.unload(); });
+  if (!seal.status().sealed) (void)audit_devices.load();
   api::service svc(api::services{seal, tokens, &seal_routes, &lease_mgr, &wall, &policies, &tokens, &auth_methods,
-                                 &secret_engines, &password_policies});
+                                 &secret_engines, &password_policies, &audit_devices, &audit_broker});
   // At every unseal: the default policy and the mount tables first (fast), so the engines exist
   // before any lease fires; then, in the background while the API already serves, the lease index is
   // rebuilt from storage (leases that expired while the broker was down fire at once) and leases left
@@ -374,6 +382,7 @@ int server_command(const std::vector<std::string>& args) {
 
   auto control = boost::asio::make_strand(io);
   boost::asio::signal_set signals(control, SIGINT, SIGTERM);
+  boost::asio::signal_set hangup(control, SIGHUP);  // reopens the audit devices
   boost::asio::steady_timer deadline(control);
   int exit_code = 0;
   bool shutting_down = false;
@@ -402,6 +411,7 @@ int server_command(const std::vector<std::string>& args) {
           spdlog::info("all connections closed: exiting");
           boost::system::error_code ignored;
           signals.cancel(ignored);
+          hangup.cancel(ignored);
           deadline.cancel();
         });
       });
@@ -409,6 +419,15 @@ int server_command(const std::vector<std::string>& args) {
     });
   };
   wait_signal();
+  std::function<void()> wait_hangup = [&] {
+    hangup.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      spdlog::info("SIGHUP received: reopening the audit devices' files and sockets");
+      audit_devices.reopen();
+      wait_hangup();
+    });
+  };
+  wait_hangup();
   server.start();
   timer_driver.start();
 

@@ -3,6 +3,8 @@
 // Contract: an unknown, expired or empty token yields std::nullopt (the API answers 403
 // "permission denied"); comparison never short-circuits on token content (constant time).
 // Thread: authenticate() may be called from many worker threads at once.
+#include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +25,10 @@ struct identity {
     }
     return false;
   }
+  // What the audit log shows of the token (Vault's logical.Auth): metadata, TTL, issue time.
+  std::map<std::string, std::string> meta{};
+  std::int64_t ttl = 0;         // seconds at creation or last renewal; 0: never expires
+  std::int64_t issue_time = 0;  // unix seconds; 0: unknown
 };
 
 class authenticator {

@@ -411,6 +411,9 @@ std::optional<identity> token_store::authenticate(const secret& token) {
     }
   }
   identity id;
+  id.meta = entry.meta;
+  id.ttl = entry.creation_ttl;
+  id.issue_time = entry.creation_time;
   id.policies = entry.policies;
   id.display_name = entry.display_name;
   id.accessor = entry.accessor;

@@ -135,7 +135,8 @@ result<server_config> parse_server_config(const nlohmann::json& doc) {
   server_config c;
   if (auto s = only_keys(doc, "", {"listener", "storage", "api_addr", "log_level", "log_format", "default_lease_ttl",
                                    "max_lease_ttl", "io_threads", "worker_threads", "executor_threads", "shutdown_timeout",
-                                   "disable_mlock", "ui", "cluster_name", "unseal_key_file", "lease_revocation"});
+                                   "disable_mlock", "ui", "cluster_name", "unseal_key_file", "lease_revocation",
+                                   "allow_audit_log_prefixing"});
       !s) {
     return std::move(s).err();
   }
@@ -261,6 +262,7 @@ result<server_config> parse_server_config(const nlohmann::json& doc) {
   if (auto s = get_bool(doc, "", "ui", ignored); !s) return std::move(s).err();
   if (auto s = get_string(doc, "", "cluster_name", c.cluster_name); !s) return std::move(s).err();
   if (auto s = get_string(doc, "", "unseal_key_file", c.unseal_key_file); !s) return std::move(s).err();
+  if (auto s = get_bool(doc, "", "allow_audit_log_prefixing", c.allow_audit_log_prefixing); !s) return std::move(s).err();
   if (auto it = doc.find("lease_revocation"); it != doc.end() && !it->is_null()) {
     if (!it->is_object()) return bad("lease_revocation", "an object", *it);
     const std::string w = "lease_revocation.";

@@ -75,6 +75,7 @@ struct server_config {
   unsigned executor_threads = 32;  // the blocking executor: revocations, renewals, rotations, periodic jobs
   std::chrono::seconds shutdown_timeout{30};
   revocation_config revocation;
+  bool allow_audit_log_prefixing = false;  // a file audit device may take the prefix option (Vault's key)
 };
 
 // Parses and validates; the error message names the key and the expected form.

@@ -36,8 +36,8 @@ TEST(server_config, table) {
       {"listener as array", [](json& j) { j["listener"] = json::array({j["listener"]}); }, nullptr},
       {"inmem storage", [](json& j) { j["storage"] = {{"inmem", json::object()}}; }, nullptr},
       {"unknown top key", [](json& j) { j["listner"] = 1; },
-       "unknown key \"listner\"; expected one of: api_addr, cluster_name, default_lease_ttl, disable_mlock, "
-       "executor_threads, io_threads, "
+       "unknown key \"listner\"; expected one of: allow_audit_log_prefixing, "
+       "api_addr, cluster_name, default_lease_ttl, disable_mlock, executor_threads, io_threads, "
        "lease_revocation, listener, log_format, log_level, max_lease_ttl, shutdown_timeout, storage, ui, unseal_key_file, "
        "worker_threads"},
       {"revocation settings", [](json& j) {
