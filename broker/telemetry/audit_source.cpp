@@ -1,22 +1,33 @@
 #include "broker/telemetry/audit_source.hpp"
 
-namespace credbroker::telemetry {
+#include "broker/telemetry/registry.hpp"
 
-std::vector<registration> watch_audit_failures(registry& r, const audit_failure_source* source) {
-  std::vector<registration> out;
-  out.push_back(r.on_collect(
-      {"vault.audit.log_request_failure",
-       "Requests that no enabled audit device could record (each was refused with 500).", metric_kind::counter},
-      [source](std::vector<sample>& s) {
-        s.push_back({{}, source ? static_cast<double>(source->audit_failures().request_failure) : 0.0});
-      }));
-  out.push_back(r.on_collect(
-      {"vault.audit.log_response_failure", "Responses that no enabled audit device could record.",
-       metric_kind::counter},
-      [source](std::vector<sample>& s) {
-        s.push_back({{}, source ? static_cast<double>(source->audit_failures().response_failure) : 0.0});
-      }));
-  return out;
+namespace credbroker::telemetry {
+namespace {
+
+struct instruments {
+  counter& request_failure =
+      global_registry()
+          .counters("vault.audit.log_request_failure",
+                    "Requests that no enabled audit device could record (each was refused with 500).")
+          .get();
+  counter& response_failure =
+      global_registry()
+          .counters("vault.audit.log_response_failure", "Responses that no enabled audit device could record.")
+          .get();
+};
+
+instruments& m() {
+  static instruments i;
+  return i;
 }
+
+}  // namespace
+
+void register_audit_failures() { (void)m(); }
+
+void count_audit_request_failure() noexcept { m().request_failure.inc(); }
+
+void count_audit_response_failure() noexcept { m().response_failure.inc(); }
 
 }  // namespace credbroker::telemetry

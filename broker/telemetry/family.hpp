@@ -44,6 +44,8 @@ struct family_options {
   // Vault's per-name metrics: each series is a metric of its own, named key.<value>...[.suffix] and
   // carrying no labels ("vault.route" + {"read", "database-"} -> "vault.route.read.database-").
   bool labels_in_name = false;
+  std::string name_prefix;  // with labels_in_name: the name's first segments, when not the key (two
+                            // families of one prefix: "vault.database" by op, and by type and op)
   std::string name_suffix;  // with labels_in_name: a last name segment ("error")
   std::size_t max_series = 1000;
 };

@@ -93,9 +93,19 @@ std::string escape_help(std::string_view v) {
 std::string format_value(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  // Go's strconv.FormatFloat(v, 'g', -1, 64), which Prometheus's Go client writes: the shortest
+  // digits, in exponent form when the exponent is below -4 or at least 6.
   char buf[64];
-  const auto r = std::to_chars(buf, buf + sizeof buf, v);
-  return std::string(buf, r.ptr);
+  const auto sci = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
+  const std::string_view s(buf, static_cast<std::size_t>(sci.ptr - buf));
+  // The exponent is read within the digits just written: buf is not NUL-terminated and holds
+  // what an earlier call left behind it ("1e-03" followed by "05" must not read as -305).
+  int exp = 0;
+  const std::string_view e = s.substr(s.find('e') + 1);
+  std::from_chars(e.data() + (e.front() == '+' ? 1 : 0), e.data() + e.size(), exp);
+  if (exp < -4 || exp >= 6) return std::string(s);
+  const auto fixed = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed);
+  return std::string(buf, fixed.ptr);
 }
 
 std::string render_prometheus(const exposition& e) {

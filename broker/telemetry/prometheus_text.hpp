@@ -16,7 +16,9 @@
 // Histograms: name_bucket{...,le="b"} (cumulative, the last le="+Inf"), name_sum, name_count.
 // Summaries: name{...,quantile="0.5|0.9|0.99"}, name_sum, name_count.
 // Escaping: label values \ " and newline as \\ \" \n; HELP text \ and newline as \\ \n.
-// Numbers: shortest round-trip form ("0.005", "12", "1e+21"), +Inf, -Inf, NaN.
+// Numbers: as Go's strconv.FormatFloat(v, 'g', -1, 64), which Vault's Prometheus client writes:
+// the shortest round-trip digits, exponent form below 1e-4 and from 1e6 ("0.0005", "12", "2.5e-05",
+// "1.5e+06"); +Inf, -Inf, NaN.
 #include <string>
 #include <string_view>
 

@@ -24,7 +24,8 @@ constexpr double quantiles[] = {0.5, 0.9, 0.99};     // Vault's objectives
 
 bool same_def(const family_def& a, const family_def& b) {
   return a.kind == b.kind && a.label_names == b.label_names && a.bounds == b.bounds && a.scale == b.scale &&
-         a.options.labels_in_name == b.options.labels_in_name && a.options.name_suffix == b.options.name_suffix;
+         a.options.labels_in_name == b.options.labels_in_name && a.options.name_prefix == b.options.name_prefix &&
+         a.options.name_suffix == b.options.name_suffix;
 }
 
 void check_bounds(const family_def& d) {
@@ -40,7 +41,7 @@ std::string with_hostname(const std::string& key, const std::string& host) {
 }
 
 std::string name_from_values(const family_def& d, const std::vector<std::string>& values) {
-  std::string key = d.key;
+  std::string key = d.options.name_prefix.empty() ? d.key : d.options.name_prefix;
   for (const auto& v : values) key += "." + v;
   if (!d.options.name_suffix.empty()) key += "." + d.options.name_suffix;
   return key;

@@ -42,13 +42,24 @@ TEST(PrometheusText, Escaping) {
 
 TEST(PrometheusText, Numbers) {
   const std::vector<std::pair<double, std::string>> rows = {
-      {0, "0"}, {1, "1"}, {12, "12"}, {0.005, "0.005"}, {2.5, "2.5"}, {-3, "-3"},
-      {1e21, "1e+21"}, {1234567890123.0, "1234567890123"},
+      {0, "0"}, {1, "1"}, {12, "12"}, {0.005, "0.005"}, {0.0005, "0.0005"}, {2.5, "2.5"}, {-3, "-3"},
+      {0.000025, "2.5e-05"}, {123456, "123456"}, {1000000, "1e+06"}, {1500000, "1.5e+06"}, {1e21, "1e+21"},
+      {1234567890123.0, "1.234567890123e+12"}, {0.1 + 0.2, "0.30000000000000004"},
       {std::numeric_limits<double>::infinity(), "+Inf"},
       {-std::numeric_limits<double>::infinity(), "-Inf"},
       {std::nan(""), "NaN"},
   };
   for (const auto& [v, text] : rows) {
+    SCOPED_TRACE(text);
+    EXPECT_EQ(format_value(v), text);
+  }
+  // A histogram's bounds in a row, each call after a longer one: the exponent is read from the
+  // digits just written, never from what an earlier call left in the buffer (1e-03 once became 1e-035).
+  const std::vector<std::pair<double, std::string>> bounds = {
+      {0.0005, "0.0005"}, {0.001, "0.001"}, {0.0025, "0.0025"}, {0.005, "0.005"}, {0.01, "0.01"},
+      {0.025, "0.025"}, {0.05, "0.05"}, {0.1, "0.1"}, {0.25, "0.25"}, {0.5, "0.5"}, {1, "1"}, {2.5, "2.5"},
+      {10, "10"}, {3, "3"}, {0, "0"}, {0.99, "0.99"}, {0.9, "0.9"}, {0.123456789, "0.123456789"}, {0.9, "0.9"}};
+  for (const auto& [v, text] : bounds) {
     SCOPED_TRACE(text);
     EXPECT_EQ(format_value(v), text);
   }
