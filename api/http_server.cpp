@@ -15,6 +15,8 @@
 #include <algorithm>
 #include <typeinfo>
 
+#include "api/request_metrics.hpp"
+
 namespace credbroker::api {
 
 namespace asio = boost::asio;
@@ -138,6 +140,7 @@ struct http_server::session_runner {
         lowest(stream).expires_after(srv.options_.write_timeout);
         co_await http::async_write(stream, res, asio::redirect_error(use_awaitable, ec));
         spdlog::info("request method=- path=- status={} duration_ms=0.000 remote={}", res.result_int(), remote);
+        count_http_request(res.result_int(), 0);  // request_metrics.hpp
         break;
       }
       auto req = parser.release();
@@ -166,6 +169,7 @@ struct http_server::session_runner {
       const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
       spdlog::info("request method={} path={} status={} duration_ms={:.3f} remote={}", method, path,
                    res.result_int(), ms, remote);
+      count_http_request(res.result_int(), ms / 1000);  // request_metrics.hpp
       if (ec || !keep) break;
     }
 

@@ -1,7 +1,9 @@
 #include "api/service.hpp"
 
 #include "api/auth_mounts.hpp"
+#include "api/request_metrics.hpp"
 #include "api/secret_mounts.hpp"
+#include "api/sys_metrics.hpp"
 #include "api/sys_routes.hpp"
 #include "api/wire.hpp"
 
@@ -54,6 +56,8 @@ service::service(const services& svc) : node_(svc.node), authn_(svc.authn), poli
   if (svc.passwords != nullptr) {
     for (auto& r : sys_password_policy_routes(*svc.passwords)) sys->routes.push_back(std::move(r));
   }
+  if (svc.metrics != nullptr) sys->routes.push_back(sys_metrics_route(*svc.metrics));
+  if (svc.metrics != nullptr) cluster_ = svc.metrics->settings.cluster_name;
   router_.add_mount(std::move(sys));
   static const system_clock wall;
   if (svc.tokens != nullptr) router_.add_mount(token_mount(*svc.tokens, clk != nullptr ? *clk : wall));
@@ -97,6 +101,7 @@ reply service::authorize(const router::match& m, request& req) const {
 }
 
 raw_response service::handle(const raw_request& raw) const {
+  const handle_timer handling;  // vault_core_handle_request
   parsed p = parse_request(raw);
   if (!p.req) return render(p.failure, nullptr, "");
   request& req = *p.req;
@@ -119,7 +124,7 @@ raw_response service::handle(const raw_request& raw) const {
     return render(reply::fail(404, "no handler for route \"" + req.path + "\". route entry not found."), &req, "");
   }
   if (m.r == nullptr) return render(reply::fail(404, multierror_text("unsupported path")), &req, mount_type);
-  return render(router_.invoke(m, req), &req, mount_type);
+  return render(measured_route(req, *m.mount, cluster_, [&] { return router_.invoke(m, req); }), &req, mount_type);
 }
 
 }  // namespace credbroker::api

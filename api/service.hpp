@@ -27,6 +27,7 @@ namespace credbroker::api {
 
 class auth_mounts;
 class secret_mounts;
+struct metrics_services;
 
 // What the API serves; a null member leaves its routes out (unit tests wire only what they test).
 struct services {
@@ -40,6 +41,7 @@ struct services {
   auth_mounts* auth_methods = nullptr;       // sys/auth routes and the auth methods' mounts
   secret_mounts* secrets = nullptr;          // sys/mounts routes and the secrets engines' mounts
   engine::password_policies* passwords = nullptr;  // sys/policies/password routes
+  const metrics_services* metrics = nullptr;       // sys/metrics (sys_metrics.hpp)
 };
 
 class service {
@@ -60,6 +62,7 @@ class service {
   const node_status& node_;
   auth::authenticator& authn_;
   auth::policy_store* policies_ = nullptr;
+  std::string cluster_;  // the cluster label of the metrics with one (request_metrics.hpp)
   router router_;
 };
 

@@ -17,6 +17,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "api/http_server.hpp"
 #include "broker/auth/policy_store.hpp"
@@ -30,6 +31,7 @@
 #include "api/auth_mounts.hpp"
 #include "api/secret_mounts.hpp"
 #include "api/service.hpp"
+#include "api/sys_metrics.hpp"
 #include "broker/auth/authenticator.hpp"
 #include "broker/commands.hpp"
 #include "broker/config/server_config.hpp"
@@ -38,6 +40,10 @@
 #include "broker/core/periodic.hpp"
 #include "broker/core/random.hpp"
 #include "broker/engine/rotation_scheduler.hpp"
+#include "broker/engine/usage_gauges.hpp"
+#include "broker/plugin/metered_plugin.hpp"
+#include "broker/telemetry/audit_source.hpp"
+#include "leases/metered_revoker.hpp"
 #include "cli/flags.hpp"
 #include "plugins/builtin.hpp"
 
@@ -134,6 +140,7 @@ int server_command(const std::vector<std::string>& args) {
     cfg.listener.tls_disable = true;
     cfg.storage.type = "inmem";
     cfg.api_addr = "http://" + cfg.listener.address;
+    cfg.telemetry.unauthenticated_metrics_access = true;  // as Vault's -dev
   } else {
     if (flags->has("dev-root-token-id") || flags->has("dev-listen-address")) {
       return usage_error("-dev-root-token-id and -dev-listen-address need -dev");
@@ -250,9 +257,9 @@ int server_command(const std::vector<std::string>& args) {
   // revokes due leases while unsealed. Revocation goes to the database engine of the lease's mount.
   plugin::registry plugin_registry;
   plugins::register_builtin_plugins(plugin_registry);
+  plugin::meter_plugins(plugin_registry);  // vault_database_* (metered_plugin.hpp)
   engine::engine_router engines;
   engine::password_policies password_policies(encrypted);
-  auto& revoker = engines;
   leases::manager_options lease_opts;
   lease_opts.limits = {cfg.default_lease_ttl, cfg.max_lease_ttl};
   lease_opts.max_attempts = static_cast<int>(cfg.revocation.max_attempts);
@@ -260,6 +267,7 @@ int server_command(const std::vector<std::string>& args) {
   lease_opts.backoff_cap = cfg.revocation.backoff_cap;
   lease_opts.irrevocable_retry = cfg.revocation.irrevocable_retry;
   lease_opts.per_connection_cap = cfg.revocation.per_connection;
+  leases::metered_revoker revoker(engines, wall, lease_opts.max_attempts);  // vault_expire_* (metered_revoker.hpp)
   leases::lease_manager lease_mgr(encrypted, revoker, wall, lease_opts);
   leases::expiry_driver expiry(lease_mgr, wall, [&seal] { return !seal.status().sealed; });
 
@@ -275,8 +283,18 @@ int server_command(const std::vector<std::string>& args) {
   engine::rotation_scheduler rotations(wall);
   api::secret_mounts secret_engines(api::engine_services{encrypted, plugin_registry, lease_mgr, password_policies, engines,
                                                          wall, lease_opts.limits, &rotations});
+  // Telemetry (docs/telemetry.md): sys/metrics, the node's scrape-time series, the audit failure
+  // counters (at 0 until the audit broker counts into them), and the periodic census of leases and
+  // rotations.
+  const api::metrics_services metrics{telemetry::global_registry(),
+                                      {cfg.telemetry.unauthenticated_metrics_access, cfg.telemetry.prometheus_retention_time,
+                                       cfg.telemetry.disable_hostname,
+                                       cfg.cluster_name.empty() ? "credbroker-cluster" : cfg.cluster_name}};
+  const auto node_metrics = api::watch_node(telemetry::global_registry(), seal, &lease_mgr);
+  telemetry::register_audit_failures();
+  engine::usage_gauges usage(encrypted, engines, wall);
   api::service svc(api::services{seal, tokens, &seal_routes, &lease_mgr, &wall, &policies, &tokens, &auth_methods,
-                                 &secret_engines, &password_policies});
+                                 &secret_engines, &password_policies, &metrics});
   // At every unseal: the default policy and the mount tables first (fast), so the engines exist
   // before any lease fires; then, in the background while the API already serves, the lease index is
   // rebuilt from storage (leases that expired while the broker was down fire at once) and leases left
@@ -284,7 +302,7 @@ int server_command(const std::vector<std::string>& args) {
   // A database that is down holds up neither the start nor the other leases.
   std::mutex startup_mu;
   std::thread startup;
-  auto restore_in_background = [&lease_mgr, &secret_engines, &rotations, &seal] {
+  auto restore_in_background = [&lease_mgr, &secret_engines, &rotations, &seal, &usage] {
     // Rotations cut by a crash first (revocations need a working root login), then the schedule.
     secret_engines.recover_rotations();
     rotations.start([&seal] { return !seal.status().sealed; });
@@ -300,6 +318,7 @@ int server_command(const std::vector<std::string>& args) {
     spdlog::info("restored {} leases in {:.3f}s", report->restored,
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     secret_engines.resolve_pending();
+    usage.refresh();  // the first census of leases and rotations for the metrics
   };
   auto on_unsealed = [&] {
     if (auto s = policies.ensure_default(); !s) spdlog::error("default policy: {}", s.err().message);
@@ -331,6 +350,12 @@ int server_command(const std::vector<std::string>& args) {
   periodic_task token_tidy(std::chrono::minutes(1), [&tokens, &seal] {
     if (!seal.status().sealed) tokens.tidy();
   });
+  std::optional<periodic_task> usage_census;
+  if (cfg.telemetry.usage_gauge_period.count() > 0) {
+    usage_census.emplace(cfg.telemetry.usage_gauge_period, [&usage, &seal] {
+      if (!seal.status().sealed) usage.refresh();
+    });
+  }
 
   boost::asio::io_context io;
   boost::asio::thread_pool workers(cfg.worker_threads);
