@@ -4,7 +4,6 @@
 
 namespace credbroker::api {
 namespace {
-constexpr const char* table_key = "core/auth";
 
 std::string normalise_path(std::string p) {
   while (!p.empty() && p.front() == '/') p.erase(0, 1);
@@ -51,7 +50,7 @@ status auth_mounts::save_locked() const {
 
 void auth_mounts::mount_locked(const entry& e) {
   if (router_ == nullptr || e.type != "approle") return;
-  auto backend = std::make_shared<auth::approle_backend>(store_, tokens_, clock_, "auth/method/" + e.uuid + "/", e.path);
+  auto backend = std::make_shared<auth::approle_backend>(store_, tokens_, clock_, data_prefix + e.uuid + "/", e.path);
   router_->add_mount(approle_mount("auth/" + e.path, std::move(backend)));
 }
 
@@ -97,7 +96,7 @@ status auth_mounts::disable(std::string path) {
   }
   // Tokens first (a crash now leaves the mount in the table: disabling again finishes the job).
   if (auto s = tokens_.revoke_mount(path); !s) return s;
-  auth::approle_backend data(store_, tokens_, clock_, "auth/method/" + e.uuid + "/", e.path);
+  auth::approle_backend data(store_, tokens_, clock_, data_prefix + e.uuid + "/", e.path);
   if (auto s = data.destroy_all(); !s) return s;
   std::lock_guard lock(mu_);
   entries_.erase(path);

@@ -23,6 +23,9 @@ namespace credbroker::api {
 
 class auth_mounts {
  public:
+  static constexpr const char* table_key = "core/auth";
+  static constexpr const char* data_prefix = "auth/method/";  // + <mount uuid>/
+
   auth_mounts(storage::physical& store, auth::token_store& tokens, const clock& clk)
       : store_(store), tokens_(tokens), clock_(clk) {}
 

@@ -10,8 +10,8 @@ namespace {
 using auth::token_store;
 
 nlohmann::json lookup_data(const auth::token_entry& e, const std::string& id, std::int64_t now) {
-  using std::chrono::seconds;
-  using std::chrono::system_clock;
+  // Times from whole unix seconds: an entry stored by an older release with an absurd period must
+  // still look up (a nanosecond time_point would overflow).
   const std::int64_t ttl = e.expire_time == 0 ? 0 : std::max<std::int64_t>(0, e.expire_time - now);
   nlohmann::json d = {
       {"accessor", e.accessor},
@@ -20,10 +20,10 @@ nlohmann::json lookup_data(const auth::token_entry& e, const std::string& id, st
       {"display_name", e.display_name},
       {"entity_id", ""},
       {"expire_time", e.expire_time == 0 ? nlohmann::json(nullptr)
-                                         : nlohmann::json(format_rfc3339_nano(system_clock::time_point(seconds(e.expire_time))))},
+                                         : nlohmann::json(format_rfc3339_seconds(e.expire_time))},
       {"explicit_max_ttl", e.explicit_max_ttl},
       {"id", id},
-      {"issue_time", format_rfc3339_nano(system_clock::time_point(seconds(e.creation_time)))},
+      {"issue_time", format_rfc3339_seconds(e.creation_time)},
       {"meta", e.meta.empty() ? nlohmann::json(nullptr) : nlohmann::json(e.meta)},
       {"num_uses", e.num_uses},
       {"orphan", e.orphan},
@@ -37,7 +37,7 @@ nlohmann::json lookup_data(const auth::token_entry& e, const std::string& id, st
   if (!e.role.empty()) d["role"] = e.role;
   if (e.last_renewal_time > 0) {
     d["last_renewal_time"] = e.last_renewal_time;
-    d["last_renewal"] = format_rfc3339_nano(system_clock::time_point(seconds(e.last_renewal_time)));
+    d["last_renewal"] = format_rfc3339_seconds(e.last_renewal_time);
   }
   return d;
 }

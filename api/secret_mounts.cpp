@@ -3,12 +3,12 @@
 #include <spdlog/spdlog.h>
 
 #include "api/sys_routes.hpp"
+#include "broker/core/backoff.hpp"
 #include "broker/core/duration.hpp"
 #include "broker/core/random.hpp"
 
 namespace credbroker::api {
 namespace {
-constexpr const char* table_key = "core/mounts";
 
 std::string normalise_path(std::string p) {
   while (!p.empty() && p.front() == '/') p.erase(0, 1);
@@ -81,6 +81,8 @@ void secret_mounts::unload() {
   std::lock_guard lock(mu_);
   for (const auto& [path, _] : entries_) unmount_locked(path);
   entries_.clear();
+  std::lock_guard settling(settle_mu_);
+  unsettled_.clear();  // still pending in storage: the next unseal's restore finds them again
 }
 
 void secret_mounts::mount_locked(const entry& e) {
@@ -88,7 +90,7 @@ void secret_mounts::mount_locked(const entry& e) {
   const std::string path = e.path;
   auto engine = std::make_shared<engine::database_engine>(
       s_.store, s_.plugins, s_.leases, s_.passwords, s_.clk, path, "logical/" + e.uuid + "/",
-      [this, path] { return limits_of(path); }, s_.rotations);
+      [this, path] { return limits_of(path); }, s_.rotations, s_.boot_id);
   s_.engines.add(engine);
   if (router_ != nullptr) router_->add_mount(database_mount(path, engine));
 }
@@ -288,28 +290,41 @@ void secret_mounts::unmount_locked(const std::string& path) {
   }
 }
 
-void secret_mounts::resolve_pending() {
-  std::size_t kept = 0, forgotten = 0, left = 0;
-  for (const auto& id : s_.leases.take_pending()) {
+secret_mounts::settle_counts secret_mounts::settle(const std::vector<std::string>& ids) {
+  settle_counts out;
+  for (const auto& id : ids) {
     auto l = s_.leases.lookup(id);
-    if (!l || l->state != leases::lease_state::pending) continue;
+    if (!l) {
+      if (l.err().code != make_error_code(errc::not_found)) out.left.push_back(id);
+      continue;  // not found: revoked meanwhile
+    }
+    if (l->state != leases::lease_state::pending) continue;
     auto e = s_.engines.find_for_lease(id);
     if (!e) {
-      ++left;
+      out.left.push_back(id);
       continue;
     }
     auto s = e->resolve_pending(*l);
     if (!s) {
-      ++left;  // the database is unreachable: the lease is revoked at its expiry (delete is idempotent)
+      out.left.push_back(id);  // stays pending; tried again later and, at its expiry, revoked
       spdlog::warn("pending lease {} could not be settled: {}", id, s.err().message);
     } else if (*s) {
-      ++kept;
+      ++out.kept;
     } else {
-      ++forgotten;
+      ++out.forgotten;
     }
   }
-  spdlog::info("pending leases settled: {} kept (user exists), {} forgotten (no user), {} left for their expiry", kept,
-               forgotten, left);
+  return out;
+}
+
+void secret_mounts::resolve_pending() {
+  auto r = settle(s_.leases.take_pending());
+  spdlog::info("pending leases settled: {} kept (user exists), {} forgotten (no user), {} left (tried again later)",
+               r.kept, r.forgotten, r.left.size());
+  std::lock_guard lock(settle_mu_);
+  unsettled_.insert(unsettled_.end(), r.left.begin(), r.left.end());
+  settle_attempts_ = 1;
+  next_settle_ = s_.clk.now() + doubling_backoff(std::chrono::seconds(5), std::chrono::minutes(5), settle_attempts_);
 }
 
 void secret_mounts::recover_rotations() {
@@ -317,6 +332,20 @@ void secret_mounts::recover_rotations() {
 }
 
 void secret_mounts::reconcile_due() {
+  std::vector<std::string> due;
+  {
+    std::lock_guard lock(settle_mu_);
+    if (!unsettled_.empty() && s_.clk.now() >= next_settle_) due.swap(unsettled_);
+  }
+  if (!due.empty()) {
+    auto r = settle(due);
+    spdlog::info("pending leases retried: {} kept (user exists), {} forgotten (no user), {} left", r.kept,
+                 r.forgotten, r.left.size());
+    std::lock_guard lock(settle_mu_);
+    unsettled_.insert(unsettled_.end(), r.left.begin(), r.left.end());
+    ++settle_attempts_;
+    next_settle_ = s_.clk.now() + doubling_backoff(std::chrono::seconds(5), std::chrono::minutes(5), settle_attempts_);
+  }
   for (const auto& e : s_.engines.all()) e->reconcile_due();
 }
 

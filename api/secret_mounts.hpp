@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -29,6 +30,7 @@ struct engine_services {
   const clock& clk;
   leases::ttl_limits system_limits;
   engine::rotation_scheduler* rotations = nullptr;  // static roles and scheduled root rotations
+  std::string boot_id = plugin::boot_id();           // this process's (tests play several processes)
 };
 
 // A tune as Vault's: an unset field keeps the value; 0 is the server's default ("system").
@@ -40,6 +42,7 @@ struct mount_tune {
 
 class secret_mounts {
  public:
+  static constexpr const char* table_key = "core/mounts";
   explicit secret_mounts(engine_services s) : s_(s) {}
   // Takes its engines out of the lease manager's router (the router of requests may be gone).
   ~secret_mounts();
@@ -64,9 +67,13 @@ class secret_mounts {
   // Moves a mount ("database" -> "db/prod"). Errors (400): no mount at from, to in use or reserved,
   // the mount holds leases.
   status remount(std::string from, std::string to);
-  // Settles the leases the last run left pending (call after load and lease restore).
+  // Settles the leases the last run left pending (call after load and lease restore). Those that
+  // cannot be settled now (database unreachable, the dead run's sessions not ended) are kept and
+  // tried again by reconcile_due(), after 5 s, then doubling up to 5 min, until each is settled or
+  // gone (revoked at its expiry, which ends the dead run's sessions first too).
   void resolve_pending();
-  // Runs each mount's due reconciliations (database_engine::reconcile_due).
+  // Retries due unsettled pending leases, then runs each mount's due reconciliations
+  // (database_engine::reconcile_due). Called periodically (every few seconds).
   void reconcile_due();
   // Settles rotation WALs left by the last run and schedules every rotation (start-up, background).
   void recover_rotations();
@@ -86,11 +93,22 @@ class secret_mounts {
   void unmount_locked(const std::string& path);
   static nlohmann::json describe_entry(const entry& e);
   leases::ttl_limits limits_of(const std::string& path) const;
+  struct settle_counts {
+    std::size_t kept = 0, forgotten = 0;
+    std::vector<std::string> left;  // not settled: tried again later
+  };
+  settle_counts settle(const std::vector<std::string>& ids);
 
   engine_services s_;
   router* router_ = nullptr;
   mutable std::mutex mu_;
   std::map<std::string, entry> entries_;
+  // Pending leases not settled yet, and when to try them again (guarded by settle_mu_; never held
+  // across a database call: a pass takes the list out and puts back what is left).
+  std::mutex settle_mu_;
+  std::vector<std::string> unsettled_;
+  int settle_attempts_ = 0;
+  time_point next_settle_{};
 };
 
 // Checks a new mount path: "path cannot be empty", reserved prefixes, characters (400). Normalises it

@@ -26,6 +26,7 @@
 #include "broker/barrier/seal_manager.hpp"
 #include "broker/storage/inmem_backend.hpp"
 #include "broker/storage/postgresql_backend.hpp"
+#include "broker/storage/rename.hpp"
 #include "broker/storage/sqlite_backend.hpp"
 #include "leases/lease_manager.hpp"
 #include "api/auth_mounts.hpp"
@@ -58,11 +59,19 @@ const std::vector<cli::flag_spec> server_flags = {
     {"dev-listen-address", true, "ADDR", "Dev mode: listen on this host:port (default 127.0.0.1:8200)."},
     {"log-level", true, "LEVEL", "Override log_level: trace, debug, info, warn, error, off."},
     {"log-format", true, "FORMAT", "Override log_format: standard or json."},
+    {"fresh-store", false, "",
+     "Accept storage that lost its security state and start that state afresh, once: an empty (0-byte) "
+     "database file or an unseal_key_file whose store is gone start a new, uninitialised store; a missing "
+     "token salt, secrets engine mount table or auth method table is recreated empty (every token and "
+     "AppRole secret ID, every mount, every auth method is lost). Without it each of these stops the "
+     "start (or the unseal) naming what is missing. See docs/storage-and-seal.md."},
 };
 
 // Reads unseal keys (one per line, hex or base64) from a file only its owner can read, and unseals.
-// errc::invalid_request for a file others can read (a configuration error).
-status auto_unseal(barrier::seal_manager& seal, const std::string& path) {
+// errc::invalid_request for a file others can read (a configuration error). A file holding keys for
+// a store that is not initialised means the store was replaced or emptied: errc::integrity_failure,
+// unless fresh_store.
+status auto_unseal(barrier::seal_manager& seal, const std::string& path, bool fresh_store) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
     return make_error(errc::invalid_request, "unseal_key_file \"" + path + "\": cannot read it");
@@ -73,20 +82,41 @@ status auto_unseal(barrier::seal_manager& seal, const std::string& path) {
     return make_error(errc::invalid_request, "unseal_key_file \"" + path + "\" is readable by group or others (mode " +
                                                  mode + "): run chmod 600 on it");
   }
+  std::vector<secret> keys;
+  {
+    std::ifstream in(path);
+    std::string line;
+    while (std::getline(in, line)) {
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+      if (line.empty()) continue;
+      auto raw = barrier::decode_key(line);
+      if (!raw) return make_error(errc::invalid_request, "unseal_key_file \"" + path + "\": a line is not a hex or base64 key");
+      keys.emplace_back(std::move(*raw));
+    }
+  }
   const auto status_now = seal.status();
   if (!status_now.initialized) {
-    spdlog::warn("unseal_key_file is set but storage is not initialised yet: nothing to unseal");
+    if (keys.empty()) {
+      spdlog::warn("unseal_key_file is set but storage is not initialised yet: nothing to unseal");
+      return ok_v;
+    }
+    if (!fresh_store) {
+      return make_error(errc::integrity_failure,
+                        "unseal_key_file \"" + path + "\" holds unseal keys, but the store is not initialised (no "
+                        "core/seal-config): the store those keys open was replaced or emptied. Restore the data "
+                        "directory from a backup; or, to begin a new store, start the server with -fresh-store "
+                        "(and empty the key file)");
+    }
+    spdlog::warn("unseal_key_file holds keys of a store that is gone; starting uninitialised because -fresh-store "
+                 "was given: initialise the new store and replace the keys in \"{}\"", path);
     return ok_v;
   }
-  std::ifstream in(path);
-  std::string line;
-  while (std::getline(in, line)) {
-    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
-    if (line.empty()) continue;
-    auto raw = barrier::decode_key(line);
-    if (!raw) return make_error(errc::invalid_request, "unseal_key_file \"" + path + "\": a line is not a hex or base64 key");
-    auto r = seal.unseal(secret(std::move(*raw)));
-    if (!r) return make_error(errc::permission_denied, "auto-unseal from \"" + path + "\" failed: " + r.err().message);
+  for (const auto& key : keys) {
+    auto r = seal.unseal(key);
+    if (!r) {
+      const auto code = r.err().code == make_error_code(errc::integrity_failure) ? errc::integrity_failure : errc::permission_denied;
+      return make_error(code, "auto-unseal from \"" + path + "\" failed: " + r.err().message);
+    }
     if (!r->sealed) {
       spdlog::info("unsealed with the keys in unseal_key_file");
       return ok_v;
@@ -94,6 +124,30 @@ status auto_unseal(barrier::seal_manager& seal, const std::string& path) {
   }
   return make_error(errc::permission_denied, "unseal_key_file \"" + path + "\" holds fewer keys than the threshold (" +
                                                  std::to_string(status_now.threshold) + ")");
+}
+
+// The store's security state (refused when missing, see barrier/store_layout.hpp) and the layout
+// upgrades of this release.
+void register_security_state(barrier::store_layout& layout, storage::physical& store, auth::token_store& tokens) {
+  layout.require({auth::token_store::salt_key, "the token salt",
+                  "every token, root included, and every AppRole role ID and secret ID stops working",
+                  auth::token_store::new_salt, {"auth/token/id/", api::auth_mounts::data_prefix}});
+  layout.require({api::secret_mounts::table_key, "the secrets engine mount table",
+                  "every secrets engine mount is dropped with its roles and connections; its leases stay and are "
+                  "revoked when due",
+                  [] { return std::string("[]"); }, {"logical/", leases::lease_storage_prefix}});
+  layout.require({api::auth_mounts::table_key, "the auth method table",
+                  "every auth method (AppRole) is dropped with its roles and secret IDs",
+                  [] { return std::string("[]"); }, {api::auth_mounts::data_prefix}});
+  layout.add_upgrade({2, "token and secret-ID accessors in storage keys replaced by their HMACs", [&store, &tokens] {
+                        if (auto s = tokens.salt_accessor_keys(); !s) return s;
+                        if (auto s = auth::approle_backend::salt_accessor_keys(store, tokens, api::auth_mounts::data_prefix); !s) {
+                          return s;
+                        }
+                        // The lease manager's index of the leases each token created.
+                        return storage::rename_children(store, leases::lease_token_index_prefix,
+                                                        [&tokens](std::string_view n) { return tokens.rename_accessor(n); });
+                      }});
 }
 
 int usage_error(const std::string& message) {
@@ -109,7 +163,11 @@ Starts a credbroker server. With -config, the server reads a JSON file in Vault'
 (listener.tcp.address, storage, api_addr, log_level, log_format, default_lease_ttl, max_lease_ttl,
 unseal_key_file, and credbroker's lease_revocation retries; see docs/configuration.md).
 A new data directory must be initialised once ("credbroker operator init") and unsealed after
-each start ("credbroker operator unseal", or unseal_key_file).
+each start ("credbroker operator unseal", or unseal_key_file). The broker keeps its data directory
+0700 and its files 0600, and refuses a database file others may read or a directory others may
+write. Storage that lost its security state (an emptied database file, a missing token salt or
+mount table) stops the start or the unseal with an error naming what is missing; -fresh-store
+accepts the loss once.
 With -dev, it starts in memory, unsealed, with a root token printed once on standard output;
 everything is lost when it stops. Stop it with SIGTERM or Ctrl-C: requests in flight finish first.
 
@@ -129,6 +187,8 @@ int server_command(const std::vector<std::string>& args) {
   if (!flags->positional.empty()) return usage_error("unexpected argument \"" + flags->positional.front() + "\"");
   const bool dev = flags->flag("dev");
   if (dev == flags->has("config")) return usage_error("exactly one of -config FILE or -dev is required");
+  const bool fresh_store = flags->flag("fresh-store");
+  if (dev && fresh_store) return usage_error("-fresh-store needs -config: dev mode always starts fresh");
 
   config::server_config cfg;
   if (dev) {
@@ -177,8 +237,10 @@ int server_command(const std::vector<std::string>& args) {
   if (cfg.storage.type == "sqlite") {
     storage::sqlite_options so;
     so.path = (std::filesystem::path(cfg.storage.path) / "credbroker.db").string();
+    so.accept_empty_file = fresh_store;
     auto opened = storage::sqlite_backend::open(so);
     if (!opened) {
+      if (opened.err().code == make_error_code(errc::invalid_request)) return usage_error(opened.err().message);
       std::fprintf(stderr, "credbroker server: %s\n", opened.err().message.c_str());
       spdlog::error("{}", opened.err().message);
       return 1;
@@ -207,12 +269,15 @@ int server_command(const std::vector<std::string>& args) {
   barrier::barrier encrypted(*backend);
   barrier::seal_manager seal(*backend, encrypted, cfg.storage.type,
                              cfg.cluster_name.empty() ? "credbroker-cluster" : cfg.cluster_name);
+  system_clock wall;
+  auth::token_store tokens(encrypted, wall, {cfg.default_lease_ttl, cfg.max_lease_ttl});
+  register_security_state(seal.layout(), encrypted, tokens);
+  seal.layout().accept_lost_state(fresh_store);
   if (auto s = seal.load(); !s) {
+    spdlog::error("{}", s.err().message);
     std::fprintf(stderr, "credbroker server: %s\n", s.err().message.c_str());
     return 1;
   }
-  system_clock wall;
-  auth::token_store tokens(encrypted, wall, {cfg.default_lease_ttl, cfg.max_lease_ttl});
   auth::policy_store policies(encrypted);
   seal.on_seal([&tokens, &policies] {
     tokens.clear_cache();
@@ -239,8 +304,9 @@ int server_command(const std::vector<std::string>& args) {
     }
     root_token = std::move(*token);
   } else if (!cfg.unseal_key_file.empty()) {
-    if (auto s = auto_unseal(seal, cfg.unseal_key_file); !s) {
+    if (auto s = auto_unseal(seal, cfg.unseal_key_file, fresh_store); !s) {
       if (s.err().code == make_error_code(errc::invalid_request)) return usage_error(s.err().message);
+      spdlog::error("{}", s.err().message);
       std::fprintf(stderr, "credbroker server: %s\n", s.err().message.c_str());
       return 1;
     }
@@ -267,6 +333,7 @@ int server_command(const std::vector<std::string>& args) {
   lease_opts.backoff_cap = cfg.revocation.backoff_cap;
   lease_opts.irrevocable_retry = cfg.revocation.irrevocable_retry;
   lease_opts.per_connection_cap = cfg.revocation.per_connection;
+  lease_opts.token_index_key = [&tokens](const std::string& accessor) { return tokens.accessor_key(accessor); };
   leases::metered_revoker revoker(engines, wall, lease_opts.max_attempts);  // vault_expire_* (metered_revoker.hpp)
   leases::lease_manager lease_mgr(encrypted, revoker, wall, lease_opts);
   leases::expiry_driver expiry(lease_mgr, wall, [&seal] { return !seal.status().sealed; });

@@ -11,5 +11,7 @@ namespace credbroker::fuzz {
 int fuzz_hcl_one(const std::uint8_t* data, std::size_t size);
 int fuzz_username_template_one(const std::uint8_t* data, std::size_t size);
 int fuzz_cron_one(const std::uint8_t* data, std::size_t size);
+int fuzz_postgres_statements_one(const std::uint8_t* data, std::size_t size);
+int fuzz_redis_acl_rules_one(const std::uint8_t* data, std::size_t size);
 
 }  // namespace credbroker::fuzz

@@ -63,7 +63,8 @@ const char* to_string(lease_state s) {
 std::string encode(const lease& l) {
   // Written by hand (it runs twice per issuance); decode() reads it with nlohmann. The field names
   // are the record format: {"id","conn","role","user","revoke","renew","ttl","max_ttl","issued",
-  // "expires","renewed","renewable","accessor","state","attempts","error","next"}.
+  // "expires","renewed","renewable","accessor","state","attempts","error","next"[,"boot"]} ("boot"
+  // only while set).
   const bool retrying = l.state == lease_state::revoking || l.state == lease_state::irrevocable;
   const char state = l.state == lease_state::pending ? 'p' : l.state == lease_state::active ? 'a'
                      : l.state == lease_state::revoking ? 'r' : 'i';
@@ -105,6 +106,10 @@ std::string encode(const lease& l) {
   out += ",\"error\":";
   put_string(out, l.last_error);
   num("next", ms(l.next_attempt));
+  if (!l.boot.empty()) {
+    out += ",\"boot\":";
+    put_string(out, l.boot);
+  }
   out += '}';
   return out;
 }
@@ -162,6 +167,7 @@ result<lease> decode(std::string_view text) {
     l.attempts = j.value("attempts", 0);
     l.last_error = j.value("error", "");
     l.next_attempt = from_ms(j.value("next", std::int64_t{0}));
+    l.boot = j.value("boot", "");
     return l;
   } catch (const nlohmann::json::exception& e) {
     return make_error(errc::integrity_failure, std::string("lease record is incomplete: ") + e.what());

@@ -35,6 +35,10 @@ struct lease {
   bool renewable = true;
   std::string token_accessor;  // the token that created it: revoking the token revokes this
   lease_state state = lease_state::pending;
+  // While the creation may be in doubt (pending, and revocations of a pending lease): the boot id of
+  // the broker process that wrote it (plugin/boot_id.hpp), so a later process ends that process's
+  // database sessions before it trusts user_exists. Cleared once the user is known to exist.
+  std::string boot;
   int attempts = 0;
   std::string last_error;  // sanitised plugin error of the last failed revocation
   time_point next_attempt{};

@@ -71,6 +71,13 @@ void lease_manager::unschedule_locked(const std::string& id) {
   release_slot_locked(it);
 }
 
+result<std::string> lease_manager::token_index_dir(const std::string& accessor) const {
+  if (!opts_.token_index_key) return lease_token_index_prefix + accessor + "/";
+  auto key = opts_.token_index_key(accessor);
+  if (!key) return std::move(key).err();
+  return lease_token_index_prefix + *key + "/";
+}
+
 status lease_manager::add(lease l) {
   const bool pending = l.state == lease_state::pending;
   if (pending) {
@@ -81,10 +88,12 @@ status lease_manager::add(lease l) {
   status written = ok_v;
   if (l.token_accessor.empty() || l.token_accessor.find('/') != std::string::npos) {
     written = store(l);
+  } else if (auto dir = token_index_dir(l.token_accessor); !dir) {
+    written = std::move(dir).err();
   } else {
     std::vector<storage::operation> ops;
     ops.push_back(storage::operation::put(lease_storage_prefix + l.id, encode(l)));
-    ops.push_back(storage::operation::put(lease_token_index_prefix + l.token_accessor + "/" + l.id, ""));
+    ops.push_back(storage::operation::put(*dir + l.id, ""));
     written = store_.apply(std::move(ops));
   }
   std::lock_guard lock(mu_);
@@ -132,10 +141,12 @@ bool lease_manager::defer_if_in_flight(const std::string& id) {
 }
 
 status lease_manager::activate_stored(const std::string& id) {
+  std::lock_guard per_lease(stripe(id));  // a revocation that removed it meanwhile is not undone
   auto l = load(id);
   if (!l) return std::move(l).err();
   if (l->state != lease_state::pending) return ok_v;
   l->state = lease_state::active;
+  l->boot.clear();  // its user exists: nothing left in doubt
   return store(*l);
 }
 
@@ -200,7 +211,9 @@ status lease_manager::attempt_revoke(lease l) {
     std::vector<storage::operation> ops;
     ops.push_back(storage::operation::remove(lease_storage_prefix + l.id));
     if (!l.token_accessor.empty()) {
-      ops.push_back(storage::operation::remove(lease_token_index_prefix + l.token_accessor + "/" + l.id));
+      auto dir = token_index_dir(l.token_accessor);
+      if (!dir) return std::move(dir).err();
+      ops.push_back(storage::operation::remove(*dir + l.id));
     }
     if (auto d = store_.apply(std::move(ops)); !d) return d;
     std::lock_guard lock(mu_);
@@ -309,7 +322,9 @@ status lease_manager::expire_now(const std::string& id) {
 
 status lease_manager::expire_by_token(const std::string& accessor) {
   if (accessor.empty() || accessor.find('/') != std::string::npos) return ok_v;
-  const std::string dir = lease_token_index_prefix + accessor + "/";
+  auto index_dir = token_index_dir(accessor);
+  if (!index_dir) return std::move(index_dir).err();
+  const std::string dir = std::move(*index_dir);
   std::vector<std::string> ids;
   auto s = store_.scan(dir, [&](const std::string& key, std::string_view) {
     ids.push_back(key.substr(dir.size()));
@@ -415,7 +430,9 @@ status lease_manager::forget(const std::string& id) {
   std::vector<storage::operation> ops;
   ops.push_back(storage::operation::remove(lease_storage_prefix + id));
   if (!l->token_accessor.empty()) {
-    ops.push_back(storage::operation::remove(lease_token_index_prefix + l->token_accessor + "/" + id));
+    auto dir = token_index_dir(l->token_accessor);
+    if (!dir) return std::move(dir).err();
+    ops.push_back(storage::operation::remove(*dir + id));
   }
   if (auto s = store_.apply(std::move(ops)); !s) return s;
   std::lock_guard lock(mu_);

@@ -55,6 +55,9 @@ struct manager_options {
   // Revocations of due leases run concurrently, at most this many at once per connection (a database
   // flooded with DROP ROLE only gets slower), and connections do not wait on each other.
   unsigned per_connection_cap = 4;
+  // The folder under sys/expire/token/ that holds the leases of a token accessor. The server passes
+  // the token store's accessor_key() so no accessor is a storage key in clear; empty: the accessor.
+  std::function<result<std::string>(const std::string& accessor)> token_index_key;
 };
 
 struct restore_report {
@@ -122,7 +125,8 @@ class lease_manager {
   std::vector<std::string> take_pending();
   // Removes one lease record without calling the database (issuance rolled back).
   status forget(const std::string& id);
-  // pending -> active for a lease left pending by an earlier run, durably (start-up settlement).
+  // pending -> active for a lease left pending by an earlier run, durably (start-up settlement); its
+  // boot is cleared. errc::not_found when a revocation removed it meanwhile.
   status activate_stored(const std::string& id);
 
   std::vector<lease> irrevocable() const;
@@ -152,6 +156,7 @@ class lease_manager {
   static constexpr std::int64_t tick_ms = 100;  // wheel resolution
   static std::uint64_t tick_of(time_point t);    // dues: ceil to whole ticks, so never early
   static std::uint64_t floor_tick(time_point t);  // the current time: floor
+  result<std::string> token_index_dir(const std::string& accessor) const;  // "sys/expire/token/<key>/"
   result<lease> load(const std::string& id) const;
   status store(const lease& l);
   void schedule_locked(const std::string& id, time_point due);

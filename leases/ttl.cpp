@@ -4,14 +4,6 @@
 
 namespace credbroker::leases {
 
-std::string human_duration(std::chrono::seconds d) {
-  if (d.count() == 0) return "0s";
-  std::string s = format_go_duration(d);
-  if (s.size() >= 3 && s.compare(s.size() - 3, 3, "m0s") == 0) s.resize(s.size() - 2);
-  if (const auto idx = s.find("h0m"); idx != std::string::npos && idx > 0) s.erase(idx + 1, 2);
-  return s;
-}
-
 result<ttl_result> calculate_ttl(const ttl_limits& limits, std::chrono::seconds increment,
                                  std::chrono::seconds role_ttl, std::chrono::seconds role_max_ttl,
                                  time_point issue_time, time_point now) {

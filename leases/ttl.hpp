@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "broker/core/clock.hpp"
+#include "broker/core/duration.hpp"
 #include "broker/core/result.hpp"
 
 namespace credbroker::leases {
@@ -35,8 +36,7 @@ result<ttl_result> calculate_ttl(const ttl_limits& limits, std::chrono::seconds 
                                  std::chrono::seconds role_ttl, std::chrono::seconds role_max_ttl,
                                  time_point issue_time, time_point now);
 
-// Vault's humanDuration: Go's Duration.String() without trailing zero units: 3600 -> "1h",
-// 5400 -> "1h30m", 90 -> "1m30s", 7205 -> "2h5s", 0 -> "0s".
-std::string human_duration(std::chrono::seconds d);
+// Vault's humanDuration (broker/core/duration.hpp): 3600 -> "1h", 5400 -> "1h30m", 0 -> "0s".
+using credbroker::human_duration;
 
 }  // namespace credbroker::leases

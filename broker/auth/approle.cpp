@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "broker/core/random.hpp"
+#include "broker/storage/rename.hpp"
 
 namespace credbroker::auth {
 namespace {
@@ -10,6 +11,10 @@ namespace {
 error bad(std::string m) { return make_error(errc::invalid_request, std::move(m)); }
 
 const std::string invalid_login = "invalid role or secret ID";
+
+result<std::string> accessor_hash(const token_store& tokens, std::string_view accessor) {
+  return tokens.hash("secret-id-accessor:" + std::string(accessor));
+}
 
 std::string info_json(const secret_id_info& i) {
   return nlohmann::json{{"accessor", i.accessor},     {"creation_time", i.creation_time},
@@ -82,6 +87,29 @@ std::optional<approle_role> approle_role_from_json(std::string_view text) {
   } catch (const nlohmann::json::exception&) {
     return std::nullopt;
   }
+}
+
+result<std::string> approle_backend::accessor_path(const std::string& accessor) const {
+  auto h = accessor_hash(tokens_, accessor);
+  if (!h) return std::move(h).err();
+  return prefix_ + "accessor/" + *h;
+}
+
+status approle_backend::salt_accessor_keys(storage::physical& store, const token_store& tokens,
+                                           const std::string& mounts_prefix) {
+  const storage::rename_fn salted = [&tokens](std::string_view name) -> result<std::optional<std::string>> {
+    if (token_store::is_hashed(name)) return std::optional<std::string>();
+    auto h = accessor_hash(tokens, name);
+    if (!h) return std::move(h).err();
+    return std::optional<std::string>(std::move(*h));
+  };
+  auto mounts = store.list(mounts_prefix);
+  if (!mounts) return std::move(mounts).err();
+  for (const auto& m : *mounts) {
+    if (m.empty() || m.back() != '/') continue;
+    if (auto s = storage::rename_children(store, mounts_prefix + m + "accessor/", salted); !s) return s;
+  }
+  return ok_v;
 }
 
 std::int64_t approle_backend::now_seconds() const {
@@ -195,9 +223,11 @@ result<issued_secret_id> approle_backend::create_secret_id(const std::string& na
     i.num_uses = role.secret_id_num_uses;
   }
   i.metadata = std::move(metadata);
+  auto where = accessor_path(i.accessor);
+  if (!where) return std::move(where).err();
   std::vector<storage::operation> ops;
   ops.push_back(storage::operation::put(prefix_ + "secret-id/" + name + "/" + *h, info_json(i)));
-  ops.push_back(storage::operation::put(prefix_ + "accessor/" + i.accessor, name + "/" + *h));
+  ops.push_back(storage::operation::put(*where, name + "/" + *h));
   if (auto s = store_.apply(std::move(ops)); !s) return std::move(s).err();
   return out;
 }
@@ -218,7 +248,9 @@ result<std::optional<secret_id_info>> approle_backend::lookup_secret_id(const st
 result<std::optional<secret_id_info>> approle_backend::lookup_secret_id_accessor(const std::string& name,
                                                                                  const std::string& accessor) {
   if (accessor.empty() || accessor.find('/') != std::string::npos) return bad("missing secret_id_accessor");
-  auto where = store_.get(prefix_ + "accessor/" + accessor);
+  auto path = accessor_path(accessor);
+  if (!path) return std::move(path).err();
+  auto where = store_.get(*path);
   if (!where) return std::move(where).err();
   if (!where->has_value() || (*where)->rfind(name + "/", 0) != 0) return std::optional<secret_id_info>();
   auto raw = store_.get(prefix_ + "secret-id/" + **where);
@@ -230,7 +262,11 @@ result<std::optional<secret_id_info>> approle_backend::lookup_secret_id_accessor
 status approle_backend::delete_secret(const std::string& name, const std::string& hmac, const std::string& accessor) {
   std::vector<storage::operation> ops;
   ops.push_back(storage::operation::remove(prefix_ + "secret-id/" + name + "/" + hmac));
-  if (!accessor.empty()) ops.push_back(storage::operation::remove(prefix_ + "accessor/" + accessor));
+  if (!accessor.empty()) {
+    auto path = accessor_path(accessor);
+    if (!path) return std::move(path).err();
+    ops.push_back(storage::operation::remove(*path));
+  }
   return store_.apply(std::move(ops));
 }
 
@@ -247,7 +283,9 @@ status approle_backend::destroy_secret_id(const std::string& name, const secret&
 
 status approle_backend::destroy_secret_id_accessor(const std::string& name, const std::string& accessor) {
   if (accessor.empty() || accessor.find('/') != std::string::npos) return bad("missing secret_id_accessor");
-  auto where = store_.get(prefix_ + "accessor/" + accessor);
+  auto path = accessor_path(accessor);
+  if (!path) return std::move(path).err();
+  auto where = store_.get(*path);
   if (!where) return std::move(where).err();
   if (!where->has_value() || (*where)->rfind(name + "/", 0) != 0) return ok_v;
   return delete_secret(name, (*where)->substr(name.size() + 1), accessor);

@@ -7,8 +7,10 @@
 //   role/<name>                         the role (JSON)
 //   role-id/<hmac(role_id)>             <name>
 //   secret-id/<name>/<hmac(secret_id)>  {accessor, creation_time, expiration_time, num_uses, metadata}
-//   accessor/<accessor>                 "<name>/<hmac(secret_id)>"
-// Secret IDs are stored only as salted HMACs (the token store's salt).
+//   accessor/<hmac(accessor)>           "<name>/<hmac(secret_id)>"
+// Role IDs, secret IDs and secret-ID accessors are stored only as salted HMACs (the token store's
+// salt, with "role-id:", "secret-id:" and "secret-id-accessor:" in front), so no value a client
+// holds is a storage key in clear.
 //
 // Contracts: every method is idempotent where Vault's is (destroy of an unknown secret ID is a
 // success); errors are errc::invalid_request with Vault's texts ("invalid role or secret ID",
@@ -89,9 +91,15 @@ class approle_backend {
   // Deletes everything under the prefix (mount disabled).
   status destroy_all();
 
+  // Storage layout 1 named the accessor index after the accessors in clear; this renames it to
+  // their HMACs in every AppRole mount under mounts_prefix ("auth/method/" holds one folder per
+  // mount). Idempotent and safe to cut at any point (storage/rename.hpp); run at unseal.
+  static status salt_accessor_keys(storage::physical& store, const token_store& tokens, const std::string& mounts_prefix);
+
  private:
   std::int64_t now_seconds() const;
   status delete_secret(const std::string& name, const std::string& hmac, const std::string& accessor);
+  result<std::string> accessor_path(const std::string& accessor) const;
 
   storage::physical& store_;
   token_store& tokens_;

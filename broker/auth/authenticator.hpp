@@ -15,6 +15,8 @@ struct identity {
   std::vector<std::string> policies;  // "root" grants everything
   std::string display_name;           // "root", "token", "approle", ...; feeds username templates
   std::string accessor;
+  bool limited_uses = false;  // created with num_uses: it may not create tokens (they would escape the count)
+  bool expires = false;       // has a TTL: it may not create a token that never expires
   bool is_root() const {
     for (const auto& p : policies) {
       if (p == "root") return true;

@@ -10,6 +10,7 @@
 #include "broker/core/duration.hpp"
 #include "broker/core/encoding.hpp"
 #include "broker/core/random.hpp"
+#include "broker/storage/rename.hpp"
 
 namespace credbroker::auth {
 namespace {
@@ -22,22 +23,31 @@ constexpr int max_ancestry = 64;
 
 error bad(std::string m) { return make_error(errc::invalid_request, std::move(m)); }
 
-std::vector<std::string> clean_policies(const std::vector<std::string>& in) {
+bool contains(const std::vector<std::string>& v, std::string_view s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+// Vault's policyutil.SanitizePolicies: trimmed, lower case, no blanks, sorted, unique; "root" alone
+// stands for everything; "default" is added when asked (never to root).
+std::vector<std::string> sanitize_policies(const std::vector<std::string>& in, bool add_default) {
   std::vector<std::string> out;
   for (auto p : in) {
     const auto b = p.find_first_not_of(" \t");
     const auto e = p.find_last_not_of(" \t");
     p = b == std::string::npos ? "" : p.substr(b, e - b + 1);
     std::transform(p.begin(), p.end(), p.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (p == "root") return {"root"};
     if (!p.empty()) out.push_back(p);
   }
+  if (add_default && !contains(out, "default")) out.push_back("default");
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
 }
 
-bool contains(const std::vector<std::string>& v, std::string_view s) {
-  return std::find(v.begin(), v.end(), s) != v.end();
+std::vector<std::string> without_default(std::vector<std::string> v) {
+  std::erase(v, std::string("default"));
+  return v;
 }
 
 std::string sanitise_display_name(std::string_view name) {
@@ -104,20 +114,52 @@ std::int64_t token_store::now_seconds() const {
   return std::chrono::duration_cast<std::chrono::seconds>(clock_.now().time_since_epoch()).count();
 }
 
+std::string token_store::new_salt() {
+  const auto raw = random_bytes(32);
+  return std::string(raw.begin(), raw.end());
+}
+
 result<secret> token_store::salt() const {
   std::lock_guard lock(mu_);
   if (salt_) return *salt_;
-  auto stored = store_.get("auth/token/salt");
+  auto stored = store_.get(salt_key);
   if (!stored) return std::move(stored).err();
-  if (stored->has_value()) {
-    salt_ = secret(std::move(**stored));
-    return *salt_;
+  if (!stored->has_value() || (*stored)->empty()) {
+    // Never made up here: every stored token and secret ID is an HMAC with the salt that is gone.
+    return make_error(errc::integrity_failure, "the token salt (auth/token/salt) is missing from storage");
   }
-  const auto raw = random_bytes(32);
-  secret fresh(std::string(raw.begin(), raw.end()));
-  if (auto s = store_.put("auth/token/salt", fresh.reveal()); !s) return std::move(s).err();
-  salt_ = fresh;
-  return fresh;
+  salt_ = secret(std::move(**stored));
+  return *salt_;
+}
+
+bool token_store::is_hashed(std::string_view name) {
+  return name.size() == 64 &&
+         std::all_of(name.begin(), name.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+result<std::string> token_store::accessor_key(std::string_view accessor) const {
+  return hash("accessor:" + std::string(accessor));
+}
+
+result<std::optional<std::string>> token_store::rename_accessor(std::string_view name) const {
+  if (is_hashed(name)) return std::optional<std::string>();
+  auto k = accessor_key(name);
+  if (!k) return std::move(k).err();
+  return std::optional<std::string>(std::move(*k));
+}
+
+status token_store::salt_accessor_keys() {
+  const storage::rename_fn salted = [this](std::string_view name) { return rename_accessor(name); };
+  if (auto s = storage::rename_children(store_, accessor_prefix, salted); !s) return s;
+  // The parent index: the parents' folders first, then the children inside each.
+  if (auto s = storage::rename_children(store_, parent_prefix, salted); !s) return s;
+  auto parents = store_.list(parent_prefix);
+  if (!parents) return std::move(parents).err();
+  for (const auto& p : *parents) {
+    if (p.empty() || p.back() != '/') continue;
+    if (auto s = storage::rename_children(store_, parent_prefix + p, salted); !s) return s;
+  }
+  return ok_v;
 }
 
 result<std::string> token_store::hash(std::string_view data) const {
@@ -150,15 +192,23 @@ result<std::optional<token_entry>> token_store::load(const std::string& hmac) co
 
 result<std::optional<std::string>> token_store::hmac_of_accessor(const std::string& accessor) const {
   if (accessor.empty() || accessor.find('/') != std::string::npos) return std::optional<std::string>();
-  return store_.get(accessor_prefix + accessor);
+  auto k = accessor_key(accessor);
+  if (!k) return std::move(k).err();
+  return store_.get(accessor_prefix + *k);
 }
 
 status token_store::save(const std::string& hmac, const token_entry& e, bool fresh) {
   std::vector<storage::operation> ops;
   ops.push_back(storage::operation::put(id_prefix + hmac, to_json(e)));
   if (fresh) {
-    ops.push_back(storage::operation::put(accessor_prefix + e.accessor, hmac));
-    if (!e.parent.empty()) ops.push_back(storage::operation::put(parent_prefix + e.parent + "/" + e.accessor, ""));
+    auto own = accessor_key(e.accessor);
+    if (!own) return std::move(own).err();
+    ops.push_back(storage::operation::put(accessor_prefix + *own, hmac));
+    if (!e.parent.empty()) {
+      auto parent = accessor_key(e.parent);
+      if (!parent) return std::move(parent).err();
+      ops.push_back(storage::operation::put(parent_prefix + *parent + "/" + *own, ""));
+    }
   }
   {
     std::lock_guard lock(mu_);
@@ -171,6 +221,16 @@ status token_store::save(const std::string& hmac, const token_entry& e, bool fre
 }
 
 result<secret> token_store::create_root(std::optional<std::string> id) {
+  {
+    // Initialisation of a new store (sys/init, dev mode) is the one place a salt is made, and only
+    // when the store has none yet (the seal manager's start-up checks refuse a store that lost it).
+    std::lock_guard lock(mu_);
+    auto stored = store_.get(salt_key);
+    if (!stored) return std::move(stored).err();
+    if (!stored->has_value()) {
+      if (auto s = store_.put(salt_key, new_salt()); !s) return std::move(s).err();
+    }
+  }
   secret token = id && !id->empty() ? secret(*id) : random_token();
   auto h = hash(token.reveal());
   if (!h) return std::move(h).err();
@@ -185,9 +245,68 @@ result<secret> token_store::create_root(std::optional<std::string> id) {
   return token;
 }
 
+result<std::vector<std::string>> token_store::resolve_policies(const identity* parent, bool privileged,
+                                                              const token_request& r) const {
+  // Vault's resolveTokenPolicies (without token roles).
+  const std::vector<std::string> requested = r.policies ? *r.policies : std::vector<std::string>{};
+  std::vector<std::string> policies;
+  bool add_default = false;
+  if (parent == nullptr) {
+    // An auth method's login: the method decided the policies.
+    policies = sanitize_policies(requested, false);
+    add_default = !r.no_default_policy;
+  } else if (sanitize_policies(requested, false).empty()) {
+    // Inherited: "default" only if the parent has it.
+    policies = sanitize_policies(parent->policies, false);
+  } else if (!privileged) {
+    const auto parents = without_default(sanitize_policies(parent->policies, false));
+    for (const auto& p : without_default(sanitize_policies(requested, false))) {
+      if (!contains(parents, p)) return bad("child policies must be subset of parent");
+    }
+    policies = sanitize_policies(requested, false);
+    add_default = !r.no_default_policy && contains(parent->policies, "default");
+  } else {
+    policies = sanitize_policies(requested, false);
+    add_default = !r.no_default_policy;
+  }
+  policies = sanitize_policies(policies, add_default);
+  if (r.no_default_policy) policies = without_default(std::move(policies));
+  if (contains(policies, "root") && (parent == nullptr || !parent->is_root())) {
+    return bad("root tokens may not be created without parent token being root");
+  }
+  if (policies.empty()) return bad("token must have at least one policy");
+  return policies;
+}
+
+result<std::int64_t> token_store::initial_ttl(const token_request& r, bool is_root, issued_token& out) const {
+  // Vault's framework.CalculateTTL at creation: the effective max is the server's max_lease_ttl,
+  // lowered by explicit_max_ttl; a period is capped at it; otherwise the TTL is, counted from now.
+  const std::int64_t sys_max = limits_.max_ttl.count();
+  std::int64_t max_ttl = sys_max;
+  if (r.explicit_max_ttl.count() > 0 && r.explicit_max_ttl.count() < max_ttl) max_ttl = r.explicit_max_ttl.count();
+  std::int64_t ttl = r.ttl.count();
+  if (r.period.count() > 0) {
+    ttl = r.period.count();
+    if (ttl > max_ttl) {
+      out.warnings.push_back("period of \"" + human_duration(r.period) + "\" exceeded the effective max_ttl of \"" +
+                             human_duration(std::chrono::seconds(max_ttl)) + "\"; period value is capped accordingly");
+      ttl = max_ttl;
+    }
+    return ttl;
+  }
+  if (ttl == 0 && is_root) return r.explicit_max_ttl.count() > 0 ? max_ttl : 0;  // root: no expiry unless asked
+  if (ttl == 0) ttl = limits_.default_ttl.count();
+  if (ttl > max_ttl) {
+    out.warnings.push_back("TTL of \"" + human_duration(std::chrono::seconds(ttl)) + "\" exceeded the effective max_ttl of \"" +
+                           human_duration(std::chrono::seconds(max_ttl)) + "\"; TTL value is capped accordingly");
+    ttl = max_ttl;
+  }
+  return ttl;
+}
+
 result<issued_token> token_store::create(const identity* parent, bool privileged, token_request r) {
-  const bool parent_root = parent != nullptr && parent->is_root();
-  privileged = privileged || parent_root;
+  privileged = privileged || (parent != nullptr && parent->is_root());
+  if (parent != nullptr && parent->limited_uses) return bad("restricted use token cannot generate child tokens");
   if (r.num_uses < 0) return bad("number of uses cannot be negative");
   if (r.ttl.count() < 0 || r.explicit_max_ttl.count() < 0 || r.period.count() < 0) {
     return bad("ttl, explicit_max_ttl and period cannot be negative");
@@ -195,49 +314,36 @@ result<issued_token> token_store::create(const identity* parent, bool privileged
   if (r.id && !r.id->empty() && !privileged) return bad("root or sudo privileges required to specify token id");
   if (r.id && r.id->find_first_of(" \t\r\n") != std::string::npos) return bad("token id cannot contain whitespace");
   if (r.id && r.id->find('.') != std::string::npos) return bad("token IDs can not contain periods");
+
+  auto resolved = resolve_policies(parent, privileged, r);
+  if (!resolved) return std::move(resolved).err();
+  const std::vector<std::string> policies = std::move(*resolved);
+  const bool is_root = contains(policies, "root");
+
   const bool orphan = r.no_parent || parent == nullptr;
   if (r.no_parent && parent != nullptr && !privileged && !r.orphan_allowed) {
     return bad("root or sudo privileges required to create orphan token");
   }
-
-  std::vector<std::string> policies =
-      clean_policies(r.policies ? *r.policies : (parent ? parent->policies : std::vector<std::string>{}));
-  if (!r.policies && parent != nullptr && parent->is_root()) policies = {"root"};
-  if (parent != nullptr && !privileged) {
-    for (const auto& p : policies) {
-      if (p != "default" && !contains(parent->policies, p)) return bad("child policies must be subset of parent");
-    }
-  }
-  if (contains(policies, "root") && !parent_root) {
-    return bad("root tokens may not be created without parent token being root");
-  }
-  std::erase(policies, std::string("default"));
-  const bool is_root = contains(policies, "root");
-  if (!r.no_default_policy && !is_root) policies.push_back("default");
-  std::sort(policies.begin(), policies.end());
-  if (policies.empty()) return bad("token must have at least one policy");
+  // A periodic token renews forever: only root or sudo may mint one (auth methods' roles decide
+  // for their logins, which pass privileged).
+  if (r.period.count() > 0 && !privileged) return bad("root or sudo privileges required to create periodic token");
 
   issued_token out;
-  std::int64_t ttl = r.ttl.count();
-  const std::int64_t sys_max = limits_.max_ttl.count();
-  if (r.period.count() > 0) {
-    ttl = r.period.count();
-  } else if (ttl == 0 && r.explicit_max_ttl.count() > 0) {
-    ttl = r.explicit_max_ttl.count();
-  } else if (ttl == 0 && !is_root) {
-    ttl = limits_.default_ttl.count();
+  auto computed = initial_ttl(r, is_root, out);
+  if (!computed) return std::move(computed).err();
+  const std::int64_t ttl = *computed;
+  if (ttl == 0 && parent != nullptr && parent->expires) {
+    return bad("expiring root tokens cannot create non-expiring root tokens");
   }
-  if (r.explicit_max_ttl.count() > 0 && ttl > r.explicit_max_ttl.count()) {
-    out.warnings.push_back("Explicit max TTL of " + format_go_duration(r.explicit_max_ttl) +
-                           " is less than the requested TTL; TTL value is capped accordingly");
-    ttl = r.explicit_max_ttl.count();
+  std::int64_t explicit_max = r.explicit_max_ttl.count();
+  if (explicit_max > limits_.max_ttl.count()) {
+    out.warnings.push_back("explicit_max_ttl of \"" + human_duration(r.explicit_max_ttl) +
+                           "\" exceeded the effective max_ttl of \"" + human_duration(limits_.max_ttl) +
+                           "\"; explicit_max_ttl value is capped accordingly");
+    explicit_max = limits_.max_ttl.count();
   }
-  if (ttl > sys_max && r.period.count() == 0) {
-    out.warnings.push_back("TTL of \"" + format_go_duration(std::chrono::seconds(ttl)) +
-                           "\" exceeded the effective max_ttl of \"" + format_go_duration(limits_.max_ttl) +
-                           "\"; TTL value is capped accordingly");
-    ttl = sys_max;
-  }
+  std::int64_t period = r.period.count();
+  if (period > 0) period = ttl;  // capped above
 
   secret token = r.id && !r.id->empty() ? secret(*r.id) : random_token();
   auto h = hash(token.reveal());
@@ -262,8 +368,8 @@ result<issued_token> token_store::create(const identity* parent, bool privileged
   e.creation_time = now_seconds();
   e.creation_ttl = ttl;
   e.expire_time = ttl > 0 ? e.creation_time + ttl : 0;
-  e.explicit_max_ttl = r.explicit_max_ttl.count();
-  e.period = r.period.count();
+  e.explicit_max_ttl = explicit_max;
+  e.period = period;
   e.renewable = ttl > 0 && r.renewable;
   e.role = r.role;
   if (auto s = save(*h, e, true); !s) return std::move(s).err();
@@ -308,6 +414,8 @@ std::optional<identity> token_store::authenticate(const secret& token) {
   id.policies = entry.policies;
   id.display_name = entry.display_name;
   id.accessor = entry.accessor;
+  id.limited_uses = entry.num_uses > 0;
+  id.expires = entry.expire_time != 0;
   return id;
 }
 
@@ -339,19 +447,35 @@ result<issued_token> token_store::renew_hmac(const std::string& hmac, std::chron
   if (!loaded->has_value() || !alive(**loaded, now, 0)) return bad("invalid lease ID");
   token_entry e = std::move(**loaded);
   if (!e.renewable || e.expire_time == 0) return bad("lease is not renewable");
+  // Vault's CalculateTTL at renewal, with today's max_lease_ttl: a period is capped at the effective
+  // max and bounded only by explicit_max_ttl; otherwise the TTL may not pass creation + max.
   issued_token out;
-  std::int64_t ttl = e.period > 0 ? e.period : (increment.count() > 0 ? increment.count() : e.creation_ttl);
-  std::int64_t max_expire = e.creation_time + limits_.max_ttl.count();
-  if (e.period > 0) max_expire = now + e.period;  // periodic tokens live as long as they are renewed
-  if (e.explicit_max_ttl > 0) max_expire = std::min(max_expire, e.creation_time + e.explicit_max_ttl);
-  if (now + ttl > max_expire) {
-    const std::int64_t capped = std::max<std::int64_t>(0, max_expire - now);
-    out.warnings.push_back("TTL of \"" + format_go_duration(std::chrono::seconds(ttl)) +
-                           "\" exceeded the effective max_ttl of \"" + format_go_duration(std::chrono::seconds(capped)) +
-                           "\"; TTL value is capped accordingly");
-    ttl = capped;
+  std::int64_t max_ttl = limits_.max_ttl.count();
+  if (e.explicit_max_ttl > 0 && e.explicit_max_ttl < max_ttl) max_ttl = e.explicit_max_ttl;
+  std::int64_t ttl = 0;
+  std::optional<std::int64_t> max_expire;
+  if (e.period > 0) {
+    ttl = e.period;
+    if (ttl > max_ttl) {
+      out.warnings.push_back("period of \"" + human_duration(std::chrono::seconds(ttl)) +
+                             "\" exceeded the effective max_ttl of \"" + human_duration(std::chrono::seconds(max_ttl)) +
+                             "\"; period value is capped accordingly");
+      ttl = max_ttl;
+    }
+    if (e.explicit_max_ttl > 0) max_expire = e.creation_time + e.explicit_max_ttl;
+  } else {
+    ttl = increment.count() > 0 ? increment.count() : e.creation_ttl > 0 ? e.creation_ttl : limits_.default_ttl.count();
+    max_expire = e.creation_time + max_ttl;
   }
-  if (ttl <= 0) return bad("past the max TTL, cannot renew");
+  if (max_expire) {
+    const std::int64_t left = *max_expire - now;
+    if (left <= 0) return bad("past the max TTL, cannot renew");
+    if (ttl > left) {
+      out.warnings.push_back("TTL of \"" + human_duration(std::chrono::seconds(ttl)) + "\" exceeded the effective max_ttl of \"" +
+                             human_duration(std::chrono::seconds(left)) + "\"; TTL value is capped accordingly");
+      ttl = left;
+    }
+  }
   e.expire_time = now + ttl;
   e.last_renewal_time = now;
   if (auto s = save(hmac, e, false); !s) return std::move(s).err();
@@ -394,14 +518,16 @@ status token_store::revoke_tree(const std::string& root_hmac, bool orphan_childr
       continue;
     }
     const token_entry e = **loaded;
-    const std::string children_prefix = parent_prefix + e.accessor + "/";
+    auto own_key = accessor_key(e.accessor);
+    if (!own_key) return std::move(own_key).err();
+    const std::string children_prefix = parent_prefix + *own_key + "/";
     if (!top.expanded) {
       top.expanded = true;
       auto kids = store_.list(children_prefix);
       if (!kids) return std::move(kids).err();
       std::vector<frame> more;
       for (const auto& kid : *kids) {
-        auto kh = hmac_of_accessor(kid);
+        auto kh = store_.get(accessor_prefix + kid);  // kid: the child's accessor_key
         if (!kh) return std::move(kh).err();
         if (kh->has_value()) {
           more.push_back({**kh, false});
@@ -419,7 +545,7 @@ status token_store::revoke_tree(const std::string& root_hmac, bool orphan_childr
       auto kids = store_.list(children_prefix);
       if (!kids) return std::move(kids).err();
       for (const auto& kid : *kids) {
-        auto kh = hmac_of_accessor(kid);
+        auto kh = store_.get(accessor_prefix + kid);
         if (!kh) return std::move(kh).err();
         if (!kh->has_value()) continue;
         auto ke = load(**kh);
@@ -440,8 +566,12 @@ status token_store::revoke_tree(const std::string& root_hmac, bool orphan_childr
     for (const auto& f : listeners) f(e.accessor);
     std::vector<storage::operation> ops;
     ops.push_back(storage::operation::remove(id_prefix + hmac));
-    ops.push_back(storage::operation::remove(accessor_prefix + e.accessor));
-    if (!e.parent.empty()) ops.push_back(storage::operation::remove(parent_prefix + e.parent + "/" + e.accessor));
+    ops.push_back(storage::operation::remove(accessor_prefix + *own_key));
+    if (!e.parent.empty()) {
+      auto parent_key = accessor_key(e.parent);
+      if (!parent_key) return std::move(parent_key).err();
+      ops.push_back(storage::operation::remove(parent_prefix + *parent_key + "/" + *own_key));
+    }
     {
       std::lock_guard lock(mu_);
       cache_.erase(hmac);
@@ -488,7 +618,17 @@ status token_store::revoke_mount(const std::string& mount) {
   return ok_v;
 }
 
-result<std::vector<std::string>> token_store::list_accessors() { return store_.list(accessor_prefix); }
+result<std::vector<std::string>> token_store::list_accessors() {
+  // The accessor index holds only hashes; the entries hold the accessors.
+  std::vector<std::string> out;
+  auto s = store_.scan(id_prefix, [&](const std::string&, std::string_view value) {
+    if (auto e = token_entry_from_json(value); e && !e->accessor.empty()) out.push_back(e->accessor);
+    return true;
+  });
+  if (!s) return std::move(s).err();
+  std::sort(out.begin(), out.end());
+  return out;
+}
 
 std::size_t token_store::tidy() {
   const std::int64_t now = now_seconds();

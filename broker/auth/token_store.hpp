@@ -1,14 +1,25 @@
 #pragma once
 // token_store: service tokens, as Vault's token auth method, kept in storage (through the barrier)
-// only as HMAC-SHA256(salt, token):
+// only as salted HMAC-SHA256s. Nothing a client holds or sends (a token, an accessor) is a storage
+// key in clear:
 //
-//   auth/token/salt                           32 random bytes, made on first use
-//   auth/token/id/<hmac hex>                  the token's entry (JSON, see token_entry)
-//   auth/token/accessor/<accessor>            <hmac hex>
-//   auth/token/parent/<parent accessor>/<child accessor>   ""   (the parent -> children index)
+//   auth/token/salt                               32 random bytes, written when the store is initialised
+//   auth/token/id/<hmac(token)>                   the token's entry (JSON, see token_entry)
+//   auth/token/accessor/<hmac("accessor:" a)>     <hmac(token)>
+//   auth/token/parent/<hmac(parent a)>/<hmac(child a)>   ""   (the parent -> children index)
 //
-// A copy of the database file reveals no usable token. Lookups hash the presented token; the
-// comparison is the storage lookup of a MAC, so no token byte is compared in variable time.
+// hmac(x) = hex HMAC-SHA256(salt, x). A copy of the database file reveals no usable token and no
+// accessor. Lookups hash the presented token; the comparison is the storage lookup of a MAC, so no
+// token byte is compared in variable time. The salt is never made up on the fly: a store without
+// one is damaged (every token would silently stop working), so the store refuses to work
+// (errc::integrity_failure) until the seal manager's start-up checks settle it.
+//
+// Creation follows Vault's token store (handleCreateCommon): a caller without root or sudo on the
+// create path may not choose the token id, create a periodic token, set no_parent on
+// auth/token/create (auth/token/create-orphan is ACL'd on its own path instead), or ask for policies
+// its own token lacks; a token with limited uses may not create tokens at all, and an expiring token
+// may not create one that never expires. period and explicit_max_ttl are capped at the mount's
+// (here the server's) max_lease_ttl, with a warning, as Vault's CalculateTTL caps them.
 //
 // Lifecycle: a token dies when revoked, when its TTL runs out, when its uses are spent, or when its
 // parent dies (unless it is an orphan). Revoking a token revokes its descendants, children first,
@@ -95,10 +106,16 @@ class token_store final : public authenticator {
   result<secret> create_root(std::optional<std::string> id = std::nullopt);
 
   // auth/token/create. parent: the caller (nullptr for auth methods' logins, which make orphans).
-  // privileged: the caller is root or holds sudo on the create path (custom ids, orphans, any policy).
-  // Errors (400): "child policies must be subset of parent", "root or sudo privileges required to
-  // create orphan token", "root or sudo privileges required to specify token id",
-  // "number of uses cannot be negative", "token ttl/period cannot be negative" ...
+  // privileged: the caller is root or holds sudo on the create path (custom ids, orphans through
+  // no_parent, periodic tokens, any policy). Errors (errc::invalid_request, Vault's texts):
+  //   "restricted use token cannot generate child tokens"
+  //   "root or sudo privileges required to specify token id"
+  //   "child policies must be subset of parent"
+  //   "root tokens may not be created without parent token being root"
+  //   "root or sudo privileges required to create orphan token"
+  //   "root or sudo privileges required to create periodic token"
+  //   "expiring root tokens cannot create non-expiring root tokens"
+  //   "number of uses cannot be negative" ...
   result<issued_token> create(const identity* parent, bool privileged, token_request r);
 
   // Presents a token for one request: validates expiry and ancestry and spends one use.
@@ -120,7 +137,7 @@ class token_store final : public authenticator {
   status revoke_orphan(const secret& token);
   // Revokes every token issued by an auth mount (when the mount is disabled).
   status revoke_mount(const std::string& mount);
-  // Every live token's accessor (LIST auth/token/accessors, sudo).
+  // Every stored token's accessor, sorted (LIST auth/token/accessors, sudo).
   result<std::vector<std::string>> list_accessors();
   // Revokes expired tokens; returns how many.
   std::size_t tidy();
@@ -130,14 +147,33 @@ class token_store final : public authenticator {
 
   // Salted HMAC-SHA256 (hex) with the store's salt; for other stores of secrets (AppRole).
   result<std::string> hash(std::string_view data) const;
+  // The name an accessor is stored under: hash("accessor:" + accessor). The lease manager's index of
+  // the leases a token created uses it too.
+  result<std::string> accessor_key(std::string_view accessor) const;
+  // True for a name hash() or accessor_key() made (64 lowercase hex digits).
+  static bool is_hashed(std::string_view name);
+  // For layout upgrades (storage::rename_fn): accessor_key() of a name that is still a clear
+  // accessor; nullopt for one already hashed.
+  result<std::optional<std::string>> rename_accessor(std::string_view name) const;
+
+  // Storage layout 1 (the first release) kept accessors in clear in the accessor and parent
+  // indexes; this renames them to accessor_key(). Idempotent and safe to cut at any point (see
+  // storage/rename.hpp); run at unseal before any request.
+  status salt_accessor_keys();
 
   void clear_cache();
 
   static std::string storage_key(const std::string& hmac) { return "auth/token/id/" + hmac; }
+  static constexpr const char* salt_key = "auth/token/salt";
+  // A new store's salt (32 random bytes).
+  static std::string new_salt();
 
  private:
   result<std::optional<token_entry>> load(const std::string& hmac) const;
   result<std::optional<std::string>> hmac_of_accessor(const std::string& accessor) const;
+  result<std::vector<std::string>> resolve_policies(const identity* parent, bool privileged,
+                                                    const token_request& r) const;
+  result<std::int64_t> initial_ttl(const token_request& r, bool is_root, issued_token& out) const;
   status save(const std::string& hmac, const token_entry& e, bool fresh);
   status revoke_tree(const std::string& hmac, bool orphan_children);
   bool alive(const token_entry& e, std::int64_t now, int depth) const;

@@ -41,16 +41,17 @@ result<std::string> barrier::encode_keyring(const keyring& k) const {
   return text;
 }
 
-status barrier::store_keyring(const keyring& k, const secret& root_key) {
+result<storage::operation> barrier::keyring_write(const keyring& k, const secret& root_key) const {
   auto plain = encode_keyring(k);
   if (!plain) return std::move(plain).err();
   auto sealed_value = encrypt(root_key, 0, *plain, keyring_path);
   std::fill(plain->begin(), plain->end(), '\0');
   if (!sealed_value) return std::move(sealed_value).err();
-  return backend_.put(keyring_path, std::move(*sealed_value));
+  return storage::operation::put(keyring_path, std::move(*sealed_value));
 }
 
-status barrier::initialize(const secret& root_key) {
+status barrier::initialize(const secret& root_key, std::vector<storage::operation> physical_ops,
+                           std::vector<storage::operation> sealed_ops) {
   if (root_key.size() != key_size) return make_error(errc::invalid_request, "root key must be 32 bytes");
   auto init = initialized();
   if (!init) return std::move(init).err();
@@ -59,7 +60,14 @@ status barrier::initialize(const secret& root_key) {
   k.active = 1;
   const auto raw = random_bytes(key_size);
   k.keys.emplace(1, std::make_pair(secret(std::string(raw.begin(), raw.end())), now_rfc3339()));
-  if (auto s = store_keyring(k, root_key); !s) return s;
+  auto write = keyring_write(k, root_key);
+  if (!write) return std::move(write).err();
+  if (auto s = encrypt_with(k, sealed_ops); !s) return s;
+  std::vector<storage::operation> ops;
+  ops.push_back(std::move(*write));
+  for (auto& op : physical_ops) ops.push_back(std::move(op));
+  for (auto& op : sealed_ops) ops.push_back(std::move(op));
+  if (auto s = backend_.apply(std::move(ops)); !s) return s;
   std::unique_lock lock(mu_);
   keyring_ = std::move(k);
   root_key_ = root_key;
@@ -115,7 +123,11 @@ result<key_info> barrier::rotate() {
   const auto raw = random_bytes(key_size);
   const std::string installed = now_rfc3339();
   next.keys.emplace(next.active, std::make_pair(secret(std::string(raw.begin(), raw.end())), installed));
-  if (auto s = store_keyring(next, root_key_); !s) return std::move(s).err();
+  auto write = keyring_write(next, root_key_);
+  if (!write) return std::move(write).err();
+  std::vector<storage::operation> ops;
+  ops.push_back(std::move(*write));
+  if (auto s = backend_.apply(std::move(ops)); !s) return std::move(s).err();
   keyring_ = std::move(next);
   return key_info{keyring_.active, installed};
 }
@@ -181,11 +193,15 @@ status barrier::scan(const std::string& prefix,
 status barrier::encrypt_ops(std::vector<storage::operation>& ops) const {
   std::shared_lock lock(mu_);
   if (!unsealed_) return sealed_error();
-  const auto& [key, _] = keyring_.keys.at(keyring_.active);
+  return encrypt_with(keyring_, ops);
+}
+
+status barrier::encrypt_with(const keyring& k, std::vector<storage::operation>& ops) {
+  const auto& [key, _] = k.keys.at(k.active);
   for (auto& op : ops) {
     if (op.key == keyring_path) return make_error(errc::invalid_request, "\"core/keyring\" is reserved");
     if (op.k != storage::operation::kind::put) continue;
-    auto enc = encrypt(key, keyring_.active, op.value, op.key);
+    auto enc = encrypt(key, k.active, op.value, op.key);
     std::fill(op.value.begin(), op.value.end(), '\0');
     if (!enc) return std::move(enc).err();
     op.value = std::move(*enc);

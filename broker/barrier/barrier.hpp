@@ -34,7 +34,10 @@ class barrier final : public storage::physical {
   // True once initialize() has stored a keyring.
   result<bool> initialized() const;
   // Creates the keyring (term 1) encrypted with root_key (32 bytes) and leaves the barrier unsealed.
-  status initialize(const secret& root_key);
+  // In the same atomic write: `physical_ops` as given (e.g. the clear seal configuration) and
+  // `sealed_ops` encrypted with the new keyring, so a crash leaves either a whole new store or none.
+  status initialize(const secret& root_key, std::vector<storage::operation> physical_ops = {},
+                    std::vector<storage::operation> sealed_ops = {});
   // Decrypts the keyring with root_key. errc::permission_denied if the key is wrong.
   status unseal(const secret& root_key);
   void seal();
@@ -61,7 +64,8 @@ class barrier final : public storage::physical {
   };
   result<std::string> encode_keyring(const keyring& k) const;
   status encrypt_ops(std::vector<storage::operation>& ops) const;
-  status store_keyring(const keyring& k, const secret& root_key);
+  static status encrypt_with(const keyring& k, std::vector<storage::operation>& ops);
+  result<storage::operation> keyring_write(const keyring& k, const secret& root_key) const;
 
   storage::physical& backend_;
   mutable std::shared_mutex mu_;

@@ -22,6 +22,17 @@ credbroker::status seal_manager::load() {
   if (!stored) return std::move(stored).err();
   std::lock_guard lock(mu_);
   if (!stored->has_value()) {
+    auto keys = backend_.list("");
+    if (!keys) return std::move(keys).err();
+    if (!keys->empty()) {
+      std::string shown;
+      for (std::size_t i = 0; i < keys->size() && i < 4; ++i) shown += (i == 0 ? "" : ", ") + (*keys)[i];
+      return make_error(errc::integrity_failure,
+                        "storage is damaged: the seal configuration (core/seal-config) is missing, but the store holds "
+                        "data (" + shown + (keys->size() > 4 ? ", ..." : "") +
+                            "). Initialising it again would destroy that data: restore the data directory (or "
+                            "core/seal-config) from a backup, or move the database file away to start a new store");
+    }
     initialized_ = false;
     return ok_v;
   }
@@ -29,9 +40,24 @@ credbroker::status seal_manager::load() {
   if (j.is_discarded() || !j.contains("secret_shares") || !j.contains("secret_threshold")) {
     return make_error(errc::integrity_failure, "stored seal configuration \"core/seal-config\" is malformed");
   }
-  config_.shares = j["secret_shares"].get<int>();
-  config_.threshold = j["secret_threshold"].get<int>();
-  cluster_id_ = j.value("cluster_id", "");
+  auto has_keyring = barrier_.initialized();
+  if (!has_keyring) return std::move(has_keyring).err();
+  if (!*has_keyring) {
+    return make_error(errc::integrity_failure,
+                      "storage is damaged: the keyring (core/keyring) is missing, so nothing in the store can be "
+                      "decrypted. Restore the data directory from a backup, or move the database file away to start "
+                      "a new store");
+  }
+  try {
+    config_.shares = j["secret_shares"].get<int>();
+    config_.threshold = j["secret_threshold"].get<int>();
+    cluster_id_ = j.value("cluster_id", "");
+  } catch (const nlohmann::json::exception&) {
+    return make_error(errc::integrity_failure, "stored seal configuration \"core/seal-config\" is malformed");
+  }
+  if (config_.shares < 1 || config_.threshold < 1 || config_.threshold > config_.shares) {
+    return make_error(errc::integrity_failure, "stored seal configuration \"core/seal-config\" is malformed");
+  }
   initialized_ = true;
   return ok_v;
 }
@@ -61,14 +87,12 @@ result<std::vector<secret>> seal_manager::init(int shares, int threshold) {
       std::fill(p.begin(), p.end(), '\0');
     }
   }
-  if (auto s = barrier_.initialize(root_key); !s) return std::move(s).err();
   const std::string cluster_id = random_uuid();
   const nlohmann::json cfg = {{"type", "shamir"}, {"secret_shares", shares}, {"secret_threshold", threshold},
                               {"cluster_id", cluster_id}};
-  if (auto s = backend_.put(config_path, cfg.dump()); !s) {
-    barrier_.seal();
-    return std::move(s).err();
-  }
+  std::vector<storage::operation> clear;
+  clear.push_back(storage::operation::put(config_path, cfg.dump()));
+  if (auto s = barrier_.initialize(root_key, std::move(clear), layout_.initial_writes()); !s) return std::move(s).err();
   initialized_ = true;
   config_ = {shares, threshold};
   cluster_id_ = cluster_id;
@@ -117,6 +141,10 @@ result<seal_snapshot> seal_manager::unseal(const secret& share) {
   progress_.clear();
   nonce_.clear();
   if (auto s = barrier_.unseal(root_key); !s) return std::move(s).err();
+  if (auto s = layout_.settle(barrier_); !s) {
+    barrier_.seal();
+    return std::move(s).err();
+  }
   for (auto& f : on_unseal_) f();
   lock.unlock();
   return status();

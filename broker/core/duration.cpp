@@ -1,5 +1,6 @@
 #include "broker/core/duration.hpp"
 
+#include <cmath>
 #include <ctime>
 
 #include <cstdint>
@@ -123,8 +124,13 @@ result<std::chrono::nanoseconds> parse_go_duration(std::string_view text) {
 
 namespace {
 
-result<std::chrono::seconds> non_negative(std::int64_t seconds) {
+// Every accepted duration passes here: not negative, at most max_duration.
+result<std::chrono::seconds> in_range(std::int64_t seconds, std::string_view shown) {
   if (seconds < 0) return make_error(errc::invalid_request, "cannot provide negative value");
+  if (seconds > max_duration.count()) {
+    return make_error(errc::invalid_request, "duration " + go_quote(shown) + " is out of range: the largest accepted is " +
+                                                 format_go_duration(max_duration) + " (100 years)");
+  }
   return std::chrono::seconds{seconds};
 }
 
@@ -140,10 +146,12 @@ result<std::chrono::seconds> parse_duration_seconds(std::string_view text) {
     if (all_digits) {
       std::int64_t v = 0;
       for (std::size_t j = i; j < text.size(); ++j) {
-        if (v > (std::numeric_limits<std::int64_t>::max() - 9) / 10) return invalid(text);
+        if (v > (std::numeric_limits<std::int64_t>::max() - 9) / 10) {
+          return text[0] == '-' ? in_range(-1, text) : in_range(max_duration.count() + 1, text);
+        }
         v = v * 10 + (text[j] - '0');
       }
-      return non_negative(text[0] == '-' ? -v : v);
+      return in_range(text[0] == '-' ? -v : v, text);
     }
   }
   // Whole days: "7d".
@@ -160,20 +168,26 @@ result<std::chrono::seconds> parse_duration_seconds(std::string_view text) {
       return make_error(errc::invalid_request,
                         "strconv.ParseInt: parsing " + go_quote(num) + ": invalid syntax");
     }
-    return non_negative(v * 86400);
+    if (v > max_duration.count() / 86400) return in_range(max_duration.count() + 1, text);
+    return in_range(v * 86400, text);
   }
   auto ns = parse_go_duration(text);
   if (!ns) return std::move(ns).err();
-  return non_negative(std::chrono::duration_cast<std::chrono::seconds>(*ns).count());
+  return in_range(std::chrono::duration_cast<std::chrono::seconds>(*ns).count(), text);
 }
 
 result<std::chrono::seconds> parse_duration_value(const nlohmann::json& value) {
   if (value.is_null()) return std::chrono::seconds{0};
-  if (value.is_number_integer()) return non_negative(value.get<std::int64_t>());
+  if (value.is_number_unsigned() && value.get<std::uint64_t>() > static_cast<std::uint64_t>(max_duration.count())) {
+    return in_range(max_duration.count() + 1, value.dump());
+  }
+  if (value.is_number_integer()) return in_range(value.get<std::int64_t>(), value.dump());
   if (value.is_number_float()) {
     const double d = value.get<double>();
-    if (!(d > -9.2e18 && d < 9.2e18)) return make_error(errc::invalid_request, "duration out of range");
-    return non_negative(static_cast<std::int64_t>(d));
+    if (std::isnan(d)) return make_error(errc::invalid_request, "duration " + value.dump() + " is not a number");
+    if (d < 0) return in_range(-1, value.dump());
+    if (d > static_cast<double>(max_duration.count())) return in_range(max_duration.count() + 1, value.dump());
+    return in_range(static_cast<std::int64_t>(d), value.dump());
   }
   if (value.is_string()) return parse_duration_seconds(value.get_ref<const std::string&>());
   return make_error(errc::invalid_request,
@@ -198,14 +212,27 @@ std::string format_go_duration(std::chrono::seconds d) {
   return fmt::format("{}{}s", sign, sec);
 }
 
+std::string human_duration(std::chrono::seconds d) {
+  if (d.count() == 0) return "0s";
+  std::string s = format_go_duration(d);
+  if (s.size() >= 3 && s.compare(s.size() - 3, 3, "m0s") == 0) s.resize(s.size() - 2);
+  if (const auto idx = s.find("h0m"); idx != std::string::npos && idx > 0) s.erase(idx + 1, 2);
+  return s;
+}
+
+std::string format_rfc3339_seconds(std::int64_t unix_seconds) {
+  const std::time_t secs = static_cast<std::time_t>(unix_seconds);
+  std::tm tm{};
+  char buf[64];
+  if (gmtime_r(&secs, &tm) == nullptr) return "9999-12-31T23:59:59Z";  // beyond any calendar gmtime knows
+  const auto n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  return std::string(buf, n) + "Z";
+}
+
 std::string format_rfc3339_nano(std::chrono::system_clock::time_point t) {
   const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-  const std::time_t secs = static_cast<std::time_t>(ns / 1'000'000'000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  const auto n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::string out(buf, n);
+  std::string out = format_rfc3339_seconds(ns / 1'000'000'000);
+  out.pop_back();  // the "Z", after the fraction
   if (const auto frac = ns % 1'000'000'000; frac != 0) {
     std::string digits = std::to_string(frac);
     digits.insert(0, 9 - digits.size(), '0');

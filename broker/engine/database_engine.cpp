@@ -129,6 +129,17 @@ std::optional<std::pair<std::size_t, std::size_t>> literal_url_password(const st
   return std::make_pair(colon + 1, at - colon - 1);
 }
 
+// Vault's connection-pool keys (its SQL connection producer): changing only these needs no new login.
+bool only_pool_settings_differ(const nlohmann::json& before, const nlohmann::json& after) {
+  auto without_pool = [](nlohmann::json j) {
+    if (j.is_object()) {
+      for (const char* k : {"max_open_connections", "max_idle_connections", "max_connection_lifetime"}) j.erase(k);
+    }
+    return j;
+  };
+  return before != after && without_pool(before) == without_pool(after);
+}
+
 }  // namespace
 
 bool glob_match(std::string_view p, std::string_view s) {
@@ -154,7 +165,8 @@ bool glob_match(std::string_view p, std::string_view s) {
 
 database_engine::database_engine(storage::physical& store, const plugin::registry& plugins, leases::lease_manager& leases,
                                  password_policies& passwords, const clock& clk, std::string mount, std::string prefix,
-                                 std::function<leases::ttl_limits()> limits, rotation_scheduler* rotations)
+                                 std::function<leases::ttl_limits()> limits, rotation_scheduler* rotations,
+                                 std::string boot)
     : store_(store),
       plugins_(plugins),
       leases_(leases),
@@ -163,7 +175,8 @@ database_engine::database_engine(storage::physical& store, const plugin::registr
       mount_(std::move(mount)),
       prefix_(std::move(prefix)),
       limits_(std::move(limits)),
-      rotations_(rotations) {}
+      rotations_(rotations),
+      boot_(std::move(boot)) {}
 
 database_engine::~database_engine() { close_all(); }
 
@@ -310,6 +323,7 @@ result<std::vector<std::string>> database_engine::write_config(config_update u) 
   auto existing = read_config(u.name);
   if (!existing) return std::move(existing).err();
   connection_config c = existing->value_or(connection_config{});
+  const nlohmann::json stored_details = c.details;
   c.name = u.name;
   if (existing->has_value()) {
     for (auto& [k, v] : u.details.items()) c.details[k] = v;  // update: merged over the stored keys
@@ -348,7 +362,12 @@ result<std::vector<std::string>> database_engine::write_config(config_update u) 
       warnings.push_back(c.plugin_name + " does not read these parameters, which were not stored: [" + ignored + "]");
     }
   }
-  auto init = inst->initialize({c.details, c.verify_connection});
+  // An update that only resizes the pool is not verified: the credentials and address are the ones
+  // already stored, and a database out of connections (the reason to shrink the pool) has none to
+  // give a fresh verification login.
+  const bool pool_only = existing->has_value() && (*existing)->plugin_name == c.plugin_name &&
+                         only_pool_settings_differ(stored_details, c.details);
+  auto init = inst->initialize({c.details, c.verify_connection && !pool_only, boot_});
   if (!init) return make_error(errc::invalid_request, "error creating database object: " + init.err().message);
   c.details = init->config;
   if (auto s = store_config(c); !s) return std::move(s).err();
@@ -368,6 +387,7 @@ void database_engine::drop_instance(const std::string& name) {
   std::shared_ptr<plugin::database_plugin> old;
   {
     std::lock_guard lock(mu_);
+    ended_boots_.erase(name);
     if (auto it = instances_.find(name); it != instances_.end()) {
       old = std::move(it->second);
       instances_.erase(it);
@@ -395,6 +415,18 @@ status database_engine::reset(const std::string& name) {
   auto inst = instance(name);
   if (!inst) return std::move(inst).err();
   return ok_v;
+}
+
+std::vector<std::pair<std::string, plugin::pool_stats>> database_engine::pools() const {
+  std::vector<std::pair<std::string, std::shared_ptr<plugin::database_plugin>>> live;
+  {
+    std::lock_guard lock(mu_);
+    live.assign(instances_.begin(), instances_.end());
+  }
+  std::vector<std::pair<std::string, plugin::pool_stats>> out;
+  out.reserve(live.size());
+  for (const auto& [name, inst] : live) out.emplace_back(name, inst->pool());
+  return out;
 }
 
 result<std::shared_ptr<plugin::database_plugin>> database_engine::instance(const std::string& name) {
@@ -427,7 +459,7 @@ result<std::shared_ptr<plugin::database_plugin>> database_engine::open_instance(
   auto fresh = plugins_.create(plugin_name);
   if (!fresh) return std::move(fresh).err();
   std::shared_ptr<plugin::database_plugin> inst(std::move(*fresh));
-  auto init = inst->initialize({details, verify});
+  auto init = inst->initialize({details, verify, boot_});
   if (!init) return std::move(init).err();
   return inst;
 }
@@ -437,6 +469,7 @@ void database_engine::install_instance(const std::string& name, std::shared_ptr<
   {
     std::lock_guard lock(mu_);
     old = std::exchange(instances_[name], std::move(inst));
+    ended_boots_.erase(name);
   }
   if (old) (void)old->close();
 }
@@ -528,6 +561,7 @@ result<issued_creds> database_engine::issue(const std::string& role_name, const 
   l.renewable = true;
   l.token_accessor = caller.token_accessor;
   l.state = leases::lease_state::pending;
+  l.boot = boot_;
   if (auto s = leases_.add(l); !s) return std::move(s).err();  // durable before the user exists
 
   plugin::new_user_request nu;
@@ -550,7 +584,9 @@ result<issued_creds> database_engine::issue(const std::string& role_name, const 
     roll_back();  // one transaction: nothing should exist, but make sure
     return std::move(created).err();
   }
-  auto active = leases_.activate(l);
+  leases::lease done = l;
+  done.boot.clear();  // the user exists: nothing in doubt any more
+  auto active = leases_.activate(done);
   if (!active || !*active) {
     roll_back();  // revoked (its token, its prefix) while the user was being created
     return make_error(errc::internal, "lease " + l.id + " was revoked while its credentials were being issued");
@@ -561,6 +597,11 @@ result<issued_creds> database_engine::issue(const std::string& role_name, const 
 status database_engine::revoke(const leases::lease& l) {
   auto inst = instance(l.connection);
   if (!inst) return std::move(inst).err();
+  // A lease still in doubt (pending, or a pending one whose revocation failed before) of an earlier
+  // run: a DROP now could precede that run's CREATE still waiting in the database.
+  if (l.state == leases::lease_state::pending || !l.boot.empty()) {
+    if (auto e = end_sessions_of(l.connection, **inst, l.boot); !e) return e;
+  }
   auto r = (*inst)->delete_user({l.username, l.revocation_statements});
   if (!r) return std::move(r).err();
   return ok_v;
@@ -577,9 +618,41 @@ status database_engine::renew(const leases::lease& l, time_point new_expire) {
   return ok_v;
 }
 
+status database_engine::end_sessions_of(const std::string& connection, plugin::database_plugin& inst,
+                                        const std::string& boot) {
+  if (boot == boot_) return ok_v;  // this process's own issuance: its plugin knows its sessions
+  auto done = [&] {
+    std::lock_guard lock(mu_);
+    auto it = ended_boots_.find(connection);
+    return it != ended_boots_.end() && it->second.contains(boot);
+  };
+  if (done()) return ok_v;
+  std::shared_ptr<std::mutex> serial;
+  {
+    std::lock_guard lock(mu_);
+    auto& m = end_locks_[connection];
+    if (!m) m = std::make_shared<std::mutex>();
+    serial = m;
+  }
+  std::lock_guard one_at_a_time(*serial);  // the leases of one dead run end its sessions once
+  if (done()) return ok_v;
+  const std::string who = boot.empty() ? "an earlier broker version" : "the broker run " + boot;
+  if (auto r = inst.end_sessions(boot); !r) {
+    error e = std::move(r).err();
+    if (e.code == make_error_code(errc::unsupported_operation)) e.code = make_error_code(errc::internal);
+    e.message = "the database sessions of " + who + " could not be ended (its creations may still commit): " + e.message;
+    return e;
+  }
+  spdlog::info("{}{}: the database sessions of {} are gone; its pending leases can be settled", mount_, connection, who);
+  std::lock_guard lock(mu_);
+  ended_boots_[connection].insert(boot);
+  return ok_v;
+}
+
 result<bool> database_engine::resolve_pending(const leases::lease& l) {
   auto inst = instance(l.connection);
   if (!inst) return std::move(inst).err();
+  if (auto e = end_sessions_of(l.connection, **inst, l.boot); !e) return std::move(e).err();
   auto exists = (*inst)->user_exists(l.username);
   if (!exists) return std::move(exists).err();
   if (*exists) {

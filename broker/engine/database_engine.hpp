@@ -16,6 +16,14 @@
 // that resolve_pending() settles at start-up with user_exists. So a database user never exists
 // without a lease.
 //
+// A pending lease records the boot id of the process that wrote it (plugin/boot_id.hpp); the
+// activation clears it. A pending lease of an earlier boot is in doubt: the dead process's creation
+// may still be running in the database (waiting on a lock, for a synchronous standby ...) and commit
+// after any user_exists. So before such a lease is settled or revoked, the connection's plugin ends
+// that boot's sessions (end_sessions: terminate, then wait until none is left), once per connection
+// and boot in this process; if that fails, the lease is neither settled nor revoked (kept pending,
+// or revoking with the error), and tried again later.
+//
 // Thread: all methods are safe concurrently. Plugin instances are made lazily per connection and
 // shared; reset() and config writes replace them. Configs and roles are cached in memory once read
 // (this process is the only writer of its storage); every write or delete here updates the cache,
@@ -25,6 +33,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -166,7 +175,8 @@ class database_engine : public std::enable_shared_from_this<database_engine> {
   // rotations: the scheduler of static roles and scheduled root rotations (null: manual only).
   database_engine(storage::physical& store, const plugin::registry& plugins, leases::lease_manager& leases,
                   password_policies& passwords, const clock& clk, std::string mount, std::string prefix,
-                  std::function<leases::ttl_limits()> limits, rotation_scheduler* rotations = nullptr);
+                  std::function<leases::ttl_limits()> limits, rotation_scheduler* rotations = nullptr,
+                  std::string boot = plugin::boot_id());
   ~database_engine();
 
   const std::string& mount() const { return mount_; }
@@ -191,8 +201,9 @@ class database_engine : public std::enable_shared_from_this<database_engine> {
   // For the lease manager (via the mount dispatcher).
   status revoke(const leases::lease& l);
   status renew(const leases::lease& l, time_point new_expire);
-  // Settles one lease left pending by a crash: user complete (every node) -> active (true); absent
-  // or partial -> deleted (idempotent) and forgotten (false).
+  // Settles one lease left pending by a crash: the sessions of its boot ended (if an earlier one),
+  // then user complete (every node) -> active (true); absent or partial -> deleted (idempotent) and
+  // forgotten (false). An error leaves the lease as it was (pending): settle it again later.
   result<bool> resolve_pending(const leases::lease& l);
 
   // Compares the users a connection's database holds (plugin list_users: Redis ACL USERS on every
@@ -227,6 +238,10 @@ class database_engine : public std::enable_shared_from_this<database_engine> {
   // one, then finishing a partial change; static accounts: rolled forward), then schedules every
   // static role and scheduled root rotation. Database calls: run it off the start-up path.
   void recover_rotations();
+
+  // The connection pool of every connection that has a plugin instance now (made at first use), by
+  // connection name (sys/metrics). No database call; safe beside every other method.
+  std::vector<std::pair<std::string, plugin::pool_stats>> pools() const;
 
   // Closes every plugin instance (seal, unmount) and takes this mount's rotations off the scheduler.
   void close_all();
@@ -274,6 +289,9 @@ class database_engine : public std::enable_shared_from_this<database_engine> {
   void schedule_static(const static_role& r);
   void schedule_root(const connection_config& c);
   void retry_later(rotation_state& s, const error& e);
+  // Ends the sessions of broker run `boot` on the connection unless that was done already in this
+  // process (or `boot` is this process's): no creation of that run can commit afterwards.
+  status end_sessions_of(const std::string& connection, plugin::database_plugin& inst, const std::string& boot);
 
   storage::physical& store_;
   const plugin::registry& plugins_;
@@ -283,7 +301,7 @@ class database_engine : public std::enable_shared_from_this<database_engine> {
   std::string mount_;
   std::string prefix_;
   std::function<leases::ttl_limits()> limits_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<plugin::database_plugin>> instances_;
   std::map<std::string, std::shared_ptr<std::mutex>> init_locks_;
   std::map<std::string, std::shared_ptr<const connection_config>> configs_;
@@ -293,6 +311,11 @@ class database_engine : public std::enable_shared_from_this<database_engine> {
   rotation_scheduler* rotations_ = nullptr;
   std::map<std::string, std::shared_ptr<std::shared_mutex>> static_locks_;  // rotate exclusive, read shared
   std::map<std::string, std::shared_ptr<std::mutex>> root_locks_;           // one root rotation at a time
+  std::string boot_;  // this process's boot id: written into pending leases, given to every plugin
+  // Per connection, the earlier boots whose sessions were ended (guarded by mu_); forgotten when the
+  // connection gets a new plugin instance (it may point elsewhere).
+  std::map<std::string, std::set<std::string>> ended_boots_;
+  std::map<std::string, std::shared_ptr<std::mutex>> end_locks_;  // one end_sessions per connection at a time
 };
 
 // The next rotation after `from` by period or schedule; epoch when neither is set.

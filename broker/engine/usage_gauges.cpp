@@ -13,6 +13,17 @@ const std::vector<std::string> rotation_labels = {"mount", "kind", "name"};
 
 double unix_seconds(time_point t) { return std::chrono::duration<double>(t.time_since_epoch()).count(); }
 
+// One scrape-time family per field of plugin::pool_stats.
+telemetry::registration watch_pools(const engine_router& engines, const char* key, const char* help,
+                                    std::size_t plugin::pool_stats::*field) {
+  return telemetry::global_registry().on_collect(
+      {key, help, metric_kind::gauge, {"mount", "connection"}}, [&engines, field](std::vector<telemetry::sample>& out) {
+        for (const auto& e : engines.all()) {
+          for (const auto& [name, p] : e->pools()) out.push_back({{e->mount(), name}, static_cast<double>(p.*field)});
+        }
+      });
+}
+
 }  // namespace
 
 usage_gauges::usage_gauges(storage::physical& leases_store, const engine_router& engines, const clock& c)
@@ -44,7 +55,18 @@ usage_gauges::usage_gauges(storage::physical& leases_store, const engine_router&
       duration_(telemetry::global_registry(),
                 {"credbroker.usage_gauges.duration_seconds",
                  "How long the last census of leases and rotations took (telemetry.usage_gauge_period).",
-                 metric_kind::gauge}) {}
+                 metric_kind::gauge}) {
+  pools_.push_back(watch_pools(engines, "credbroker.database.pool_open_connections",
+                               "Database sessions the connection's plugin holds open, idle or lent.",
+                               &plugin::pool_stats::open));
+  pools_.push_back(watch_pools(engines, "credbroker.database.pool_in_use_connections",
+                               "Database sessions lent to a call now.", &plugin::pool_stats::in_use));
+  pools_.push_back(watch_pools(engines, "credbroker.database.pool_waiters",
+                               "Calls waiting for a database session (the pool is at max_open_connections).",
+                               &plugin::pool_stats::waiters));
+  pools_.push_back(watch_pools(engines, "credbroker.database.pool_max_open_connections",
+                               "The connection's max_open_connections.", &plugin::pool_stats::max_open));
+}
 
 void usage_gauges::refresh() {
   const telemetry::stopwatch sw;

@@ -12,11 +12,19 @@
 //   credbroker_rotation_failed_attempts{mount, kind, name}   failed attempts since the last success
 //   credbroker_usage_gauges_duration_seconds       how long the last census took
 // Until the first refresh() these series are absent (never a made-up 0).
+// Beside the census, read at every scrape (database_engine::pools(), no database call), for each
+// connection whose plugin instance exists (made at its first use):
+//   credbroker_database_pool_open_connections{mount, connection}      sessions open, idle or lent
+//   credbroker_database_pool_in_use_connections{mount, connection}    lent to a call now
+//   credbroker_database_pool_waiters{mount, connection}               calls waiting for a session
+//   credbroker_database_pool_max_open_connections{mount, connection}  max_open_connections
+// (Redis: summed over the primary and its replicas.)
 // Thread: refresh() from one thread at a time (the periodic job); collection reads what it published.
 #include "broker/core/clock.hpp"
 #include "broker/engine/database_engine.hpp"
 #include "broker/storage/physical.hpp"
 #include "broker/telemetry/gauge_set.hpp"
+#include "broker/telemetry/registry.hpp"
 
 namespace credbroker::engine {
 
@@ -42,6 +50,7 @@ class usage_gauges {
   telemetry::gauge_set last_success_;
   telemetry::gauge_set failed_attempts_;
   telemetry::gauge_set duration_;
+  std::vector<telemetry::registration> pools_;
 };
 
 }  // namespace credbroker::engine

@@ -13,8 +13,14 @@
 //
 // Issuance is split in two so the broker can make the lease durable before the user exists:
 //   generate_username(metadata) -> name   (pure: no database call)
-//   [broker writes the lease as pending]
+//   [broker writes the lease as pending, with this process's boot id]
 //   new_user(name, statements, password, expiration)
+//
+// Crash recovery (ARCHITECTURE.md "Durability"): a pending lease of an earlier boot is settled as
+//   end_sessions(its boot)   no statement of that process can commit any more
+//   user_exists(name)        now the answer is final: present -> active, absent -> deleted + forgotten
+// and if end_sessions fails the lease stays pending and is tried again later (never forgotten while
+// its creation could still commit).
 // Error codes: errc::invalid_request for bad input (statements, templates, config), errc::unavailable
 // when the database cannot be reached or times out, errc::internal for anything else.
 #include <chrono>
@@ -27,6 +33,7 @@
 
 #include "broker/core/result.hpp"
 #include "broker/core/secret.hpp"
+#include "broker/plugin/boot_id.hpp"
 
 namespace credbroker::plugin {
 
@@ -35,6 +42,9 @@ using time_point = std::chrono::system_clock::time_point;
 struct initialize_request {
   nlohmann::json config;    // connection_details as the user wrote them (may hold the root password)
   bool verify_connection = true;  // connect and probe before answering
+  // The broker process's boot (boot_id.hpp): every session the plugin opens is tagged with it, so a
+  // later process can end them with end_sessions(). Tests set it to play two processes in one.
+  std::string boot_id = plugin::boot_id();
 };
 struct initialize_response {
   nlohmann::json config;  // normalised config to persist (the plugin may fill in defaults)
@@ -82,6 +92,14 @@ struct close_response {};
 
 // The users a database holds whose names start with the prefix the broker's usernames start with,
 // per node ("host:port") for databases that do not replicate users (Redis).
+// A plugin's connection pool at one instant, for the metrics (sys/metrics). Redis: summed over nodes.
+struct pool_stats {
+  std::size_t open = 0;      // sessions open, idle or lent
+  std::size_t in_use = 0;    // of which lent to a call now
+  std::size_t waiters = 0;   // calls waiting for a session (the pool is at max_open)
+  std::size_t max_open = 0;  // max_open_connections
+};
+
 struct user_listing {
   std::string prefix;
   std::vector<std::pair<std::string, std::vector<std::string>>> nodes;
@@ -123,6 +141,19 @@ class database_plugin {
   // leases; a user on some nodes only is an issuance cut half-way, which the broker deletes).
   virtual result<bool> user_exists(const std::string& username) = 0;
 
+  // Crash recovery: ends every session that the broker process started as `boot` holds on the
+  // database (every node), and returns only once none is left, so nothing that process sent can
+  // still be applied or commit. "" is a broker version before boot ids (its sessions were named
+  // "credbroker"). Sessions of other boots (this process's own, another live broker's) are never
+  // touched; no session of that boot is a success. Refuses this plugin's own boot.
+  // Errors: errc::unavailable (database unreachable, sessions still there after the wait),
+  // errc::internal (the database refuses: e.g. no right to end them). Default: unsupported, which
+  // keeps that boot's pending leases pending.
+  virtual result<ok_t> end_sessions(const std::string& boot) {
+    (void)boot;
+    return make_error(errc::unsupported_operation, "this plugin cannot end the sessions of an earlier broker process");
+  }
+
   // Changes the root user's password with a fresh login and returns the config to persist (the
   // new password in it). Pooled connections are re-made with the new password.
   virtual result<initialize_response> rotate_root(const rotate_root_request& req) = 0;
@@ -138,6 +169,9 @@ class database_plugin {
   virtual result<user_listing> list_users() {
     return make_error(errc::unsupported_operation, "this plugin cannot list its users");
   }
+
+  // The pool right now (sys/metrics): cheap, never calls the database. Default: no pool (zeros).
+  virtual pool_stats pool() const { return {}; }
 };
 
 }  // namespace credbroker::plugin

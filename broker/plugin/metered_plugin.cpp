@@ -99,6 +99,10 @@ result<bool> metered_plugin::user_exists(const std::string& username) {
   return measured(type_, "user_exists", nullptr, [&] { return inner_->user_exists(username); });
 }
 
+result<ok_t> metered_plugin::end_sessions(const std::string& boot) {
+  return measured(type_, "end_sessions", nullptr, [&] { return inner_->end_sessions(boot); });
+}
+
 result<initialize_response> metered_plugin::rotate_root(const rotate_root_request& req) {
   auto r = measured(type_, "rotate_root", "UpdateUser", [&] { return inner_->rotate_root(req); });
   count_rotation("root", type_, static_cast<bool>(r));

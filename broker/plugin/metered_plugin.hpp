@@ -9,12 +9,12 @@
 //       UpdateUser of the root account), DeleteUser, Close; type: the plugin's type() ("postgres")
 //   credbroker_database_operation_duration_seconds{plugin, operation}  every verb that calls the
 //   credbroker_database_operation_errors_total{plugin, operation}      database, ours (operation:
-//       initialize, new_user, update_user, delete_user, user_exists, rotate_root, verify, close,
-//       list_users)
+//       initialize, new_user, update_user, delete_user, user_exists, end_sessions, rotate_root,
+//       verify, close, list_users)
 //   credbroker_database_calls_in_flight{plugin}                   calls running now
 //   credbroker_rotations_total{kind, plugin, outcome}             root (rotate_root) and static
 //       (update_user with a new password) password changes, success or failure
-// generate_username and config_keys make no database call and are not measured.
+// generate_username, config_keys and pool make no database call and are not measured.
 //
 // Every verb of database_plugin is forwarded, unchanged: a verb added to the interface must be
 // forwarded here too (a default implementation in the interface would otherwise hide the inner one).
@@ -40,10 +40,12 @@ class metered_plugin final : public database_plugin {
   result<ok_t> update_user(const update_user_request& req) override;
   result<ok_t> delete_user(const delete_user_request& req) override;
   result<bool> user_exists(const std::string& username) override;
+  result<ok_t> end_sessions(const std::string& boot) override;
   result<initialize_response> rotate_root(const rotate_root_request& req) override;
   result<verify_response> verify() override;
   result<close_response> close() override;
   result<user_listing> list_users() override;
+  pool_stats pool() const override { return inner_->pool(); }
 
   database_plugin& inner() { return *inner_; }
 

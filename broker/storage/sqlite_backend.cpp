@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 #include <sys/stat.h>
 
+#include <cstdio>
 #include <filesystem>
 
 #include "broker/storage/commit_metrics.hpp"
@@ -82,6 +83,48 @@ result<sqlite3*> open_connection(const sqlite_options& o, bool writer) {
   return db;
 }
 
+std::string mode_text(mode_t m) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(m & 07777));
+  return buf;
+}
+
+// The data directory and the files in it hold the whole store: only the broker's user may touch them.
+status check_private(const sqlite_options& o) {
+  const auto dir = std::filesystem::path(o.path).parent_path();
+  struct stat st {};
+  if (!dir.empty() && ::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    if ((st.st_mode & 022) != 0) {
+      return make_error(errc::invalid_request, "data directory \"" + dir.string() + "\" is writable by group or others (mode " +
+                                                   mode_text(st.st_mode) +
+                                                   "): anyone who can write there can replace the store; run chmod 700 on it");
+    }
+    if ((st.st_mode & 077) != 0) {
+      spdlog::warn("data directory \"{}\" can be listed by group or others (mode {}): run chmod 700 on it", dir.string(),
+                   mode_text(st.st_mode));
+    }
+  }
+  for (const std::string suffix : {"", "-wal", "-shm"}) {
+    const std::string file = o.path + suffix;
+    if (::stat(file.c_str(), &st) != 0) continue;
+    if ((st.st_mode & 077) != 0) {
+      return make_error(errc::invalid_request, "storage file \"" + file + "\" is readable or writable by group or others (mode " +
+                                                   mode_text(st.st_mode) + "): run chmod 600 on it");
+    }
+  }
+  if (::stat(o.path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0) {
+    if (!o.accept_empty_file) {
+      return make_error(errc::integrity_failure,
+                        "storage file \"" + o.path + "\" is empty (0 bytes): the store it held is gone (truncated or "
+                        "replaced). Restore it from a backup; or, to begin a new, uninitialised store there, start "
+                        "the server with -fresh-store");
+    }
+    spdlog::warn("storage file \"{}\" is empty (0 bytes): starting a new, uninitialised store because -fresh-store was given",
+                 o.path);
+  }
+  return ok_v;
+}
+
 // The smallest string greater than every string with this prefix, or "" if there is none.
 std::string prefix_upper_bound(std::string p) {
   while (!p.empty()) {
@@ -117,15 +160,21 @@ result<std::unique_ptr<sqlite_backend>> sqlite_backend::open(const sqlite_option
   if (options.path.empty()) return make_error(errc::invalid_request, "storage path is empty");
   const auto dir = std::filesystem::path(options.path).parent_path();
   std::error_code ec;
+  // Everything created from here on (directories, the database, its -wal and -shm) is private.
+  const mode_t old = ::umask(077);
   if (!dir.empty() && !std::filesystem::exists(dir, ec)) {
     std::filesystem::create_directories(dir, ec);
     if (ec) {
+      ::umask(old);
       return make_error(errc::storage_failure,
                         "cannot create the data directory \"" + dir.string() + "\": " + ec.message());
     }
     ::chmod(dir.c_str(), 0700);
   }
-  const mode_t old = ::umask(077);
+  if (auto s = check_private(options); !s) {
+    ::umask(old);
+    return std::move(s).err();
+  }
   std::unique_ptr<sqlite_backend> b(new sqlite_backend(options));
   auto s = b->init_writer();
   if (s) {

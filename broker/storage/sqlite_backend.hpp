@@ -38,6 +38,10 @@ namespace credbroker::storage {
 
 struct sqlite_options {
   std::string path;             // the database file; its directory is created (0700) if missing
+  // An existing 0-byte database file is a store that lost its data (truncated, or replaced by an
+  // empty file), so open() refuses it unless this is set (server -fresh-store): SQLite would make it
+  // a new, uninitialised store that anyone could initialise.
+  bool accept_empty_file = false;
   std::size_t max_batch = 4096;  // writes per transaction
   int busy_timeout_ms = 5000;    // another process holding the lock
   std::int64_t max_page_count = 0;  // test hook: > 0 makes SQLite report "disk full" beyond it
@@ -48,7 +52,12 @@ struct sqlite_options {
 
 class sqlite_backend final : public physical {
  public:
-  // Opens (or creates) the file. Errors: unreadable/unwritable path, not a database, corrupt file.
+  // Opens (or creates) the file. The directory and files it creates are private (0700, 0600).
+  // Errors: unreadable/unwritable path, not a database, corrupt file (errc::storage_failure);
+  // an existing 0-byte file (errc::integrity_failure, see accept_empty_file); a database file (or
+  // its -wal, -shm) that group or others may read or write, or a directory they may write to
+  // (errc::invalid_request: a configuration error, with the chmod to run). A directory they may
+  // only list (0755) is accepted with a warning.
   static result<std::unique_ptr<sqlite_backend>> open(const sqlite_options& options);
   ~sqlite_backend() override;
 

@@ -42,6 +42,7 @@ result<secret> render_connection_string(const connection_template& t) {
     if (uri) return t.disable_escaping ? std::string(v) : plugin::percent_encode(v);
     return quote_keyword_value(v);
   };
+  auto encode_value = [&](std::string_view v) { return uri ? plugin::percent_encode(v) : quote_keyword_value(v); };
   const std::string user = encode(t.username);
   replace_all(out, "{{username}}", user);
   replace_all(out, "{{name}}", user);
@@ -55,19 +56,15 @@ result<secret> render_connection_string(const connection_template& t) {
     if (!has_param(key)) extra += (uri ? "&" : " ") + std::string(key) + "=" + value;
   };
   add("connect_timeout", std::to_string(t.connect_timeout_seconds));
-  add("application_name", "credbroker");
   // A session whose server vanished without a reset (a network black hole) must not hang a request:
   // unacknowledged data gives up after connect_timeout, an idle session is probed by keepalives.
   add("tcp_user_timeout", std::to_string(t.connect_timeout_seconds * 1000));
   add("keepalives_idle", "30");
   add("keepalives_interval", "10");
   add("keepalives_count", "3");
-  if (!extra.empty()) {
-    if (uri) {
-      extra[0] = out.find('?') == std::string::npos ? '?' : '&';
-    }
-    out += extra;
-  }
+  extra += (uri ? "&" : " ") + std::string("application_name=") + encode_value(t.application_name);
+  if (uri) extra[0] = out.find('?') == std::string::npos ? '?' : '&';
+  out += extra;
   return secret(std::move(out));
 }
 

@@ -2,6 +2,8 @@
 
 #include <pqxx/pqxx>
 
+#include <thread>
+
 #include "broker/core/duration.hpp"
 #include "broker/core/random.hpp"
 #include "broker/plugin/sanitize.hpp"
@@ -11,8 +13,15 @@
 namespace credbroker::plugins::postgres {
 
 struct pg_session {
-  explicit pg_session(const std::string& conninfo) : c(conninfo) {}
+  explicit pg_session(const std::string& conninfo) : c(conninfo) {
+    pid = c.backendpid();
+    pqxx::nontransaction tx(c);
+    const auto r = tx.exec("SELECT backend_start::text FROM pg_stat_activity WHERE pid = pg_backend_pid()");
+    if (!r.empty()) backend_start = r[0][0].c_str();
+  }
   pqxx::connection c;
+  int pid = 0;                // the backend, and when it started: identify it if the session breaks
+  std::string backend_start;
 };
 
 namespace {
@@ -42,22 +51,98 @@ result<std::int64_t> int_field(const nlohmann::json& cfg, const char* key, std::
 }
 
 quoting quoting_of(pqxx::connection& c) {
+  // libpq's escaping doubles a backslash only when the session has standard_conforming_strings off.
+  const bool standard = c.esc("\\") == "\\";
   return {[&c](std::string_view v) { return c.quote(std::string(v)); },
-          [&c](std::string_view v) { return c.quote_name(std::string(v)); }};
+          [&c](std::string_view v) { return c.quote_name(std::string(v)); }, standard};
+}
+
+// A failure the same transaction can succeed after, run again: serialization failure, deadlock,
+// and "tuple concurrently updated" (concurrent GRANT/REVOKE on one object update its catalog row).
+bool transient(const pqxx::sql_error& e) {
+  const std::string& state = e.sqlstate();
+  return state == "40001" || state == "40P01" ||
+         (state == "XX000" && std::string_view(e.what()).find("tuple concurrently updated") != std::string_view::npos);
+}
+
+constexpr int max_attempts = 5;
+
+// Holds the gate for one attempt: shared for a first attempt, exclusive for a retry.
+class admitted {
+ public:
+  admitted(conflict_gate& g, bool alone) : g_(g), alone_(alone) {
+    std::unique_lock lock(g_.mu);
+    if (alone_) {
+      // Bounded: a transaction of ours stuck behind someone else's lock must not stall the others.
+      ++g_.waiting;
+      alone_ = g_.cv.wait_for(lock, std::chrono::seconds(1), [&] { return !g_.exclusive && g_.shared == 0; });
+      --g_.waiting;
+      if (alone_) g_.exclusive = true;
+      else ++g_.shared;
+      if (!alone_) g_.cv.notify_all();  // the shared ones held back by our waiting go on
+    } else {
+      g_.cv.wait(lock, [&] { return !g_.exclusive && g_.waiting == 0; });
+      ++g_.shared;
+    }
+  }
+  ~admitted() {
+    {
+      std::lock_guard lock(g_.mu);
+      if (alone_) g_.exclusive = false;
+      else --g_.shared;
+    }
+    g_.cv.notify_all();
+  }
+  admitted(const admitted&) = delete;
+  admitted& operator=(const admitted&) = delete;
+
+ private:
+  conflict_gate& g_;
+  bool alone_;
+};
+
+// Runs f (one transaction) up to max_attempts times while it fails transiently, sleeping 20 ms,
+// 40 ms, 80 ms, 160 ms between attempts, each cut to a random 50-100 %; retries run alone.
+template <class F>
+void retrying(conflict_gate& gate, F&& f) {
+  for (int attempt = 1;; ++attempt) {
+    try {
+      admitted turn(gate, attempt > 1);
+      f();
+      return;
+    } catch (const pqxx::sql_error& e) {
+      if (!transient(e) || attempt >= max_attempts) throw;
+      const auto full = std::chrono::milliseconds(20 << (attempt - 1));
+      const auto b = random_bytes(1);
+      std::this_thread::sleep_for(full / 2 + full * b[0] / 510);
+    }
+  }
 }
 
 // Runs statements as ONE simple-query message: PostgreSQL executes a multi-statement query string as
 // a single implicit transaction (all or nothing; a failure rolls back and leaves the session clean),
-// so creation costs one round trip instead of BEGIN + one per statement + COMMIT.
-void exec_atomically(pqxx::connection& c, const std::vector<std::string>& statements) {
+// so creation costs one round trip instead of BEGIN + one per statement + COMMIT. Transient
+// conflicts run it again.
+void exec_atomically(conflict_gate& gate, pqxx::connection& c, const std::vector<std::string>& statements) {
   std::string sql;
   for (const auto& st : statements) {
     sql += st;
     sql += ";\n";
   }
-  pqxx::nontransaction tx(c);
-  tx.exec(sql);
+  retrying(gate, [&] {
+    pqxx::nontransaction tx(c);
+    tx.exec(sql);
+  });
 }
+
+// The database refused a login because it has no connection slot left for us.
+bool lack_of_slots(std::string_view message) {
+  return message.find("too many clients") != std::string_view::npos ||
+         message.find("remaining connection slots are reserved") != std::string_view::npos;
+}
+
+constexpr std::chrono::minutes keep_no_idle_after_refusal{1};
+constexpr std::chrono::seconds end_backends_wait{10};
 
 // pqxx reports a dead session in several ways; all mean "replace the connection".
 bool broken(const std::exception& e) {
@@ -76,6 +161,7 @@ class postgres_plugin::checkout {
     if (owner_ != nullptr) owner_->give_back(std::move(p_), broken_);
   }
   pqxx::connection& conn() { return p_.c->c; }
+  const pg_session& session() const { return *p_.c; }
   void mark_broken() { broken_ = true; }
 
  private:
@@ -86,11 +172,24 @@ class postgres_plugin::checkout {
 
 postgres_plugin::postgres_plugin() = default;
 
-postgres_plugin::~postgres_plugin() { (void)close(); }
+postgres_plugin::~postgres_plugin() {
+  (void)close();
+  stop_reaper();
+}
 
 std::shared_ptr<const postgres_plugin::settings> postgres_plugin::current() const {
   std::lock_guard lock(mu_);
   return settings_;
+}
+
+plugin::pool_stats postgres_plugin::pool() const {
+  std::lock_guard lock(mu_);
+  plugin::pool_stats p;
+  p.open = open_;
+  p.in_use = open_ - std::min(open_, idle_.size());
+  p.waiters = waiting_;
+  p.max_open = settings_ ? settings_->max_open : 0;
+  return p;
 }
 
 std::size_t postgres_plugin::open_connections() const {
@@ -128,6 +227,12 @@ result<plugin::initialize_response> postgres_plugin::initialize(plugin::initiali
     if (!d) return make_error(errc::invalid_request, "invalid max_connection_lifetime: " + d.err().message);
     lifetime = *d;
   }
+  std::chrono::seconds idle_time{300};
+  if (auto it = req.config.find("max_connection_idle_time"); it != req.config.end() && !it->is_null()) {
+    auto d = parse_duration_value(*it);
+    if (!d) return make_error(errc::invalid_request, "invalid max_connection_idle_time: " + d.err().message);
+    idle_time = *d;
+  }
   auto tmpl = string_field(req.config, "username_template");
   if (!tmpl) return std::move(tmpl).err();
   if (!tmpl->empty()) {
@@ -144,6 +249,8 @@ result<plugin::initialize_response> postgres_plugin::initialize(plugin::initiali
   s->conn.username = std::move(*user);
   s->conn.password = secret(std::move(*pass));
   s->conn.connect_timeout_seconds = static_cast<int>(*timeout);
+  s->conn.application_name = plugin::session_tag(req.boot_id);
+  s->boot = req.boot_id;
   if (auto it = req.config.find("disable_escaping"); it != req.config.end() && it->is_boolean()) {
     s->conn.disable_escaping = it->get<bool>();
   }
@@ -151,6 +258,7 @@ result<plugin::initialize_response> postgres_plugin::initialize(plugin::initiali
   s->max_open = static_cast<std::size_t>(*max_open);
   s->max_idle = *max_idle == 0 ? s->max_open : std::min<std::size_t>(static_cast<std::size_t>(*max_idle), s->max_open);
   s->max_lifetime = lifetime;
+  s->max_idle_time = idle_time;
   s->username_template = tmpl->empty() ? std::string(plugin::default_postgres_username_template) : *tmpl;
   s->scram = *auth == "scram-sha-256";
   s->config = req.config;
@@ -162,8 +270,11 @@ result<plugin::initialize_response> postgres_plugin::initialize(plugin::initiali
     idle_.clear();  // closed outside the pool count below
     open_ = 0;
     closed_ = false;
+    stop_reaper_ = false;
+    if (!reaper_.joinable()) reaper_ = std::thread([this] { reaper_loop(); });
   }
   cv_.notify_all();
+  reaper_cv_.notify_all();
   if (req.verify_connection) {
     if (auto v = verify(); !v) return make_error(errc::unavailable, "error verifying connection: " + v.err().message);
   }
@@ -193,7 +304,10 @@ result<postgres_plugin::checkout> postgres_plugin::acquire() {
         gen = generation_;
         break;
       }
-      if (cv_.wait_until(lock, deadline) == std::cv_status::timeout) {
+      ++waiting_;
+      const auto woke = cv_.wait_until(lock, deadline);
+      --waiting_;
+      if (woke == std::cv_status::timeout) {
         return make_error(errc::unavailable, "timed out after " + std::to_string(s->conn.connect_timeout_seconds) +
                                                  "s waiting for a database connection (max_open_connections=" +
                                                  std::to_string(s->max_open) + ")");
@@ -223,32 +337,177 @@ result<postgres_plugin::checkout> postgres_plugin::acquire() {
       if (gen == generation_ && open_ > 0) --open_;
     }
     cv_.notify_one();
+    if (lack_of_slots(e.what())) refused_for_lack_of_slots();
     std::vector<const secret*> secrets{&s->conn.password};
     if (conninfo) secrets.push_back(&*conninfo);
     return make_error(errc::unavailable, plugin::sanitize(e.what(), secrets));
   }
 }
 
+namespace {
+
+// When an idle session must be closed: idle too long, or too old.
+std::chrono::steady_clock::time_point close_due(std::chrono::steady_clock::time_point idle_since,
+                                                std::chrono::steady_clock::time_point created,
+                                                std::chrono::seconds max_idle, std::chrono::seconds max_lifetime) {
+  auto due = std::chrono::steady_clock::time_point::max();
+  if (max_idle.count() > 0) due = std::min(due, idle_since + max_idle);
+  if (max_lifetime.count() > 0) due = std::min(due, created + max_lifetime);
+  return due;
+}
+
+}  // namespace
+
 void postgres_plugin::give_back(pooled p, bool is_broken) {
+  bool wake_reaper = false;
   {
     std::lock_guard lock(mu_);
+    const auto now = std::chrono::steady_clock::now();
     const bool keep = !is_broken && !closed_ && p.generation == generation_ && settings_ &&
                       idle_.size() < settings_->max_idle &&
-                      (settings_->max_lifetime.count() == 0 ||
-                       std::chrono::steady_clock::now() - p.created <= settings_->max_lifetime);
+                      (settings_->max_lifetime.count() == 0 || now - p.created <= settings_->max_lifetime) &&
+                      !(refused_ && now - refused_at_ < keep_no_idle_after_refusal);
     if (keep) {
+      p.idle_since = now;
+      const auto due = close_due(p.idle_since, p.created, settings_->max_idle_time, settings_->max_lifetime);
+      if (due < reaper_wakes_) {
+        reaper_wakes_ = due;
+        wake_reaper = true;
+      }
       idle_.push_back(std::move(p));
     } else if (p.generation == generation_ && open_ > 0) {
       --open_;
     }
   }
   cv_.notify_one();
+  if (wake_reaper) reaper_cv_.notify_one();
   // A dropped connection closes here, outside the lock.
 }
 
+void postgres_plugin::refused_for_lack_of_slots() {
+  std::vector<pooled> drop;
+  {
+    std::lock_guard lock(mu_);
+    refused_ = true;
+    refused_at_ = std::chrono::steady_clock::now();
+    drop.swap(idle_);
+    open_ -= std::min(open_, drop.size());
+  }
+  cv_.notify_all();
+  // The sessions close here, outside the lock: their slots go back to the database at once.
+}
+
+void postgres_plugin::reaper_loop() {
+  std::unique_lock lock(mu_);
+  while (!stop_reaper_) {
+    const auto now = std::chrono::steady_clock::now();
+    auto next = std::chrono::steady_clock::time_point::max();
+    std::vector<pooled> expired;
+    if (settings_) {
+      for (auto it = idle_.begin(); it != idle_.end();) {
+        const auto due = close_due(it->idle_since, it->created, settings_->max_idle_time, settings_->max_lifetime);
+        if (due <= now) {
+          expired.push_back(std::move(*it));
+          it = idle_.erase(it);
+          if (open_ > 0) --open_;
+        } else {
+          next = std::min(next, due);
+          ++it;
+        }
+      }
+    }
+    if (!expired.empty()) {
+      lock.unlock();
+      expired.clear();  // closed outside the lock
+      cv_.notify_all();
+      lock.lock();
+      continue;
+    }
+    reaper_wakes_ = next;
+    if (next == std::chrono::steady_clock::time_point::max()) {
+      reaper_cv_.wait(lock, [&] { return stop_reaper_ || reaper_wakes_ != next; });
+    } else {
+      reaper_cv_.wait_until(lock, next, [&] { return stop_reaper_ || reaper_wakes_ < next; });
+    }
+  }
+}
+
+void postgres_plugin::stop_reaper() {
+  {
+    std::lock_guard lock(mu_);
+    stop_reaper_ = true;
+  }
+  reaper_cv_.notify_all();
+  if (reaper_.joinable()) reaper_.join();
+}
+
+template <class... Args>
+status postgres_plugin::end_backends(const std::string& where, const std::string& what, const Args&... args) {
+  auto s = current();
+  if (!s) return make_error(errc::internal, "plugin is not initialized");
+  auto c = acquire();
+  if (!c) return std::move(c).err();
+  const std::string match = " FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND " + where;
+  try {
+    pqxx::nontransaction tx(c->conn());
+    tx.exec_params("SELECT pg_terminate_backend(pid)" + match, args...);
+    // Each poll is its own transaction: pg_stat_activity is a snapshot per transaction.
+    const auto deadline = std::chrono::steady_clock::now() + end_backends_wait;
+    for (;;) {
+      const pqxx::result counted = tx.exec_params("SELECT count(*)" + match, args...);
+      const auto left = counted[0][0].as<long>();
+      if (left == 0) return ok_v;
+      if (std::chrono::steady_clock::now() >= deadline) {
+        return make_error(errc::unavailable, std::to_string(left) + " session(s) of " + what + " still there " +
+                                                 std::to_string(end_backends_wait.count()) + "s after pg_terminate_backend");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  } catch (const std::exception& e) {
+    if (broken(e)) c->mark_broken();
+    const auto* sql = dynamic_cast<const pqxx::sql_error*>(&e);
+    return make_error(sql != nullptr ? errc::internal : errc::unavailable,
+                      "ending the sessions of " + what + ": " + plugin::sanitize(e.what(), {&s->conn.password}));
+  }
+}
+
+result<ok_t> postgres_plugin::end_sessions(const std::string& boot) {
+  auto s = current();
+  if (!s) return make_error(errc::internal, "plugin is not initialized");
+  if (boot == s->boot) return make_error(errc::internal, "refusing to end this process's own sessions");
+  const std::string tag = plugin::session_tag(boot);
+  return end_backends("application_name = $1", "\"" + tag + "\"", tag);
+}
+
+status postgres_plugin::end_lost() {
+  std::vector<lost_backend> lost;
+  {
+    std::lock_guard lock(mu_);
+    if (lost_.empty()) return ok_v;
+    lost = lost_;
+  }
+  auto s = current();
+  if (!s) return make_error(errc::internal, "plugin is not initialized");
+  for (const auto& b : lost) {
+    auto e = end_backends("pid = $1::int AND application_name = $2 AND backend_start = $3::timestamptz",
+                          "a creation whose connection broke (backend " + std::to_string(b.pid) + ")",
+                          std::to_string(b.pid), s->conn.application_name, b.backend_start);
+    if (!e) {
+      return make_error(errc::unavailable, "a session that broke while it created a user could not be ended yet: " +
+                                               e.err().message);
+    }
+    std::lock_guard lock(mu_);
+    std::erase_if(lost_, [&](const lost_backend& x) { return x.pid == b.pid && x.backend_start == b.backend_start; });
+  }
+  return ok_v;
+}
+
 template <class F>
-result<ok_t> postgres_plugin::with_connection(F&& f, const std::vector<const secret*>& secrets) {
+result<ok_t> postgres_plugin::with_connection(F&& f, const std::vector<const secret*>& secrets, bool creates) {
   for (int attempt = 0;; ++attempt) {
+    // A creation lost with its session may still commit: nothing that could see its outcome (a
+    // retry, user_exists, the rollback's delete_user) runs before its backend is gone.
+    if (auto e = end_lost(); !e) return std::move(e).err();
     auto c = acquire();
     if (!c) return std::move(c).err();
     auto s = current();
@@ -262,6 +521,10 @@ result<ok_t> postgres_plugin::with_connection(F&& f, const std::vector<const sec
     } catch (const std::exception& e) {
       if (broken(e)) {
         c->mark_broken();
+        if (creates && c->session().pid != 0) {
+          std::lock_guard lock(mu_);
+          lost_.push_back({c->session().pid, c->session().backend_start});
+        }
         if (attempt == 0) continue;  // the database restarted: once more on a fresh session
         return make_error(errc::unavailable, plugin::sanitize(e.what(), scrub));
       }
@@ -309,9 +572,9 @@ result<ok_t> postgres_plugin::new_user(const plugin::new_user_request& req) {
         const quoting q = quoting_of(c);
         std::vector<std::string> sql;
         for (const auto& st : statements) sql.push_back(substitute(st, values, q));
-        exec_atomically(c, sql);
+        exec_atomically(gate_, c, sql);
       },
-      {&req.password, &pw});
+      {&req.password, &pw}, true);
 }
 
 result<ok_t> postgres_plugin::update_user(const plugin::update_user_request& req) {
@@ -335,7 +598,7 @@ result<ok_t> postgres_plugin::update_user(const plugin::update_user_request& req
           const placeholders values{req.username, "", format_expiration(req.expiration->new_expiration)};
           for (const auto& s : st) sql.push_back(substitute(s, values, q));
         }
-        exec_atomically(c, sql);
+        exec_atomically(gate_, c, sql);
       },
       req.password ? std::vector<const secret*>{&req.password->new_password, &pw} : std::vector<const secret*>{});
 }
@@ -364,7 +627,7 @@ result<ok_t> postgres_plugin::delete_user(const plugin::delete_user_request& req
           const quoting q = quoting_of(c);
           std::vector<std::string> sql;
           for (const auto& st : custom) sql.push_back(substitute(st, {req.username, "", ""}, q));
-          exec_atomically(c, sql);
+          exec_atomically(gate_, c, sql);
           return;
         }
         // Vault's default revocation, each statement on its own and best effort, then objects the
@@ -388,11 +651,11 @@ result<ok_t> postgres_plugin::delete_user(const plugin::delete_user_request& req
           steps.push_back("DROP OWNED BY " + u);
           for (const auto& st : steps) {
             try {
-              tx.exec(st);
+              retrying(gate_, [&] { tx.exec(st); });
             } catch (const pqxx::sql_error&) {
             }
           }
-          tx.exec("DROP ROLE IF EXISTS " + u);
+          retrying(gate_, [&] { tx.exec("DROP ROLE IF EXISTS " + u); });
         }
       },
       {});
@@ -438,7 +701,7 @@ result<plugin::initialize_response> postgres_plugin::rotate_root(const plugin::r
       const quoting q = quoting_of(c->conn());
       std::vector<std::string> sql;
       for (const auto& st : statements) sql.push_back(substitute(st, {s->conn.username, value.reveal(), ""}, q));
-      exec_atomically(c->conn(), sql);
+      exec_atomically(gate_, c->conn(), sql);
       return ok_v;
     } catch (const std::exception& e) {
       return make_error(errc::internal, plugin::sanitize(e.what(), {&pw, &value, &s->conn.password}));
@@ -498,6 +761,7 @@ result<plugin::close_response> postgres_plugin::close() {
     settings_.reset();
   }
   cv_.notify_all();
+  reaper_cv_.notify_all();  // nothing idle: it sleeps until the next initialize or the destructor
   return plugin::close_response{};
 }
 

@@ -4,19 +4,40 @@
 // Config keys (Vault's): connection_url (required), username, password, disable_escaping,
 // max_open_connections (default 4), max_idle_connections (0 = max_open), max_connection_lifetime
 // (seconds or a duration, 0 = forever), username_template, password_authentication
-// (password | scram-sha-256); plus connect_timeout (seconds, default 10), which also bounds the wait
-// for a pooled connection. The returned config is the input with defaults filled in; the password
-// stays in it (the engine stores it through the barrier and redacts it on read).
+// (password | scram-sha-256); plus credbroker's connect_timeout (seconds, default 10), which also
+// bounds the wait for a pooled connection, and max_connection_idle_time (duration, default 5m,
+// 0 = never): an idle session unused that long is closed. The returned config is the input with
+// defaults filled in; the password stays in it (the engine stores it through the barrier and
+// redacts it on read).
+//
+// Sessions: every one carries application_name "credbroker:<boot id>" (initialize_request::boot_id),
+// which end_sessions(boot) of a later process looks for in pg_stat_activity: it terminates them
+// (pg_terminate_backend: the root user may end sessions of its own role) and waits until none is
+// left, so no creation of a dead broker can commit after the restart asked user_exists.
 //
 // Pool: at most max_open_connections sessions; a caller waits up to connect_timeout for one. A
 // connection found broken is dropped and the call retried once on a fresh one, so a restarted
-// database never hangs or fails issuance more than once. Connections older than
-// max_connection_lifetime are closed when returned. initialize/rotate_root start a new generation:
-// older connections are closed as they come back.
+// database never hangs or fails issuance more than once; a creation whose session broke while its
+// statements ran is retried only once that backend is gone (ended from a fresh session, so its
+// transaction can no longer commit behind the retry or the rollback); until it can be ended, every
+// call that could see its outcome fails. Sessions idle longer than max_connection_idle_time, or
+// older than max_connection_lifetime, are closed by a reaper thread (one per instance, sleeping
+// until the next such deadline). When the database refuses a login for lack of connection slots
+// ("too many clients", the superuser reserve), the pool closes its idle sessions at once and keeps
+// none for a minute, so the broker gives the slots back to the DBA as soon as its calls end.
+// initialize/rotate_root start a new generation: older connections are closed as they come back.
+//
+// Transient conflicts: a transaction that fails with a serialization failure (40001), a deadlock
+// (40P01) or "tuple concurrently updated" (XX000: concurrent GRANT/REVOKE on one object) is run
+// again, up to 5 attempts in all, after 20 ms, 40 ms, 80 ms, 160 ms (each jittered to 50-100 %).
+// Its retries run alone (conflict_gate): transactions of this instance run side by side until one
+// conflicts; its retry waits for those running and holds new ones back, so it cannot meet the same
+// conflict with this process again (200 concurrent creations GRANTing on one table all succeed).
 #include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
+#include <thread>
 #include <vector>
 
 #include "broker/core/secret.hpp"
@@ -27,6 +48,19 @@ namespace credbroker::plugins::postgres {
 
 struct pg_session;  // a pqxx::connection (libpqxx stays out of this header)
 
+// Admission of transactions: any number run shared; a retry after a transient conflict runs
+// exclusive (waits for the shared ones to end; new shared ones wait while it waits or runs). It
+// waits at most 1 s, then runs shared: one transaction stuck behind another client's lock must
+// not stall every other.
+// Guarded by its own mutex, never held across a database call.
+struct conflict_gate {
+  std::mutex mu;
+  std::condition_variable cv;
+  int shared = 0;
+  int waiting = 0;  // exclusive ones waiting
+  bool exclusive = false;
+};
+
 class postgres_plugin final : public plugin::database_plugin {
  public:
   postgres_plugin();
@@ -35,7 +69,7 @@ class postgres_plugin final : public plugin::database_plugin {
   std::string type() const override { return "postgres"; }
   std::vector<std::string> config_keys() const override {
     return {"connection_url",      "username",          "password",         "max_open_connections",
-            "max_idle_connections", "max_connection_lifetime", "connect_timeout", "username_template",
+            "max_idle_connections", "max_connection_lifetime", "max_connection_idle_time", "connect_timeout", "username_template",
             "password_authentication", "disable_escaping", "reconcile_interval"};
   }
   result<plugin::initialize_response> initialize(plugin::initialize_request req) override;
@@ -48,6 +82,11 @@ class postgres_plugin final : public plugin::database_plugin {
   result<plugin::verify_response> verify() override;
   result<plugin::close_response> close() override;
 
+  // Crash recovery: terminates the sessions tagged with `boot` (database_plugin::end_sessions).
+  result<ok_t> end_sessions(const std::string& boot) override;
+
+  plugin::pool_stats pool() const override;
+
   // Open sessions right now (tests check the pool bound).
   std::size_t open_connections() const;
 
@@ -57,6 +96,8 @@ class postgres_plugin final : public plugin::database_plugin {
     std::size_t max_open = 4;
     std::size_t max_idle = 4;
     std::chrono::seconds max_lifetime{0};
+    std::chrono::seconds max_idle_time{300};
+    std::string boot;  // this process's boot id; conn.application_name is its tag
     std::string username_template;
     bool scram = false;
     nlohmann::json config;  // as returned by initialize
@@ -65,26 +106,54 @@ class postgres_plugin final : public plugin::database_plugin {
     std::unique_ptr<pg_session> c;
     std::chrono::steady_clock::time_point created;
     std::uint64_t generation = 0;
+    std::chrono::steady_clock::time_point idle_since{};
+  };
+  // A session that broke while a creation ran on it: its backend may still commit.
+  struct lost_backend {
+    int pid = 0;
+    std::string backend_start;
   };
   class checkout;
 
   result<checkout> acquire();
   void give_back(pooled p, bool broken);
-  // Runs f on a pooled connection; a broken connection is replaced and f retried once.
+  // Runs f on a pooled connection; a broken connection is replaced and f retried once. creates: f
+  // may create something that must not commit behind a retry (new_user): a session that breaks
+  // under it is ended first (lost_).
   template <class F>
-  result<ok_t> with_connection(F&& f, const std::vector<const secret*>& secrets);
+  result<ok_t> with_connection(F&& f, const std::vector<const secret*>& secrets, bool creates = false);
+  // Terminates the backends that match `where` (an SQL condition on pg_stat_activity, $1... bound
+  // to args) from a pooled session and waits until none is left (at most 10 s).
+  template <class... Args>
+  status end_backends(const std::string& where, const std::string& what, const Args&... args);
+  // Ends the backends in lost_; fails while one cannot be ended.
+  status end_lost();
+  // The login was refused for lack of connection slots: close the idle sessions, keep none a while.
+  void refused_for_lack_of_slots();
+  void reaper_loop();
+  void stop_reaper();
   std::string password_value(const secret& password) const;
   std::shared_ptr<const settings> current() const;
   void replace_settings(std::shared_ptr<const settings> s);
 
+  conflict_gate gate_;
   mutable std::mutex mu_;
   std::shared_mutex login_mu_;  // connecting: shared; a root rotation's password switch: exclusive
   std::condition_variable cv_;
   std::shared_ptr<const settings> settings_;
   std::vector<pooled> idle_;
   std::size_t open_ = 0;
+  std::size_t waiting_ = 0;  // callers of acquire() waiting for a session
   std::uint64_t generation_ = 0;
   bool closed_ = false;
+  bool refused_ = false;                                // a login was refused for lack of slots ...
+  std::chrono::steady_clock::time_point refused_at_{};  // ... last at this time
+  std::vector<lost_backend> lost_;
+  // The reaper (guarded by mu_): wakes at the next idle or lifetime deadline, or when told.
+  std::condition_variable reaper_cv_;
+  std::thread reaper_;
+  bool stop_reaper_ = false;
+  std::chrono::steady_clock::time_point reaper_wakes_{std::chrono::steady_clock::time_point::max()};
 };
 
 }  // namespace credbroker::plugins::postgres

@@ -1,18 +1,33 @@
 #pragma once
 // SQL statement templates as Vault's PostgreSQL plugin reads them, and their safe rendering.
 //
+// tokenize: PostgreSQL's lexical contexts, as far as quoting goes: code, '...' strings (with
+// standard_conforming_strings off, \ escapes in them too), E'...' escape strings (\ always
+// escapes), "..." identifiers, $tag$...$tag$ dollar quotes, -- and (nested) /* */ comments. An
+// unterminated token runs to the end. Concatenating the tokens' text gives the input back.
+//
 // split_statements: each configured string may be base64 (decoded first), a JSON array of strings,
-// or several statements separated by ';' (split outside quotes, trimmed, empties dropped). A string
-// with a bare END keyword outside quotes (a DO block) is kept whole. Example:
+// or several statements separated by ';' in code (never inside quotes, dollar quotes or comments;
+// trimmed, empties dropped). A string with a bare END keyword in code (a BEGIN ... END body not in
+// dollar quotes) is kept whole. Example:
 //   "CREATE ROLE \"{{name}}\"; GRANT SELECT ON t TO \"{{name}}\";" -> 2 statements
 //
 // substitute: replaces {{name}}, {{username}} (same value), {{password}} and {{expiration}} with
-// the driver's quoting chosen by where the placeholder stands:
-//   inside '...'  -> the value escaped as a literal's content (quote_literal without outer quotes)
-//   inside "..."  -> the value escaped as an identifier's content (doubled ")
-//   bare          -> a complete quoted identifier (name, username) or literal (password, expiration)
-// so no value can end its quotes and inject SQL. $$-quoted bodies (DO blocks) are transparent:
-// their inner quotes count. Unknown {{...}} are left as written.
+// the driver's quoting chosen by the context the placeholder stands in:
+//   '...'               the value as a literal's content (libpq's escaping: it knows whether the
+//                       session has standard_conforming_strings)
+//   E'...'              the value as an escape string's content (\ -> \\, ' -> '')
+//   "..."               the value as an identifier's content (" doubled)
+//   $p$...$p$           the value as is: a dollar-quoted string is literal. If the value contains
+//                       the delimiter, the string gets another tag ($cb$, $cb1$, ...) it does not contain
+//   code                a complete quoted identifier (name, username) or literal (password, expiration),
+//                       after a space unless it follows whitespace, ( , or = (E{{password}} must not
+//                       become an E'...' string, nor a literal continue the string before it)
+// so no value can end its quotes and inject SQL. The body of a dollar quote that follows DO, AS or
+// DO LANGUAGE x (a DO block, a function body) is code, rendered by the same rules inside (its inner
+// quotes count), and re-tagged too if the rendered body contains its delimiter. Comments, unknown
+// {{...}} and an unterminated dollar quote (which PostgreSQL refuses) are left as written. Example (password "it's $p$"):
+//   PASSWORD $p${{password}}$p$   ->   PASSWORD $cb$it's $p$$cb$
 #include <chrono>
 #include <functional>
 #include <string>
@@ -23,11 +38,23 @@
 
 namespace credbroker::plugins::postgres {
 
+struct sql_token {
+  enum class kind { code, string, escape_string, identifier, dollar, comment };
+  kind k = kind::code;
+  std::string_view text;  // the whole token, delimiters included
+  std::string_view tag;   // dollar: the delimiter, "$p$" (for an unterminated one the body runs to the end)
+  std::string_view body;  // dollar: what is between the delimiters
+};
+std::vector<sql_token> tokenize(std::string_view sql, bool standard_conforming_strings = true);
+// Whether the dollar quote tokens[at] holds code: it follows DO, AS or DO LANGUAGE x.
+bool dollar_holds_code(const std::vector<sql_token>& tokens, std::size_t at);
+
 std::vector<std::string> split_statements(const std::vector<std::string>& configured);
 
 struct quoting {
   std::function<std::string(std::string_view)> literal;     // 'it''s' (with quotes)
   std::function<std::string(std::string_view)> identifier;  // "a""b" (with quotes)
+  bool standard_conforming_strings = true;                  // the session's setting
 };
 
 struct placeholders {

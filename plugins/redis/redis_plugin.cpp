@@ -12,6 +12,7 @@
 #include "broker/core/random.hpp"
 #include "broker/plugin/sanitize.hpp"
 #include "broker/plugin/username_template.hpp"
+#include "plugins/redis/parsers.hpp"
 
 namespace credbroker::plugins::redis {
 namespace {
@@ -25,7 +26,7 @@ struct reply_deleter {
 using context_ptr = std::unique_ptr<redisContext, context_deleter>;
 using reply_ptr = std::unique_ptr<redisReply, reply_deleter>;
 
-constexpr const char* rules_error = "error unmarshalling REDIS rules in the creation statement JSON: ";
+constexpr std::chrono::seconds end_sessions_wait{10};
 
 result<std::string> required_string(const nlohmann::json& cfg, const char* key) {
   auto it = cfg.find(key);
@@ -103,12 +104,23 @@ struct redis_plugin::node {
   std::string username;
   std::string name() const { return host + ":" + std::to_string(port); }
 
+  // An authenticated connection, named with the boot's tag, and its CLIENT ID (-1: unknown).
+  struct conn {
+    context_ptr ctx;
+    long long id = -1;
+  };
+
   std::mutex mu;
   secret password;  // guarded by mu: rotate_root changes it under live calls
   std::condition_variable cv;
-  std::vector<context_ptr> idle;
+  std::vector<conn> idle;
   std::size_t open = 0;
+  std::size_t waiting = 0;  // calls waiting for a connection
   bool closed = false;
+  // CLIENT IDs of connections lost while an ACL SETUSER was on them: Redis may still apply it, so
+  // they are killed (CLIENT KILL ID) before the next command on this node.
+  std::vector<long long> lost;
+  bool warned_untagged = false;
 };
 
 struct redis_plugin::settings {
@@ -118,9 +130,40 @@ struct redis_plugin::settings {
   std::string username_template;  // empty: Vault's Redis names
   bool persist = false;
   std::chrono::seconds persist_interval{10};
+  std::string boot;  // this process's; connections are named plugin::session_tag(boot)
+  std::string tag;
 };
 
 redis_plugin::~redis_plugin() { (void)close(); }
+
+namespace {
+
+// Names a fresh, authenticated connection with the boot's tag and learns its CLIENT ID, in one
+// round trip. A Redis user without the right to CLIENT SETNAME / CLIENT ID works untagged (warned
+// once per node); end_sessions cannot find such connections after a crash. Returns an I/O failure.
+std::string name_connection(redis_plugin::node& n, redis_plugin::node::conn& c, const std::string& tag) {
+  redisAppendCommand(c.ctx.get(), "CLIENT SETNAME %b", tag.data(), tag.size());
+  redisAppendCommand(c.ctx.get(), "CLIENT ID");
+  std::string refused;
+  for (int i = 0; i < 2; ++i) {
+    void* raw = nullptr;
+    if (redisGetReply(c.ctx.get(), &raw) != REDIS_OK || raw == nullptr) return c.ctx->errstr;
+    reply_ptr r(static_cast<redisReply*>(raw));
+    if (r->type == REDIS_REPLY_ERROR) refused = std::string(r->str, r->len);
+    else if (i == 1 && r->type == REDIS_REPLY_INTEGER) c.id = r->integer;
+  }
+  if (!refused.empty()) {
+    std::lock_guard lock(n.mu);
+    if (!n.warned_untagged) {
+      n.warned_untagged = true;
+      spdlog::warn("redis {}: CLIENT SETNAME/ID refused ({}): after a crash the broker cannot end this process's "
+                   "connections and keeps its pending leases pending; give the user +client", n.name(), refused);
+    }
+  }
+  return {};
+}
+
+}  // namespace
 
 result<plugin::initialize_response> redis_plugin::initialize(plugin::initialize_request req) {
   if (!req.config.is_object()) return make_error(errc::invalid_request, "config must be a JSON object");
@@ -213,6 +256,8 @@ result<plugin::initialize_response> redis_plugin::initialize(plugin::initialize_
   if (auto it = req.config.find("reconcile_interval"); it != req.config.end() && !it->is_null()) {
     if (auto d = parse_duration_value(*it); !d) return make_error(errc::invalid_request, "reconcile_interval must be a duration");
   }
+  s->boot = req.boot_id;
+  s->tag = plugin::session_tag(req.boot_id);
 
   stop_saver();  // a re-initialisation replaces everything
   {
@@ -240,9 +285,27 @@ result<std::shared_ptr<const redis_plugin::settings>> redis_plugin::current() co
   return settings_;
 }
 
+plugin::pool_stats redis_plugin::pool() const {
+  std::shared_ptr<const settings> s;
+  {
+    std::lock_guard lock(mu_);
+    s = settings_;
+  }
+  plugin::pool_stats p;
+  if (!s) return p;
+  for (const auto& n : s->nodes) {
+    std::lock_guard lock(n->mu);
+    p.open += n->open;
+    p.in_use += n->open - std::min(n->open, n->idle.size());
+    p.waiters += n->waiting;
+    p.max_open += s->max_open;
+  }
+  return p;
+}
+
 result<redis_plugin::reply_view> redis_plugin::command(const settings& s, std::size_t i,
                                                        const std::vector<std::string>& argv,
-                                                       const std::vector<const secret*>& extra) {
+                                                       const std::vector<const secret*>& extra, bool creates) {
   node& n = *s.nodes[i];
   secret login;  // the password this call logs in with (rotate_root may change the node's meanwhile)
   std::vector<const secret*> scrub = extra;
@@ -255,12 +318,16 @@ result<redis_plugin::reply_view> redis_plugin::command(const settings& s, std::s
     lens.push_back(a.size());
   }
   for (int attempt = 0;; ++attempt) {
-    context_ptr c;
+    node::conn c;
+    std::vector<long long> lost;
     {
       std::unique_lock lock(n.mu);
       const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(s.timeout_seconds);
       while (!n.closed && n.idle.empty() && n.open >= s.max_open) {
-        if (n.cv.wait_until(lock, deadline) == std::cv_status::timeout) {
+        ++n.waiting;
+        const auto woke = n.cv.wait_until(lock, deadline);
+        --n.waiting;
+        if (woke == std::cv_status::timeout) {
           return make_error(errc::unavailable, n.name() + ": timed out after " + std::to_string(s.timeout_seconds) +
                                                    "s waiting for a connection (max_open_connections=" +
                                                    std::to_string(s.max_open) + ")");
@@ -273,9 +340,10 @@ result<redis_plugin::reply_view> redis_plugin::command(const settings& s, std::s
       } else {
         ++n.open;
       }
+      lost = n.lost;
     }
     // Gives the connection back (kept = healthy) and wakes one waiter.
-    auto release = [&n](context_ptr conn, bool keep) {
+    auto release = [&n](node::conn conn, bool keep) {
       std::lock_guard lock(n.mu);
       if (keep && !n.closed) {
         n.idle.push_back(std::move(conn));
@@ -284,15 +352,15 @@ result<redis_plugin::reply_view> redis_plugin::command(const settings& s, std::s
       }
       n.cv.notify_one();
     };
-    if (!c) {
-      c.reset(redisConnectWithTimeout(n.host.c_str(), n.port, tv));
+    if (!c.ctx) {
+      c.ctx.reset(redisConnectWithTimeout(n.host.c_str(), n.port, tv));
       std::string failure;
-      if (!c) {
+      if (!c.ctx) {
         failure = "cannot allocate a redis context";
-      } else if (c->err) {
-        failure = c->errstr;
+      } else if (c.ctx->err) {
+        failure = c.ctx->errstr;
       } else {
-        redisSetTimeout(c.get(), tv);
+        redisSetTimeout(c.ctx.get(), tv);
         // A refused AUTH is tried again when the node's password changed meanwhile: a root rotation
         // that ran between reading the password and sending it must not fail this call.
         for (;;) {
@@ -303,27 +371,45 @@ result<redis_plugin::reply_view> redis_plugin::command(const settings& s, std::s
           }
           if (!failure.empty() && login == was) break;  // refused, and still the same password
           failure.clear();
-          reply_ptr auth(static_cast<redisReply*>(redisCommand(c.get(), "AUTH %b %b", n.username.data(), n.username.size(),
+          reply_ptr auth(static_cast<redisReply*>(redisCommand(c.ctx.get(), "AUTH %b %b", n.username.data(), n.username.size(),
                                                                login.reveal().data(), login.reveal().size())));
           if (!auth) {
-            failure = c->errstr;
+            failure = c.ctx->errstr;
             break;
           }
           if (auth->type != REDIS_REPLY_ERROR) break;
           failure = std::string(auth->str, auth->len);
         }
+        if (failure.empty()) failure = name_connection(n, c, s.tag);
       }
       if (!failure.empty()) {
-        release(nullptr, false);
+        release({}, false);
         return make_error(errc::unavailable, n.name() + ": " + plugin::sanitize(failure, scrub));
       }
     }
+    // A connection lost under an ACL SETUSER may still have it queued: kill it first, so nothing
+    // that could see the outcome (a retry, user_exists, the rollback's DELUSER) runs before.
+    for (long long id : lost) {
+      reply_ptr k(static_cast<redisReply*>(redisCommand(c.ctx.get(), "CLIENT KILL ID %lld", id)));
+      if (!k || k->type == REDIS_REPLY_ERROR) {
+        const std::string why = k ? std::string(k->str, k->len) : std::string(c.ctx->errstr);
+        release(k ? std::move(c) : node::conn{}, k != nullptr);
+        return make_error(errc::unavailable, n.name() + ": a connection lost during ACL SETUSER could not be killed: " +
+                                                 plugin::sanitize(why, scrub));
+      }
+      std::lock_guard lock(n.mu);
+      std::erase(n.lost, id);
+    }
     // Each argument travels as one binary-safe bulk string: nothing to quote.
     reply_ptr r(static_cast<redisReply*>(
-        redisCommandArgv(c.get(), static_cast<int>(args.size()), args.data(), lens.data())));
+        redisCommandArgv(c.ctx.get(), static_cast<int>(args.size()), args.data(), lens.data())));
     if (!r) {
-      const std::string failure = c->errstr;
-      release(nullptr, false);  // the connection is broken
+      const std::string failure = c.ctx->errstr;
+      if (creates && c.id >= 0) {
+        std::lock_guard lock(n.mu);
+        n.lost.push_back(c.id);
+      }
+      release({}, false);  // the connection is broken
       if (attempt == 0) continue;  // Redis restarted or the connection idled out: once more, fresh
       return make_error(errc::unavailable, n.name() + ": " + plugin::sanitize(failure, scrub));
     }
@@ -403,28 +489,18 @@ result<std::string> redis_plugin::generate_username(const plugin::username_metad
 result<ok_t> redis_plugin::new_user(const plugin::new_user_request& req) {
   auto s = current();
   if (!s) return std::move(s).err();
-  nlohmann::json rules = nlohmann::json::array({"~*", "+@read"});
-  if (!req.statements.empty() && !req.statements.front().empty()) {
-    try {
-      rules = nlohmann::json::parse(req.statements.front());
-    } catch (const nlohmann::json::exception& e) {  // parse_error, and out_of_range for 1e999
-      return make_error(errc::invalid_request, std::string(rules_error) + e.what());
-    }
-    if (!rules.is_array()) return make_error(errc::invalid_request, std::string(rules_error) + "expected an array of strings");
-  }
+  auto rules = parse_acl_rules(req.statements);
+  if (!rules) return std::move(rules).err();
   std::vector<std::string> argv{"ACL", "SETUSER", req.username, "on", ">" + req.password.reveal()};
-  for (const auto& r : rules) {
-    if (!r.is_string()) return make_error(errc::invalid_request, std::string(rules_error) + "expected an array of strings");
-    argv.push_back(r.get<std::string>());
-  }
+  argv.insert(argv.end(), rules->begin(), rules->end());
   // The primary first: a rule Redis refuses fails there before any replica is touched.
-  if (auto r = command(**s, 0, argv, {&req.password}); !r) {
+  if (auto r = command(**s, 0, argv, {&req.password}, true); !r) {
     if (r.err().code == make_error_code(errc::internal)) return make_error(errc::invalid_request, r.err().message);
     return std::move(r).err();
   }
   changed();
   for (std::size_t i = 1; i < (*s)->nodes.size(); ++i) {
-    if (auto r = command(**s, i, argv, {&req.password}); !r) {
+    if (auto r = command(**s, i, argv, {&req.password}, true); !r) {
       return make_error(errc::unavailable, "ACL SETUSER failed on " + r.err().message + " (done on " +
                                                (*s)->nodes[0]->name() + "; the engine removes it again)");
     }
@@ -464,6 +540,37 @@ result<bool> redis_plugin::user_exists(const std::string& username) {
     if (r->type == REDIS_REPLY_NIL) return false;
   }
   return true;
+}
+
+result<ok_t> redis_plugin::end_sessions(const std::string& boot) {
+  auto s = current();
+  if (!s) return std::move(s).err();
+  if (boot == (*s)->boot) return make_error(errc::internal, "refusing to end this process's own connections");
+  // Versions before boot ids left their connections unnamed: there is nothing to find them by.
+  if (boot.empty()) return ok_v;
+  const std::string tag = plugin::session_tag(boot);
+  // Per node: kill the clients with the tag, until CLIENT LIST shows none. Redis runs commands one
+  // at a time, so once a client is killed nothing it sent can still be applied (what it had read
+  // has run; what was still in flight meets a closed socket).
+  for (std::size_t i = 0; i < (*s)->nodes.size(); ++i) {
+    const auto deadline = std::chrono::steady_clock::now() + end_sessions_wait;
+    for (;;) {
+      auto list = command(**s, i, {"CLIENT", "LIST", "TYPE", "normal"}, {});
+      if (!list) return make_error(errc::unavailable, "ending the connections of \"" + tag + "\": " + list.err().message);
+      const auto ids = client_ids_named(list->str, tag);
+      if (ids.empty()) break;
+      if (std::chrono::steady_clock::now() >= deadline) {
+        return make_error(errc::unavailable, (*s)->nodes[i]->name() + ": " + std::to_string(ids.size()) +
+                                                 " connection(s) of \"" + tag + "\" still there after CLIENT KILL");
+      }
+      for (const auto& id : ids) {
+        if (auto k = command(**s, i, {"CLIENT", "KILL", "ID", id}, {}); !k) {
+          return make_error(errc::unavailable, "ending the connections of \"" + tag + "\": " + k.err().message);
+        }
+      }
+    }
+  }
+  return ok_v;
 }
 
 result<plugin::user_listing> redis_plugin::list_users() {

@@ -27,6 +27,14 @@
 // with an I/O error is dropped and the command retried once on a fresh one (every command here is
 // idempotent), so a restarted Redis costs no failed request.
 //
+// Connections are named (CLIENT SETNAME) "credbroker:<boot id>" and their CLIENT ID kept. After a
+// crash, end_sessions(boot) kills the dead process's connections on every node (CLIENT LIST, CLIENT
+// KILL ID) until none is left: a command of the dead process still queued in Redis (blocked by a
+// slow command, an ACL SAVE, a script; or still in flight on the network) is then either applied or
+// never, before the restart asks ACL GETUSER. A connection lost in this process under an ACL SETUSER
+// is killed by its id before the next command on that node. Both need the user's +client (CLIENT
+// SETNAME, ID, LIST, KILL); without it the pending leases of a crash stay pending (never guessed).
+//
 // Thread: all verbs are safe concurrently. A saver thread runs only with persistence_mode=aclfile.
 #include <condition_variable>
 #include <memory>
@@ -60,6 +68,9 @@ class redis_plugin final : public plugin::database_plugin {
   result<plugin::verify_response> verify() override;
   result<plugin::close_response> close() override;
   result<plugin::user_listing> list_users() override;
+  // Crash recovery: kills the connections named with `boot`'s tag on every node.
+  result<ok_t> end_sessions(const std::string& boot) override;
+  plugin::pool_stats pool() const override;
 
   // ACL SAVE rounds sent so far (tests check the debounce).
   std::size_t saves() const;
@@ -75,8 +86,10 @@ class redis_plugin final : public plugin::database_plugin {
     std::vector<std::string> elements;  // array replies of strings
   };
   // One command on node i, on a pooled connection (retried once on a fresh one after an I/O error).
+  // creates: the command makes a user (ACL SETUSER of new_user); a connection lost under it is
+  // killed before the next command on the node, as it may still be applied.
   result<reply_view> command(const settings& s, std::size_t i, const std::vector<std::string>& argv,
-                             const std::vector<const secret*>& secrets);
+                             const std::vector<const secret*>& secrets, bool creates = false);
   // The command on every node; the error names each node that failed (and those that succeeded).
   result<ok_t> on_every_node(const settings& s, const std::vector<std::string>& argv,
                              const std::vector<const secret*>& secrets, const char* what);

@@ -28,7 +28,9 @@ class engine_api : public ::testing::Test {
     EXPECT_EQ(call("POST", "sys/mounts/database", {{"type", "database"}}).first, 204);
   }
 
+  // Each start plays a new broker process: a new boot id (boot_).
   void start() {
+    boot_ = "boot" + std::to_string(++boots_);
     rotations_ = std::make_unique<engine::rotation_scheduler>(clock_);
     leases::manager_options o;
     o.jitter = false;
@@ -36,7 +38,7 @@ class engine_api : public ::testing::Test {
     o.limits = limits_;
     leases_ = std::make_unique<leases::lease_manager>(store_, engines_, clock_, o);
     mounts_ = std::make_unique<api::secret_mounts>(
-        api::engine_services{store_, plugins_, *leases_, passwords_, engines_, clock_, limits_, rotations_.get()});
+        api::engine_services{store_, plugins_, *leases_, passwords_, engines_, clock_, limits_, rotations_.get(), boot_});
     api::services s{node_, authn_};
     s.leases = leases_.get();
     s.clk = &clock_;
@@ -106,6 +108,8 @@ class engine_api : public ::testing::Test {
   std::unique_ptr<leases::lease_manager> leases_;
   std::unique_ptr<api::secret_mounts> mounts_;
   std::unique_ptr<api::service> svc_;
+  int boots_ = 0;
+  std::string boot_;  // the current "process"'s boot id
 };
 
 }  // namespace credbroker::test

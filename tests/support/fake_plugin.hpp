@@ -1,6 +1,9 @@
 #pragma once
 // fake_plugin: an in-memory database for engine unit tests. Users live in a shared map so a test can
 // look at them after the engine made its own instances; failures can be injected per verb.
+// Creations a dead broker process left running in the database are `in_flight` under its boot id:
+// end_sessions(boot) aborts them, commit_in_flight(boot) lets them commit (the lock they waited on
+// was released).
 #include <functional>
 #include <map>
 #include <memory>
@@ -30,6 +33,22 @@ struct fake_database {
   int initialize_calls = 0;
   std::string last_config;
   std::vector<std::string> config_keys;  // what config_keys() answers (empty: every key is read)
+  std::map<std::string, std::vector<std::string>> in_flight;  // boot id -> usernames still being created
+  bool fail_end_sessions = false;                              // end_sessions fails (no right to end them)
+  std::vector<std::string> ended_boots;                        // every end_sessions call, in order
+  std::vector<std::string> calls;  // "end_sessions <boot>", "user_exists <user>", "delete_user <user>"
+  plugin::pool_stats pool;         // what pool() answers
+
+  // The creations of `boot` still running commit now; returns how many did.
+  std::size_t commit_in_flight(const std::string& boot) {
+    std::lock_guard lock(mu);
+    auto it = in_flight.find(boot);
+    if (it == in_flight.end()) return 0;
+    for (const auto& u : it->second) users[u] = "committed-late";
+    const std::size_t n = it->second.size();
+    in_flight.erase(it);
+    return n;
+  }
 };
 
 class fake_plugin final : public plugin::database_plugin {
@@ -50,6 +69,7 @@ class fake_plugin final : public plugin::database_plugin {
       return make_error(errc::unavailable, "password authentication failed");
     }
     config_ = req.config;
+    boot_ = req.boot_id;
     nlohmann::json out = req.config;
     out["normalised"] = true;
     return plugin::initialize_response{out};
@@ -84,12 +104,14 @@ class fake_plugin final : public plugin::database_plugin {
   result<ok_t> delete_user(const plugin::delete_user_request& r) override {
     std::lock_guard lock(db_->mu);
     ++db_->delete_calls;
+    db_->calls.push_back("delete_user " + r.username);
     if (db_->down) return make_error(errc::unavailable, "database down");
     db_->users.erase(r.username);
     return ok_v;
   }
   result<bool> user_exists(const std::string& u) override {
     std::lock_guard lock(db_->mu);
+    db_->calls.push_back("user_exists " + u);
     if (db_->down) return make_error(errc::unavailable, "database down");
     return db_->users.contains(u);
   }
@@ -106,11 +128,26 @@ class fake_plugin final : public plugin::database_plugin {
     if (db_->down) return make_error(errc::unavailable, "down");
     return plugin::verify_response{};
   }
+  result<ok_t> end_sessions(const std::string& boot) override {
+    std::lock_guard lock(db_->mu);
+    db_->calls.push_back("end_sessions " + boot);
+    if (boot == boot_) return make_error(errc::internal, "refusing to end this process's own sessions");
+    if (db_->down) return make_error(errc::unavailable, "database down");
+    if (db_->fail_end_sessions) return make_error(errc::internal, "permission denied to terminate process");
+    db_->ended_boots.push_back(boot);
+    db_->in_flight.erase(boot);  // terminated: their transactions roll back
+    return ok_v;
+  }
   result<plugin::close_response> close() override { return plugin::close_response{}; }
+  plugin::pool_stats pool() const override {
+    std::lock_guard lock(db_->mu);
+    return db_->pool;
+  }
 
  private:
   std::shared_ptr<fake_database> db_;
   nlohmann::json config_;
+  std::string boot_;
   int counter_ = 0;
 };
 

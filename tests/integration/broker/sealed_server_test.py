@@ -155,6 +155,7 @@ class PersistentServer(unittest.TestCase):
         os.makedirs(os.path.join(self.dir, "data"))
         with open(os.path.join(self.dir, "data", "credbroker.db"), "wb") as f:
             f.write(b"this is not a database" * 500)
+        os.chmod(os.path.join(self.dir, "data", "credbroker.db"), 0o600)  # (a readable file is refused before)
         r = subprocess.run([BIN, "server", "-config", self.config()], capture_output=True, text=True, timeout=30)
         self.assertEqual(r.returncode, 1)
         self.assertIn("file is not a database", r.stderr)

@@ -4,8 +4,11 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
 #include <mutex>
 #include <thread>
+
+#include "broker/core/random.hpp"
 
 #include "broker/plugin/registry.hpp"
 #include "plugins/builtin.hpp"
@@ -137,6 +140,45 @@ TEST_F(redis_plugin, rotate_root_under_concurrent_issuance_fails_no_call) {
   EXPECT_FALSE(with(earlier.back()));
   EXPECT_TRUE(plugin_->close().ok());
   EXPECT_TRUE((*root)->delete_user({admin, {}}).ok());
+}
+
+// The connections of a broker run are named with its boot id; end_sessions(boot) of a later run
+// kills exactly those, and returns once CLIENT LIST shows none.
+TEST_F(redis_plugin, end_sessions_kills_only_that_runs_connections) {
+  auto named = [&](const std::string& boot) {
+    const std::string cmd = "REDISCLI_AUTH='" + password_ + "' redis-cli -h " + host_ + " -p " + port_ + " --user " + user_ +
+                            " CLIENT LIST 2>/dev/null";
+    FILE* f = ::popen(cmd.c_str(), "r");
+    int n = 0;
+    char line[4096];
+    while (f != nullptr && std::fgets(line, sizeof line, f) != nullptr) {
+      if (std::string(line).find(" name=credbroker:" + boot + " ") != std::string::npos) ++n;
+    }
+    if (f != nullptr) ::pclose(f);
+    return n;
+  };
+  auto make = [&](const std::string& boot) {
+    auto p = registry_.create("redis-database-plugin");
+    EXPECT_TRUE(p.ok());
+    plugin::initialize_request req{config(password_), true, boot};
+    EXPECT_TRUE((*p)->initialize(req).ok());  // verify: one pooled connection
+    return std::move(*p);
+  };
+  const std::string dead_boot = "dead" + random_alnum(12), live_boot = "live" + random_alnum(12);
+  const std::string next_boot = "next" + random_alnum(12);
+  auto dead = make(dead_boot);
+  auto live = make(live_boot);
+  auto next = make(next_boot);
+  EXPECT_EQ(named(dead_boot), 1);
+  EXPECT_EQ(named(live_boot), 1);
+  EXPECT_FALSE(next->end_sessions(next_boot).ok()) << "its own connections must be refused";
+  auto ended = next->end_sessions(dead_boot);
+  ASSERT_TRUE(ended.ok()) << ended.err().message;
+  EXPECT_EQ(named(dead_boot), 0);
+  EXPECT_EQ(named(live_boot), 1) << "another run's connection was killed";
+  EXPECT_TRUE(next->end_sessions(dead_boot).ok());  // none left: a success at once
+  // The killed connection is replaced transparently on the next call (it is retried once).
+  EXPECT_TRUE(dead->verify().ok());
 }
 
 }  // namespace

@@ -106,6 +106,154 @@ TEST_F(seal_test, init_configuration_table) {
   EXPECT_FALSE(seal_.unseal((*one)[0])->sealed);
 }
 
+// The security state a store must hold (barrier/store_layout.hpp), with a fake "salt" and "table".
+class layout_test : public ::testing::Test {
+ protected:
+  void SetUp() override { reset_manager(); }
+  void reset_manager() {
+    b_ = std::make_unique<barrier::barrier>(backend_);
+    seal_ = std::make_unique<seal_manager>(backend_, *b_, "inmem", "test");
+    seal_->layout().require({"t/salt", "the salt", "every token stops working", [] { return std::string("fresh-salt"); },
+                             {"t/id/"}});
+    seal_->layout().require({"t/table", "the table", "every mount is dropped", [] { return std::string("[]"); }, {"data/"}});
+    seal_->layout().add_upgrade({2, "count", [this] {
+                                   ++upgrades_;
+                                   return upgrade_result_;
+                                 }});
+    ASSERT_TRUE(seal_->load());
+  }
+  // A store as the first release left it: initialised, no layout version, salt and table missing,
+  // and these keys written.
+  secret layout_1_store(const std::vector<std::string>& written = {}) {
+    auto keys = seal_->init(1, 1);
+    EXPECT_TRUE(keys);
+    std::vector<storage::operation> ops{storage::operation::remove(store_layout::path),
+                                        storage::operation::remove("t/salt"), storage::operation::remove("t/table")};
+    for (const auto& k : written) ops.push_back(storage::operation::put(k, "v"));
+    EXPECT_TRUE(b_->apply(std::move(ops)));
+    EXPECT_TRUE(seal_->seal());
+    return (*keys)[0];
+  }
+  std::optional<std::string> read(const std::string& key) { return *b_->get(key); }
+
+  storage::inmem_backend backend_;
+  std::unique_ptr<barrier::barrier> b_;
+  std::unique_ptr<seal_manager> seal_;
+  int upgrades_ = 0;
+  status upgrade_result_ = ok_v;
+};
+
+TEST_F(layout_test, init_writes_the_state_and_the_layout_with_the_keyring) {
+  auto keys = seal_->init(1, 1);
+  ASSERT_TRUE(keys);
+  EXPECT_EQ(read("t/salt"), "fresh-salt");
+  EXPECT_EQ(read("t/table"), "[]");
+  EXPECT_EQ(read(store_layout::path), "{\"version\":2}");
+  EXPECT_EQ(upgrades_, 0);  // a new store is born at the current layout
+  EXPECT_TRUE(backend_.snapshot().contains(seal_manager::config_path));
+  ASSERT_TRUE(seal_->seal());
+  EXPECT_FALSE(seal_->unseal((*keys)[0])->sealed);
+  EXPECT_EQ(upgrades_, 0);
+}
+
+TEST_F(layout_test, missing_state_refuses_the_unseal_naming_it) {
+  auto keys = seal_->init(1, 1);
+  ASSERT_TRUE(b_->remove("t/salt"));
+  ASSERT_TRUE(b_->remove("t/table"));
+  ASSERT_TRUE(seal_->seal());
+  int unseals = 0;
+  seal_->on_unseal([&] { ++unseals; });
+  auto r = seal_->unseal((*keys)[0]);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.err().code, make_error_code(errc::integrity_failure));
+  EXPECT_EQ(r.err().message,
+            "storage is damaged, refusing to unseal: missing the salt (t/salt), the table (t/table). Restore the data "
+            "directory from a backup; or, to accept the loss, start the server once with -fresh-store to recreate it "
+            "empty (every token stops working; every mount is dropped)");
+  EXPECT_TRUE(seal_->status().sealed);
+  EXPECT_TRUE(b_->sealed());
+  EXPECT_EQ(unseals, 0);  // nothing ran on a damaged store
+  EXPECT_FALSE(seal_->unseal((*keys)[0]));  // and again: nothing was papered over
+
+  // The operator accepts the loss: recreated empty, once.
+  seal_->layout().accept_lost_state(true);
+  ASSERT_TRUE(seal_->unseal((*keys)[0]));
+  EXPECT_EQ(unseals, 1);
+  EXPECT_EQ(read("t/salt"), "fresh-salt");
+  EXPECT_EQ(read("t/table"), "[]");
+}
+
+TEST_F(layout_test, a_layout_1_store_gets_what_it_never_wrote_and_is_upgraded_once) {
+  const secret key = layout_1_store();
+  ASSERT_TRUE(seal_->unseal(key));
+  EXPECT_EQ(read("t/salt"), "fresh-salt");
+  EXPECT_EQ(read("t/table"), "[]");
+  EXPECT_EQ(read(store_layout::path), "{\"version\":2}");
+  EXPECT_EQ(upgrades_, 1);
+  ASSERT_TRUE(seal_->seal());
+  ASSERT_TRUE(seal_->unseal(key));
+  EXPECT_EQ(upgrades_, 1);  // once
+}
+
+TEST_F(layout_test, in_a_layout_1_store_evidence_of_a_lost_key_is_damage) {
+  const secret key = layout_1_store({"t/id/abc", "data/x/y"});  // tokens without a salt, data without a table
+  auto r = seal_->unseal(key);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.err().message.find("missing the salt (t/salt), the table (t/table)"), std::string::npos) << r.err().message;
+  EXPECT_TRUE(seal_->status().sealed);
+  EXPECT_EQ(upgrades_, 0);
+}
+
+TEST_F(layout_test, a_failed_upgrade_refuses_the_unseal_and_runs_again_next_time) {
+  const secret key = layout_1_store();
+  upgrade_result_ = make_error(errc::storage_failure, "disk full");
+  auto r = seal_->unseal(key);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.err().message, "storage layout upgrade to 2 (count) failed: disk full");
+  EXPECT_TRUE(seal_->status().sealed);
+  upgrade_result_ = ok_v;
+  ASSERT_TRUE(seal_->unseal(key));
+  EXPECT_EQ(upgrades_, 2);
+  EXPECT_EQ(read(store_layout::path), "{\"version\":2}");
+}
+
+TEST_F(layout_test, a_newer_layout_is_refused) {
+  auto keys = seal_->init(1, 1);
+  ASSERT_TRUE(b_->put(store_layout::path, "{\"version\":3}"));
+  ASSERT_TRUE(seal_->seal());
+  auto r = seal_->unseal((*keys)[0]);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.err().message, "the store has layout 3, newer than this credbroker understands (2): run the release that wrote it");
+}
+
+TEST_F(layout_test, load_refuses_data_without_a_seal_configuration_or_a_keyring) {
+  auto keys = seal_->init(1, 1);
+  ASSERT_TRUE(keys);
+  // The seal configuration deleted: initialising again would overwrite the keyring.
+  const auto saved = backend_.snapshot().at(seal_manager::config_path);
+  ASSERT_TRUE(backend_.remove(seal_manager::config_path));
+  barrier::barrier b2(backend_);
+  seal_manager again(backend_, b2, "inmem", "test");
+  auto r = again.load();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.err().code, make_error_code(errc::integrity_failure));
+  EXPECT_NE(r.err().message.find("the seal configuration (core/seal-config) is missing, but the store holds data (core/"),
+            std::string::npos)
+      << r.err().message;
+  // The keyring deleted: nothing can be decrypted.
+  backend_.poke(seal_manager::config_path, saved);
+  ASSERT_TRUE(backend_.remove(barrier::barrier::keyring_path));
+  auto k = again.load();
+  ASSERT_FALSE(k);
+  EXPECT_NE(k.err().message.find("the keyring (core/keyring) is missing"), std::string::npos) << k.err().message;
+  // An empty store is simply new.
+  storage::inmem_backend empty;
+  barrier::barrier b3(empty);
+  seal_manager fresh(empty, b3, "inmem", "test");
+  ASSERT_TRUE(fresh.load());
+  EXPECT_FALSE(fresh.status().initialized);
+}
+
 TEST(seal_keys, hex_and_base64_decode) {
   EXPECT_EQ(*decode_key("6869"), "hi");
   EXPECT_EQ(*decode_key(base64_encode("any bytes\x01")), "any bytes\x01");

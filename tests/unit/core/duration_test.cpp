@@ -1,3 +1,5 @@
+#include <cstdint>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -41,6 +43,26 @@ TEST(duration, vault_duration_second_table) {
       {json("xd"), 0, "strconv.ParseInt: parsing \"x\": invalid syntax"},
       {json("."), 0, "time: invalid duration \".\""},
       {json("99999999999999999999h"), 0, "time: invalid duration \"99999999999999999999h\""},
+      // The bound: 100 years (876000h) is the largest duration anything accepts.
+      {json(3153600000), 3153600000, nullptr},
+      {json("3153600000"), 3153600000, nullptr},
+      {json("876000h"), 3153600000, nullptr},
+      {json("36500d"), 3153600000, nullptr},
+      {json(3153600001), 0, "duration \"3153600001\" is out of range: the largest accepted is 876000h0m0s (100 years)"},
+      {json("876000h1s"), 0, "duration \"876000h1s\" is out of range: the largest accepted is 876000h0m0s (100 years)"},
+      {json("36501d"), 0, "duration \"36501d\" is out of range: the largest accepted is 876000h0m0s (100 years)"},
+      {json("9223372036"), 0, "duration \"9223372036\" is out of range: the largest accepted is 876000h0m0s (100 years)"},
+      {json(9223372036), 0, "duration \"9223372036\" is out of range: the largest accepted is 876000h0m0s (100 years)"},
+      {json(INT64_MAX), 0, "duration \"9223372036854775807\" is out of range: the largest accepted is 876000h0m0s (100 years)"},
+      {json(UINT64_MAX), 0, "duration \"18446744073709551615\" is out of range: the largest accepted is 876000h0m0s (100 years)"},
+      {json("9223372036854775807"), 0, "duration \"9223372036854775807\" is out of range: the largest accepted is 876000h0m0s (100 years)"},
+      {json("99999999999999999999999"), 0, "duration \"99999999999999999999999\" is out of range: the largest accepted is 876000h0m0s (100 years)"},
+      {json("-99999999999999999999999"), 0, "cannot provide negative value"},
+      {json("2562047h"), 0, "duration \"2562047h\" is out of range: the largest accepted is 876000h0m0s (100 years)"},
+      {json("99999999999999999999d"), 0, "duration \"99999999999999999999d\" is out of range: the largest accepted is 876000h0m0s (100 years)"},
+      {json(1e300), 0, "duration \"1e+300\" is out of range: the largest accepted is 876000h0m0s (100 years)"},
+      {json(-1e300), 0, "cannot provide negative value"},
+      {json(INT64_MIN), 0, "cannot provide negative value"},
       {json(true), 0, "expected a number of seconds or a duration string such as \"1h\", got boolean"},
       {json::array(), 0, "expected a number of seconds or a duration string such as \"1h\", got array"},
   };
@@ -65,6 +87,16 @@ TEST(duration, go_parse_duration_units) {
   EXPECT_EQ(parse_go_duration("-1s")->count(), -1'000'000'000LL);
   EXPECT_FALSE(parse_go_duration("").ok());
   EXPECT_FALSE(parse_go_duration("s").ok());
+}
+
+TEST(duration, rfc3339_of_any_unix_second) {
+  EXPECT_EQ(format_rfc3339_seconds(0), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(format_rfc3339_seconds(1'800'000'000), "2027-01-15T08:00:00Z");
+  // Past what a nanosecond time_point holds (year 2262): still a date, never an exception.
+  EXPECT_EQ(format_rfc3339_seconds(1'800'000'000LL + 9'223'372'036LL).substr(0, 5), "2319-");
+  EXPECT_FALSE(format_rfc3339_seconds(INT64_MAX).empty());
+  EXPECT_EQ(format_rfc3339_nano(std::chrono::system_clock::time_point(std::chrono::milliseconds(1'800'000'000'120))),
+            "2027-01-15T08:00:00.12Z");
 }
 
 TEST(duration, go_string_form) {

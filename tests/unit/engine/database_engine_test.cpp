@@ -2,6 +2,9 @@
 // sys/leases), with the fake plugin, an in-memory store and a fake clock.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <optional>
+
 #include "support/engine_api.hpp"
 
 using namespace credbroker;
@@ -203,6 +206,153 @@ TEST_F(engine_api, pending_leases_are_settled_at_start_up) {
   EXPECT_EQ(kept->state, leases::lease_state::active);
   EXPECT_FALSE(leases_->lookup("database/creds/app/BBBBBBBBBBBBBBBBBBBBBBBB"));
   EXPECT_EQ(leases_->count(), 1u);
+}
+
+// A crash while the database still runs creations of the dead process (issue 14): they may commit
+// after the restart asked user_exists. Each test writes the dead process's pending leases itself and
+// puts their creations in flight in the fake database under that process's boot id.
+class engine_crash : public engine_api {
+ protected:
+  // A pending lease of the current process whose creation is still running in the database.
+  std::string crashed_issuance(const std::string& suffix) {
+    leases::lease l;
+    l.id = "database/creds/app/" + suffix;
+    l.connection = "pg";
+    l.role = "app";
+    l.username = "v-crash-" + suffix;
+    l.issue_time = clock_.now();
+    l.expire_time = clock_.now() + seconds(3600);
+    l.state = leases::lease_state::pending;
+    l.boot = boot_;
+    EXPECT_TRUE(leases_->add(l));
+    std::lock_guard lock(db_->mu);
+    db_->in_flight[boot_].push_back(l.username);
+    return l.id;
+  }
+  std::optional<leases::lease> lease_of(const std::string& id) {
+    auto l = leases_->lookup(id);
+    if (!l) return std::nullopt;
+    return *l;
+  }
+  std::vector<std::string> calls() {
+    std::lock_guard lock(db_->mu);
+    return db_->calls;
+  }
+};
+
+TEST_F(engine_crash, issuance_records_its_boot_while_the_creation_is_in_doubt) {
+  configure();
+  std::optional<leases::lease> during;
+  db_->during_new_user = [&] {
+    auto pending = leases_->list("database/creds/app/");
+    ASSERT_TRUE(pending && pending->size() == 1u);
+    during = lease_of("database/creds/app/" + pending->front());
+  };
+  auto [status, body] = call("GET", "database/creds/app");
+  ASSERT_EQ(status, 200) << body.dump();
+  ASSERT_TRUE(during);
+  EXPECT_EQ(during->state, leases::lease_state::pending);
+  EXPECT_EQ(during->boot, boot_);
+  auto after = lease_of(body["lease_id"]);
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->state, leases::lease_state::active);
+  EXPECT_EQ(after->boot, "");  // nothing in doubt any more
+}
+
+TEST_F(engine_crash, the_dead_process_sessions_end_before_user_exists_is_asked) {
+  configure();
+  const std::string dead = boot_;
+  const auto a = crashed_issuance("AAAAAAAAAAAAAAAAAAAAAAAA");
+  const auto b = crashed_issuance("BBBBBBBBBBBBBBBBBBBBBBBB");
+  restart();
+  // Ended once for both leases, and before either was looked up.
+  std::vector<std::string> ended;
+  {
+    std::lock_guard lock(db_->mu);
+    ended = db_->ended_boots;
+  }
+  EXPECT_EQ(ended, std::vector<std::string>{dead});
+  const auto c = calls();
+  ASSERT_FALSE(c.empty());
+  EXPECT_EQ(c.front(), "end_sessions " + dead);
+  EXPECT_NE(std::find(c.begin(), c.end(), "user_exists v-crash-AAAAAAAAAAAAAAAAAAAAAAAA"), c.end());
+  EXPECT_FALSE(lease_of(a));
+  EXPECT_FALSE(lease_of(b));
+  // The lock the creations waited on goes: nothing of the dead process is left to commit.
+  EXPECT_EQ(db_->commit_in_flight(dead), 0u);
+  EXPECT_EQ(users(), 0u);
+}
+
+TEST_F(engine_crash, sessions_that_cannot_be_ended_keep_the_lease_pending_until_they_can) {
+  configure();
+  const std::string dead = boot_;
+  const auto id = crashed_issuance("CCCCCCCCCCCCCCCCCCCCCCCC");
+  db_->fail_end_sessions = true;
+  restart();
+  auto kept = lease_of(id);
+  ASSERT_TRUE(kept) << "a pending lease was forgotten while its creation could still commit";
+  EXPECT_EQ(kept->state, leases::lease_state::pending);
+  for (const auto& call : calls()) EXPECT_EQ(call.rfind("user_exists", 0), std::string::npos) << call;
+  // Its creation commits while the broker cannot end it.
+  EXPECT_EQ(db_->commit_in_flight(dead), 1u);
+  // Retried later: not before the backoff, then settled (the user exists: kept).
+  mounts_->reconcile_due();
+  EXPECT_EQ(lease_of(id)->state, leases::lease_state::pending);
+  db_->fail_end_sessions = false;
+  clock_.advance(seconds(5));
+  mounts_->reconcile_due();
+  ASSERT_TRUE(lease_of(id));
+  EXPECT_EQ(lease_of(id)->state, leases::lease_state::active);
+  EXPECT_EQ(lease_of(id)->boot, "");
+  // The user and its lease go together.
+  EXPECT_EQ(call("PUT", "sys/leases/revoke", {{"lease_id", id}}).first, 204);
+  EXPECT_EQ(users(), 0u);
+}
+
+TEST_F(engine_crash, an_expired_pending_lease_of_a_dead_process_is_revoked_only_after_its_sessions_end) {
+  configure();
+  const std::string dead = boot_;
+  const auto id = crashed_issuance("DDDDDDDDDDDDDDDDDDDDDDDD");
+  db_->fail_end_sessions = true;
+  restart();
+  clock_.advance(seconds(3601));
+  leases_->run_due();
+  auto l = lease_of(id);
+  ASSERT_TRUE(l) << "revoked (and forgotten) while its creation could still commit";
+  EXPECT_EQ(l->state, leases::lease_state::revoking);
+  EXPECT_NE(l->last_error.find("could not be ended"), std::string::npos) << l->last_error;
+  EXPECT_EQ(l->boot, dead);  // still in doubt
+  EXPECT_EQ(db_->commit_in_flight(dead), 1u);
+  db_->fail_end_sessions = false;
+  clock_.advance(seconds(60));
+  leases_->run_due();
+  EXPECT_FALSE(lease_of(id));
+  EXPECT_EQ(users(), 0u);
+}
+
+TEST_F(engine_crash, a_plugin_that_cannot_end_sessions_never_settles_by_guessing) {
+  configure();
+  (void)crashed_issuance("EEEEEEEEEEEEEEEEEEEEEEEE");
+  restart();
+  // This process's own boot is never ended (its sessions are the ones serving now).
+  for (const auto& call : calls()) EXPECT_NE(call, "end_sessions " + boot_);
+  auto p = plugins_.create("fake-database-plugin");
+  ASSERT_TRUE(p);
+  ASSERT_TRUE((*p)->initialize({json::object(), false, "me"}));
+  EXPECT_FALSE((*p)->end_sessions("me"));
+}
+
+TEST_F(engine_api, a_pool_only_config_update_needs_no_new_login) {
+  configure();
+  // The database has no connection to spare (too many clients): a verified update would fail.
+  db_->down = true;
+  EXPECT_EQ(call("POST", "database/config/pg", {{"max_open_connections", 2}}).first, 204);
+  EXPECT_EQ(call("POST", "database/config/pg", {{"max_idle_connections", 1}, {"max_connection_lifetime", "1m"}}).first, 204);
+  auto [status, body] = call("GET", "database/config/pg");
+  ASSERT_EQ(status, 200);
+  EXPECT_EQ(body["data"]["connection_details"]["max_open_connections"], 2);
+  // Anything else is verified as before.
+  EXPECT_EQ(call("POST", "database/config/pg", {{"connection_url", "fake://other"}}).first, 400);
 }
 
 TEST_F(engine_api, renew_and_revoke_reach_the_database_even_after_the_role_is_deleted) {

@@ -72,4 +72,16 @@ TEST(fuzz_replay, username_template_corpus_and_100k_mutations) {
   EXPECT_EQ(runs, corpus("username_template").size() + 100'000);
 }
 
+TEST(fuzz_replay, postgres_statements_corpus_and_100k_mutations) {
+  const auto runs = replay("postgres_statements", credbroker::fuzz::fuzz_postgres_statements_one,
+                           std::string("'\"$;-/*\\\nEe{}namepasswordDO AS$$p$ ") + std::string(1, '\0'), 100'000);
+  EXPECT_EQ(runs, corpus("postgres_statements").size() + 100'000);
+}
+
+TEST(fuzz_replay, redis_acl_rules_corpus_and_100k_mutations) {
+  const auto runs = replay("redis_acl_rules", credbroker::fuzz::fuzz_redis_acl_rules_one,
+                           "[]\",\\u0~*+-@&%:=\n idnamecredbroker0123456789", 100'000);
+  EXPECT_EQ(runs, corpus("redis_acl_rules").size() + 100'000);
+}
+
 }  // namespace

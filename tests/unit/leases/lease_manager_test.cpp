@@ -418,8 +418,10 @@ TEST(lease_codec, round_trip_and_errors) {
   l.state = lease_state::irrevocable;
   l.attempts = 6;
   l.last_error = "boom";
+  l.boot = "k3J9xQ0aZ7mT2pLb";
   auto back = decode(encode(l));
   ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->boot, l.boot);
   EXPECT_EQ(back->issue_time, l.issue_time);
   EXPECT_EQ(back->state, lease_state::irrevocable);
   EXPECT_EQ(back->attempts, 6);

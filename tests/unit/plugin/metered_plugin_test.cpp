@@ -42,6 +42,8 @@ TEST_F(metered, forwards_every_verb) {
   ASSERT_TRUE(p.rotate_root({secret("newroot"), {}}));
   EXPECT_EQ(db->root_password, "newroot");
   ASSERT_TRUE(p.verify());
+  ASSERT_TRUE(p.end_sessions("boot-1"));
+  EXPECT_EQ(db->ended_boots, std::vector<std::string>{"boot-1"});
   ASSERT_TRUE(p.delete_user({*name, {}}));
   EXPECT_FALSE(*p.user_exists(*name));
   EXPECT_EQ(p.list_users().err().code, make_error_code(errc::unsupported_operation));  // the fake's default

@@ -42,9 +42,71 @@ TEST_F(sqlite_backend_test, writes_survive_reopen_and_the_file_is_private) {
   }
   auto db = open();
   EXPECT_EQ(**db->get("k"), "v");
-  EXPECT_EQ(std::filesystem::status(path_).permissions() & std::filesystem::perms::others_read,
-            std::filesystem::perms::none);
-  EXPECT_EQ(std::filesystem::status(dir_).permissions() & std::filesystem::perms::group_all, std::filesystem::perms::none);
+  ASSERT_TRUE(db->put("k", "v2").ok());
+  // The broker makes its directory 0700 and every file 0600, whatever the umask.
+  using std::filesystem::perms;
+  EXPECT_EQ(std::filesystem::status(dir_).permissions(), perms::owner_all);
+  for (const std::string suffix : {"", "-wal", "-shm"}) {
+    ASSERT_TRUE(std::filesystem::exists(path_ + suffix)) << suffix;
+    EXPECT_EQ(std::filesystem::status(path_ + suffix).permissions(), perms::owner_read | perms::owner_write) << suffix;
+  }
+}
+
+// What open() says about the data directory and its files: one line per condition.
+TEST_F(sqlite_backend_test, modes_and_an_empty_file) {
+  using std::filesystem::perms;
+  struct condition {
+    const char* name;
+    perms dir;
+    perms file;       // of an existing database file; perms::unknown: no file yet
+    bool empty_file;  // the file exists with 0 bytes
+    bool accept_empty;
+    const char* error;  // nullptr: opens
+  };
+  const perms private_file = perms::owner_read | perms::owner_write;
+  const perms listable = perms::owner_all | perms::group_read | perms::group_exec | perms::others_read | perms::others_exec;
+  const std::vector<condition> cases = {
+      {"private", perms::owner_all, private_file, false, false, nullptr},
+      {"listable directory (warned)", listable, private_file, false, false, nullptr},
+      {"group-writable directory", listable | perms::group_write, private_file, false, false,
+       "is writable by group or others (mode 0775): anyone who can write there can replace the store; run chmod 700 on it"},
+      {"world-writable directory", perms::all, perms::unknown, false, false, "is writable by group or others (mode 0777)"},
+      {"file others can read", perms::owner_all, private_file | perms::group_read | perms::others_read, false, false,
+       "is readable or writable by group or others (mode 0644): run chmod 600 on it"},
+      {"file the group can write", perms::owner_all, private_file | perms::group_write, false, false, "(mode 0620)"},
+      {"empty file", perms::owner_all, private_file, true, false,
+       "is empty (0 bytes): the store it held is gone (truncated or replaced). Restore it from a backup; or, to begin "
+       "a new, uninitialised store there, start the server with -fresh-store"},
+      {"empty file, fresh store asked for", perms::owner_all, private_file, true, true, nullptr},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    if (c.file != perms::unknown) {
+      if (c.empty_file) {
+        std::ofstream(path_).close();
+      } else {
+        sqlite_options o;
+        o.path = path_;
+        ASSERT_TRUE(sqlite_backend::open(o).ok());
+      }
+      std::filesystem::permissions(path_, c.file);
+    }
+    std::filesystem::permissions(dir_, c.dir);
+    sqlite_options o;
+    o.path = path_;
+    o.accept_empty_file = c.accept_empty;
+    auto r = sqlite_backend::open(o);
+    if (c.error == nullptr) {
+      ASSERT_TRUE(r.ok()) << r.err().message;
+      EXPECT_TRUE((*r)->put("k", "v").ok());
+    } else {
+      ASSERT_FALSE(r.ok());
+      EXPECT_NE(r.err().message.find(c.error), std::string::npos) << r.err().message;
+      EXPECT_NE(r.err().message.find(c.empty_file ? path_ : dir_.string()), std::string::npos) << r.err().message;
+    }
+  }
 }
 
 TEST_F(sqlite_backend_test, concurrent_writers_share_transactions) {
@@ -96,6 +158,7 @@ TEST_F(sqlite_backend_test, background_checkpoints_keep_the_wal_bounded) {
 TEST_F(sqlite_backend_test, corrupt_file_is_a_clear_error) {
   std::filesystem::create_directories(dir_);
   std::ofstream(path_) << std::string(8192, 'Z');
+  std::filesystem::permissions(path_, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
   sqlite_options o;
   o.path = path_;
   auto r = sqlite_backend::open(o);
