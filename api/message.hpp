@@ -24,6 +24,9 @@ struct raw_request {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   std::string remote;  // "127.0.0.1:53412", for logs
+  // Set by request_handler::authenticate() when the server checked the token from the header,
+  // before it read the body: handle() acts as this caller and does not check the token again.
+  std::optional<auth::identity> caller;
 
   const std::string* header(std::string_view lower_name) const;
 };
@@ -32,6 +35,32 @@ struct raw_response {
   int status = 200;
   std::string body;  // empty with 204 and HEAD
   std::vector<std::pair<std::string, std::string>> headers;  // Content-Type always set
+};
+
+// What the server does with a request whose header has arrived and whose body has not been read.
+struct head_decision {
+  std::optional<raw_response> refuse;  // answer this at once; an unread body is never read
+  bool open = false;         // an unauthenticated route: the small unauthenticated body limit applies
+  bool needs_token = false;  // authenticate() must accept the token before a body is read
+};
+
+// The API as the HTTP server drives it, one request at a time in three steps (api::service):
+//   1. inspect(head)       the header alone, on the I/O thread: cheap, never blocks
+//   2. authenticate(head)  only when a body follows and inspect() asked for it, on the worker pool
+//                          (the token store may read storage); a refusal, or head.caller is set
+//   3. handle(request)     the whole request, on the worker pool (the I/O thread for inline paths)
+// A request without a body skips step 2: handle() checks its token itself. Either way the token is
+// checked once. handle() alone is the whole pipeline (unit tests, the fuzz target).
+// Thread: every method may be called from many threads at once.
+class request_handler {
+ public:
+  virtual ~request_handler() = default;
+  virtual head_decision inspect(const raw_request& head) const = 0;
+  virtual std::optional<raw_response> authenticate(raw_request& head) const = 0;
+  virtual raw_response handle(const raw_request& req) const = 0;
+  // The request log's form of a target: the path without the query, every token, accessor, secret
+  // id or lease id in it replaced by "hmac-sha256:<hex>".
+  virtual std::string loggable_path(std::string_view target) const = 0;
 };
 
 // Vault's logical operations.

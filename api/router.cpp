@@ -48,7 +48,120 @@ bool match_pattern(std::string_view pattern, std::string_view path, std::map<std
   return true;
 }
 
+// Percent-escapes what a log line should not hold in clear text (controls, spaces, quotes, '%').
+std::string escape_for_log(std::string_view s) {
+  static constexpr char hex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size());
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    const bool plain = (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') ||
+                       std::string_view("._~!$&'()*+,;=:@/-").find(c) != std::string_view::npos;
+    if (plain) {
+      out.push_back(c);
+    } else {
+      out.push_back('%');
+      out.push_back(hex[u >> 4]);
+      out.push_back(hex[u & 15]);
+    }
+  }
+  return out;
+}
+
+std::string join(const std::vector<std::string_view>& segs, std::size_t from, std::size_t to) {
+  std::string out;
+  for (std::size_t i = from; i < to; ++i) {
+    if (i > from) out += '/';
+    out += segs[i];
+  }
+  return out;
+}
+
+// A matched route's path with its credential captures hashed.
+std::string render_matched(std::string_view pattern, std::string_view rel, const router::hash_fn& hash) {
+  const auto pat = split(pattern);
+  const auto segs = split(rel);
+  std::string out;
+  for (std::size_t i = 0; i < pat.size() && i < segs.size(); ++i) {
+    const std::string_view p = pat[i];
+    if (i > 0) out += '/';
+    if (!p.empty() && p[0] == '*') {
+      const std::string rest = join(segs, i, segs.size());
+      out += is_credential_capture(p.substr(1)) && !rest.empty() ? hash(rest) : escape_for_log(rest);
+      return out;
+    }
+    const bool secret = !p.empty() && p[0] == ':' && is_credential_capture(p.substr(1));
+    out += secret ? hash(segs[i]) : escape_for_log(segs[i]);
+  }
+  return out;
+}
+
+// How many leading segments of an unmatched path this pattern covers without a credential.
+std::size_t clear_prefix(std::string_view pattern, const std::vector<std::string_view>& segs) {
+  const auto pat = split(pattern);
+  std::size_t i = 0;
+  for (; i < pat.size() && i < segs.size(); ++i) {
+    const std::string_view p = pat[i];
+    if (!p.empty() && p[0] == '*') return is_credential_capture(p.substr(1)) ? i : segs.size();
+    if (!p.empty() && p[0] == ':') {
+      if (is_credential_capture(p.substr(1)) || !is_generic_name(segs[i])) return i;
+    } else if (p != segs[i]) {
+      return i;
+    }
+  }
+  return i;
+}
+
 }  // namespace
+
+bool is_credential_capture(std::string_view name) {
+  for (const std::string_view word : {"token", "accessor", "secret_id", "lease"}) {
+    if (name.find(word) != std::string_view::npos) return true;
+  }
+  return name == "prefix";
+}
+
+std::string loggable_unrouted(std::string_view path, const router::hash_fn& hash) {
+  const std::size_t lead = !path.empty() && path[0] == '/' ? 1 : 0;
+  if (path.size() == lead) return std::string(path);
+  return std::string(path.substr(0, lead)) + hash(path.substr(lead));
+}
+
+std::string router::loggable_path(const std::string& path, const hash_fn& hash) const {
+  const match m = find(path);
+  if (!m.mount) {
+    // No mount: the leading segments some mount path starts with ("auth/" of "auth/typo/x"), then
+    // the rest as one hash.
+    const auto segs = split(path);
+    std::size_t clear = 0;
+    {
+      std::shared_lock lock(mu_);
+      for (const auto& entry : mounts_) {
+        const auto mount_segs = split(entry->path);
+        std::size_t i = 0;
+        while (i < segs.size() && i + 1 < mount_segs.size() && segs[i] == mount_segs[i]) ++i;
+        clear = std::max(clear, i);
+      }
+    }
+    std::string out = escape_for_log(join(segs, 0, clear));
+    const std::string rest = join(segs, clear, segs.size());
+    if (!rest.empty()) out += (clear > 0 ? "/" : "") + hash(rest);
+    return out;
+  }
+  const std::string_view rel = std::string_view(path).substr(m.mount->path.size());
+  const std::string head = escape_for_log(m.mount->path);
+  if (m.r != nullptr) return head + render_matched(m.r->pattern, rel, hash);
+  const auto segs = split(rel);
+  std::size_t clear = 0;
+  for (const auto& r : m.mount->routes) clear = std::max(clear, clear_prefix(r.pattern, segs));
+  std::string out = head + escape_for_log(join(segs, 0, clear));
+  if (clear < segs.size()) {
+    const std::string rest = join(segs, clear, segs.size());
+    if (clear > 0) out += '/';
+    if (!rest.empty()) out += hash(rest);
+  }
+  return out;
+}
 
 bool is_generic_name(std::string_view s) {
   if (s.empty() || !word_char(s.front()) || !word_char(s.back())) return false;

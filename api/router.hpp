@@ -10,6 +10,10 @@
 // The first route whose pattern matches wins. Example: mount "sys/", path "sys/policy/dev" ->
 // route "policy/:name" with captures {name: "dev"}.
 //
+// A capture named after a credential (is_credential_capture: "token", "accessor", "secret_id",
+// "lease" in the name, or "prefix", the lease prefixes of sys/leases) never reaches the request log
+// in clear: loggable_path writes it as a hash. Name captures accordingly.
+//
 // Thread: routes are added at start-up; add_mount/remove_mount take a writer lock and lookups a
 // reader lock, so mounts may change while requests are served.
 #include <functional>
@@ -61,6 +65,19 @@ class router {
   // existence check says the target is new (the ACL distinguishes create from update). Idempotent.
   void resolve_operation(const match& m, request& req) const;
 
+  // The request log's form of a percent-decoded path below /v1/: credential captures of the route it
+  // matches replaced by hash(value); for a path no route matches, the segments some route of its
+  // mount covers in clear (literals, captures that are no credential), then the rest as one hash;
+  // without a mount, the leading segments some mount path starts with ("auth/" of
+  // "auth/typo/x"), then a hash of the rest. Text in clear is percent-escaped
+  // outside [A-Za-z0-9._~!$&'()*+,;=:@/-], so a log line holds no control character.
+  // Examples (h(x) = hash(x)):
+  //   "sys/leases/lookup/database/creds/ro/abc"  -> "sys/leases/lookup/" + h("database/creds/ro/abc")
+  //   "auth/token/lookup-accessor/abc"           -> "auth/token/lookup-accessor/" + h("abc") (no route)
+  //   "database/creds/ro"                        -> "database/creds/ro"
+  using hash_fn = std::function<std::string(std::string_view)>;
+  std::string loggable_path(const std::string& path, const hash_fn& hash) const;
+
   // Runs the matched route: existence check (unless resolved), operation lookup (405), field conversion (400),
   // the handler (exceptions become 500), then Vault's post-processing (empty list -> 404,
   // unknown-parameter warning, which turns a 204 into a 200 carrying it). Precondition: m.r != nullptr.
@@ -73,5 +90,12 @@ class router {
 
 // Vault's GenericNameRegex: \w(([\w-.]+)?\w)?
 bool is_generic_name(std::string_view s);
+
+// True when a route capture of this name holds a credential (see the header comment).
+bool is_credential_capture(std::string_view name);
+
+// The request log's form of a target outside /v1/: a leading '/' and a hash of the rest.
+// "/ui/x/y" -> "/" + hash("ui/x/y").
+std::string loggable_unrouted(std::string_view path, const router::hash_fn& hash);
 
 }  // namespace credbroker::api

@@ -1,11 +1,15 @@
 #include "api/service.hpp"
 
+#include <openssl/hmac.h>
+
 #include "api/auth_mounts.hpp"
 #include "api/request_metrics.hpp"
 #include "api/secret_mounts.hpp"
 #include "api/sys_metrics.hpp"
 #include "api/sys_routes.hpp"
 #include "api/wire.hpp"
+#include "broker/core/encoding.hpp"
+#include "broker/core/random.hpp"
 
 namespace credbroker::api {
 
@@ -14,6 +18,8 @@ service::service(const node_status& node, auth::authenticator& authn, seal_servi
     : service(services{node, authn, seal, leases, clk}) {}
 
 service::service(const services& svc) : node_(svc.node), authn_(svc.authn), policies_(svc.policies) {
+  const auto key = random_bytes(32);
+  log_key_ = secret(std::string(key.begin(), key.end()));
   seal_services* seal = svc.seal;
   leases::lease_manager* leases = svc.leases;
   const clock* clk = svc.clk;
@@ -100,24 +106,69 @@ reply service::authorize(const router::match& m, request& req) const {
   return reply::empty();
 }
 
-raw_response service::handle(const raw_request& raw) const {
-  const handle_timer handling;  // vault_core_handle_request
-  parsed p = parse_request(raw);
-  if (!p.req) return render(p.failure, nullptr, "");
-  request& req = *p.req;
-
-  const router::match m = router_.find(req.path);
-  const std::string mount_type = m.mount ? m.mount->type : "";
-  const bool open = m.r != nullptr && m.r->unauthenticated;
-  const bool sealed_ok = m.r != nullptr && m.r->available_sealed;
-
+service::head_result service::examine(const raw_request& raw) const {
+  head_result h;
+  h.p = parse_head(raw);
+  if (!h.p.req) {
+    h.refusal = render(h.p.failure, nullptr, "");
+    return h;
+  }
+  request& req = *h.p.req;
+  h.m = router_.find(req.path);
+  h.mount_type = h.m.mount ? h.m.mount->type : "";
+  h.open = h.m.r != nullptr && h.m.r->unauthenticated;
+  const bool sealed_ok = h.m.r != nullptr && h.m.r->available_sealed;
   if (!sealed_ok) {
     const seal_snapshot s = node_.status();
-    if (!s.initialized || s.sealed) return render(reply::fail(503, "Vault is sealed"), &req, mount_type);
+    if (!s.initialized || s.sealed) h.refusal = render(reply::fail(503, "Vault is sealed"), &req, h.mount_type);
   }
-  if (!open) {
-    req.caller = authn_.authenticate(req.token);
+  // Vault's core refuses to write to a path ending in '/' (a folder, not a key), before any token check.
+  const bool write = req.op == operation::update || req.op == operation::create || req.op == operation::patch;
+  if (!h.refusal && write && !req.path.empty() && req.path.back() == '/') {
+    h.refusal = render(reply::fail(400, "cannot write to a path ending in '/'"), &req, h.mount_type);
+  }
+  return h;
+}
+
+head_decision service::inspect(const raw_request& head) const {
+  head_result h = examine(head);
+  head_decision d;
+  d.open = h.open;
+  if (h.refusal) {
+    d.refuse = std::move(h.refusal);
+  } else if (!h.open) {
+    if (h.p.req->token.empty()) {
+      d.refuse = render(reply::fail(403, "permission denied"), &*h.p.req, h.mount_type);
+    } else {
+      d.needs_token = true;
+    }
+  }
+  return d;
+}
+
+std::optional<raw_response> service::authenticate(raw_request& head) const {
+  head_result h = examine(head);
+  if (h.refusal) return std::move(h.refusal);
+  if (h.open) return std::nullopt;
+  head.caller = authn_.authenticate(h.p.req->token);
+  if (!head.caller) return render(token_refused(*h.p.req), &*h.p.req, h.mount_type);
+  return std::nullopt;
+}
+
+raw_response service::handle(const raw_request& raw) const {
+  const handle_timer handling;  // vault_core_handle_request
+  head_result h = examine(raw);
+  if (h.refusal) return std::move(*h.refusal);
+  request& req = *h.p.req;
+  const router::match& m = h.m;
+  const std::string& mount_type = h.mount_type;
+  if (!h.open) {
+    req.caller = raw.caller ? raw.caller : authn_.authenticate(req.token);
     if (!req.caller) return render(token_refused(req), &req, mount_type);
+  }
+  if (auto bad = parse_body(raw, h.p, req)) return render(*bad, &req, mount_type);
+  req.request_id = random_uuid();
+  if (!h.open) {
     if (reply a = authorize(m, req); a.k == reply::kind::error) return render(a, &req, mount_type);
   }
   if (!m.mount) {
@@ -125,6 +176,25 @@ raw_response service::handle(const raw_request& raw) const {
   }
   if (m.r == nullptr) return render(reply::fail(404, multierror_text("unsupported path")), &req, mount_type);
   return render(measured_route(req, *m.mount, cluster_, [&] { return router_.invoke(m, req); }), &req, mount_type);
+}
+
+std::string service::hmac(std::string_view value) const {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (HMAC(EVP_sha256(), log_key_.reveal().data(), static_cast<int>(log_key_.size()),
+           reinterpret_cast<const unsigned char*>(value.data()), value.size(), mac, &len) == nullptr) {
+    std::abort();  // cannot happen: SHA-256 is always there
+  }
+  return "hmac-sha256:" + hex_encode(std::string_view(reinterpret_cast<const char*>(mac), len));
+}
+
+std::string service::loggable_path(std::string_view target) const {
+  const std::string_view path = target.substr(0, target.find('?'));
+  const auto hash = [this](std::string_view v) { return hmac(v); };
+  if (path.substr(0, 4) != "/v1/") return loggable_unrouted(path, hash);
+  const auto decoded = percent_decode(path.substr(4), false);
+  if (!decoded) return "/v1/" + hmac(path.substr(4));
+  return "/v1/" + router_.loggable_path(*decoded, hash);
 }
 
 }  // namespace credbroker::api

@@ -2,23 +2,35 @@
 // service: the whole API as one function, raw HTTP request in, raw HTTP response out.
 //
 // Pipeline for every request:
-//   1. wire conventions (wire.hpp): bad verb 405, bad JSON 400, LIST/?list, token header
+//   1. wire conventions of the header (wire.hpp): bad verb 405, PATCH type 415, LIST/?list, token
 //   2. route lookup (router.hpp)
 //   3. sealed or uninitialised -> 503 "Vault is sealed", except routes marked available_sealed
 //   4. token -> identity, unless the route is unauthenticated: no or unknown token -> 403
 //      "permission denied"
-//   5. ACL (deny by default): the operation (create vs update from the route's existence check) on
+//   5. the body: not a JSON object -> 400 (so nothing without a valid token ever has its body parsed)
+//   6. ACL (deny by default): the operation (create vs update from the route's existence check) on
 //      the path must be allowed by the caller's policies, and a root path (route.sudo) needs sudo;
 //      otherwise 403 with Vault's multierror "permission denied" — before any 404, so a limited
 //      token learns nothing about which routes exist
-//   6. no mount -> 404 "no handler for route ..."; no route -> 404 unsupported path
-//   7. the route's handler; the reply is rendered as envelope / raw / error / 204
-// Thread: handle() is called concurrently from the worker pool; it holds no lock of its own.
+//   7. no mount -> 404 "no handler for route ..."; no route -> 404 unsupported path
+//   8. the route's handler; the reply is rendered as envelope / raw / error / 204
+// The HTTP server runs steps 1-4 from the header alone, before it reads a body (request_handler in
+// message.hpp): inspect() is steps 1-3 and refuses a protected route without a token at once;
+// authenticate() is step 4; handle() runs what is left (all of it when called alone). Which routes
+// are unauthenticated comes from the routes themselves (route::unauthenticated).
+//
+// The request log names paths through loggable_path(): every path segment the routes capture as a
+// token, accessor, secret id or lease id (router::loggable_path) is written as
+// "hmac-sha256:<hex>", keyed by a random key of this process (the same value gives the same HMAC
+// within one run of the server; the audit devices keep their own salt).
+// Thread: every method is called concurrently from the I/O threads and the worker pool; the service
+// holds no lock of its own.
 #include <memory>
 
 #include "api/message.hpp"
 #include "api/router.hpp"
 #include "api/sys_routes.hpp"
+#include "api/wire.hpp"
 #include "broker/auth/authenticator.hpp"
 #include "broker/auth/policy_store.hpp"
 #include "broker/core/node_status.hpp"
@@ -44,26 +56,41 @@ struct services {
   const metrics_services* metrics = nullptr;       // sys/metrics (sys_metrics.hpp)
 };
 
-class service {
+class service final : public request_handler {
  public:
   explicit service(const services& s);
   // The short form used by tests of the sys/ routes alone.
   service(const node_status& node, auth::authenticator& authn, seal_services* seal = nullptr,
           leases::lease_manager* leases = nullptr, const clock* clk = nullptr);
 
-  raw_response handle(const raw_request& raw) const;
+  head_decision inspect(const raw_request& head) const override;
+  std::optional<raw_response> authenticate(raw_request& head) const override;
+  raw_response handle(const raw_request& raw) const override;
+  std::string loggable_path(std::string_view target) const override;
 
   router& routes() { return router_; }
+  const router& routes() const { return router_; }
 
  private:
-  // Step 5: resolves create vs update, then checks the caller's ACL. An error reply when denied.
+  // Steps 1-3 on the header: the parsed request and its route, or the response to send instead.
+  struct head_result {
+    parsed p;
+    router::match m;
+    std::string mount_type;
+    bool open = false;
+    std::optional<raw_response> refusal;
+  };
+  head_result examine(const raw_request& raw) const;
+  // Step 6: resolves create vs update, then checks the caller's ACL. An error reply when denied.
   reply authorize(const router::match& m, request& req) const;
+  std::string hmac(std::string_view value) const;
 
   const node_status& node_;
   auth::authenticator& authn_;
   auth::policy_store* policies_ = nullptr;
   std::string cluster_;  // the cluster label of the metrics with one (request_metrics.hpp)
   router router_;
+  secret log_key_;  // keys the HMACs in loggable_path; random per process
 };
 
 }  // namespace credbroker::api

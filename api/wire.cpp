@@ -52,6 +52,32 @@ std::optional<nlohmann::json> parse_form(std::string_view body) {
   return out;
 }
 
+// True when arrays and objects nest deeper than `limit` (outside strings). Copying, printing and
+// converting a JSON value recurse once per level: a 600 KiB body of '[' would overflow a stack.
+bool nests_deeper_than(std::string_view text, std::size_t limit) {
+  std::size_t depth = 0;
+  bool in_string = false;
+  bool escaped = false;
+  for (const char c : text) {
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return true;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 std::optional<bool> parse_go_bool(std::string_view s) {
@@ -81,7 +107,7 @@ std::optional<std::string> percent_decode(std::string_view s, bool form) {
   return out;
 }
 
-parsed parse_request(const raw_request& raw) {
+parsed parse_head(const raw_request& raw) {
   parsed p;
   request req;
   req.method = raw.method;
@@ -120,14 +146,13 @@ parsed parse_request(const raw_request& raw) {
 
   // Verb -> operation.
   const std::string& m = raw.method;
-  bool takes_body = false;
   if (m == "GET") {
     req.op = operation::read;
   } else if (m == "LIST") {
     req.op = operation::list;
   } else if (m == "POST" || m == "PUT") {
     req.op = operation::update;
-    takes_body = true;
+    p.takes_body = true;
   } else if (m == "DELETE") {
     req.op = operation::remove;
   } else if (m == "HEAD") {
@@ -139,7 +164,7 @@ parsed parse_request(const raw_request& raw) {
       return p;
     }
     req.op = operation::patch;
-    takes_body = true;
+    p.takes_body = true;
   } else {
     p.failure = reply::fail(405, std::vector<std::string>{});
     return p;
@@ -156,34 +181,6 @@ parsed parse_request(const raw_request& raw) {
   }
   if (req.op == operation::list && (req.path.empty() || req.path.back() != '/')) req.path += '/';
 
-  // Data: the JSON body for writes, the query string otherwise.
-  if (takes_body && is_form(raw)) {
-    auto form = parse_form(raw.body);
-    if (!form) {
-      p.failure = reply::fail(400, "error parsing form data");
-      return p;
-    }
-    req.body = std::move(*form);
-  } else if (takes_body) {
-    const auto first = raw.body.find_first_not_of(" \t\r\n");
-    if (first != std::string::npos) {
-      nlohmann::json body = nlohmann::json::parse(raw.body, nullptr, false);
-      if (body.is_discarded()) {
-        p.failure = reply::fail(400, "failed to parse JSON input: invalid JSON in request body");
-        return p;
-      }
-      if (body.is_null()) body = nlohmann::json::object();
-      if (!body.is_object()) {
-        p.failure = reply::fail(400, std::string("failed to parse JSON input: expected a JSON object, got ") +
-                                         body.type_name());
-        return p;
-      }
-      req.body = std::move(body);
-    }
-  } else {
-    for (const auto& [k, v] : req.query) req.body[k] = v;
-  }
-
   // Token.
   if (const std::string* t = raw.header("x-vault-token"); t != nullptr && !t->empty()) {
     req.token = secret(*t);
@@ -193,8 +190,46 @@ parsed parse_request(const raw_request& raw) {
       req.token = secret(a->substr(bearer.size()));
     }
   }
-  req.request_id = random_uuid();
   p.req = std::move(req);
+  return p;
+}
+
+std::optional<reply> parse_body(const raw_request& raw, const parsed& head, request& req) {
+  if (!head.takes_body) {
+    for (const auto& [k, v] : req.query) req.body[k] = v;
+    return std::nullopt;
+  }
+  if (is_form(raw)) {
+    auto form = parse_form(raw.body);
+    if (!form) return reply::fail(400, "error parsing form data");
+    req.body = std::move(*form);
+    return std::nullopt;
+  }
+  const auto first = raw.body.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) return std::nullopt;
+  if (nests_deeper_than(raw.body, max_json_depth)) {
+    return reply::fail(400, "failed to parse JSON input: nested deeper than " + std::to_string(max_json_depth) +
+                                " levels");
+  }
+  nlohmann::json body = nlohmann::json::parse(raw.body, nullptr, false);
+  if (body.is_discarded()) return reply::fail(400, "failed to parse JSON input: invalid JSON in request body");
+  if (body.is_null()) body = nlohmann::json::object();
+  if (!body.is_object()) {
+    return reply::fail(400, std::string("failed to parse JSON input: expected a JSON object, got ") + body.type_name());
+  }
+  req.body = std::move(body);
+  return std::nullopt;
+}
+
+parsed parse_request(const raw_request& raw) {
+  parsed p = parse_head(raw);
+  if (!p.req) return p;
+  if (auto failure = parse_body(raw, p, *p.req)) {
+    p.failure = std::move(*failure);
+    p.req.reset();
+    return p;
+  }
+  p.req->request_id = random_uuid();
   return p;
 }
 

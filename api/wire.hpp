@@ -5,7 +5,8 @@
 //     - routes live under /v1/; the path is percent-decoded
 //     - PUT == POST (update); GET read; DELETE delete; HEAD head; PATCH needs merge-patch+json (415);
 //       LIST, or GET with ?list=<Go bool>, is a list and appends '/' to the path; other verbs -> 405
-//     - body: a JSON object (empty or null is fine) for writes, or a form (Content-Type
+//     - body: a JSON object (empty or null is fine) for writes, nested at most max_json_depth deep
+//       (400 beyond: values are copied and printed recursively), or a form (Content-Type
 //       application/x-www-form-urlencoded and a body not starting with '{' or '['; values are
 //       strings, a repeated key's values joined with ','); read/list/delete take the query string
 //     - token: X-Vault-Token, else "Authorization: Bearer <t>"; X-Vault-Request is ignored
@@ -25,7 +26,16 @@ namespace credbroker::api {
 struct parsed {
   std::optional<request> req;
   reply failure;
+  bool takes_body = false;  // a write (POST, PUT, PATCH): its data is the JSON body
 };
+inline constexpr std::size_t max_json_depth = 1000;
+
+// Everything the header says: path, query, operation, token. The data is still empty for writes.
+parsed parse_head(const raw_request& raw);
+// Fills req.body from the JSON body (writes) or the query string (other operations). An error
+// reply when the body is not a JSON object.
+std::optional<reply> parse_body(const raw_request& raw, const parsed& head, request& req);
+// Both (the two steps at once).
 parsed parse_request(const raw_request& raw);
 
 raw_response render(const reply& r, const request* req, std::string_view mount_type);

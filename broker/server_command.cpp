@@ -162,6 +162,10 @@ const char* const server_help = R"(Usage: credbroker server [-config FILE | -dev
 Starts a credbroker server. With -config, the server reads a JSON file in Vault's shape
 (listener.tcp.address, storage, api_addr, log_level, log_format, default_lease_ttl, max_lease_ttl,
 unseal_key_file, and credbroker's lease_revocation retries; see docs/configuration.md).
+The listener holds at most listener.tcp.max_connections connections (default: what the open-file
+limit leaves), closing the oldest idle one to make room, and keeps a few more for sys/health; idle
+keep-alive connections close after http_idle_timeout (30s). A request that needs a token and has
+none, or a bad one, is refused from its header before its body is read.
 A new data directory must be initialised once ("credbroker operator init") and unsealed after
 each start ("credbroker operator unseal", or unseal_key_file). The broker keeps its data directory
 0700 and its files 0600, and refuses a database file others may read or a directory others may
@@ -428,11 +432,13 @@ int server_command(const std::vector<std::string>& args) {
   boost::asio::thread_pool workers(cfg.worker_threads);
   api::server_options opts;
   opts.body_limit = cfg.listener.max_request_size;
+  opts.max_connections = cfg.listener.max_connections;
+  opts.header_timeout = cfg.listener.read_header_timeout;
   opts.read_timeout = cfg.listener.read_timeout;
   opts.idle_timeout = cfg.listener.idle_timeout;
   opts.write_timeout = cfg.listener.write_timeout;
   opts.tls = tls;
-  api::http_server server(io, workers, [&svc](const api::raw_request& r) { return svc.handle(r); }, opts);
+  api::http_server server(io, workers, svc, opts);
   if (auto s = server.listen(cfg.listener.address); !s) {
     spdlog::error("{}", s.err().message);
     std::fprintf(stderr, "credbroker server: %s\n", s.err().message.c_str());

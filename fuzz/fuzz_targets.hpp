@@ -13,5 +13,7 @@ int fuzz_username_template_one(const std::uint8_t* data, std::size_t size);
 int fuzz_cron_one(const std::uint8_t* data, std::size_t size);
 int fuzz_postgres_statements_one(const std::uint8_t* data, std::size_t size);
 int fuzz_redis_acl_rules_one(const std::uint8_t* data, std::size_t size);
+int fuzz_http_request_one(const std::uint8_t* data, std::size_t size);
+int fuzz_fields_one(const std::uint8_t* data, std::size_t size);
 
 }  // namespace credbroker::fuzz

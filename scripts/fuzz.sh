@@ -13,7 +13,7 @@ export CC=clang CXX=clang++
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCREDBROKER_FUZZ=ON \
   -DCREDBROKER_BUILD_TESTS=OFF -DCREDBROKER_BUILD_BENCH=OFF \
   -DCMAKE_CXX_FLAGS="-fsanitize=address,undefined,fuzzer-no-link -fno-sanitize-recover=undefined" >/dev/null
-targets=(hcl username_template cron postgres_statements redis_acl_rules)
+targets=(hcl username_template cron postgres_statements redis_acl_rules http_request fields)
 cmake --build build-fuzz --target "${targets[@]/%/_fuzz}" >/dev/null
 for target in "${targets[@]}"; do
   work="build-fuzz/corpus-$target"

@@ -10,7 +10,8 @@ packages=(
   libgtest-dev libgmock-dev libsqlite3-dev libbenchmark-dev
   postgresql postgresql-client redis-server redis-tools
   python3 python3-hvac python3-requests python3-psycopg2 python3-redis python3-yaml curl procps
-  clang
+  clang libclang-rt-14-dev
+  python3-venv
   prometheus
 )
 

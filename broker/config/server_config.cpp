@@ -185,7 +185,8 @@ result<server_config> parse_server_config(const nlohmann::json& doc) {
     const std::string w = "listener.tcp.";
     if (auto s = only_keys(*tcp, "listener.tcp",
                            {"address", "tls_disable", "tls_cert_file", "tls_key_file", "max_request_size",
-                            "http_read_timeout", "http_idle_timeout", "http_write_timeout", "telemetry"});
+                            "max_connections", "http_read_header_timeout", "http_read_timeout", "http_idle_timeout",
+                            "http_write_timeout", "telemetry"});
         !s) {
       return std::move(s).err();
     }
@@ -201,9 +202,26 @@ result<server_config> parse_server_config(const nlohmann::json& doc) {
     if (auto s = get_uint(*tcp, w, "max_request_size", 1ULL << 32, mrs); !s) return std::move(s).err();
     if (mrs == 0) mrs = 32 * 1024 * 1024;
     l.max_request_size = static_cast<std::size_t>(mrs);
-    if (auto s = get_duration(*tcp, w, "http_read_timeout", l.read_timeout); !s) return std::move(s).err();
-    if (auto s = get_duration(*tcp, w, "http_idle_timeout", l.idle_timeout); !s) return std::move(s).err();
-    if (auto s = get_duration(*tcp, w, "http_write_timeout", l.write_timeout); !s) return std::move(s).err();
+    unsigned long long maxc = l.max_connections;
+    if (auto s = get_uint(*tcp, w, "max_connections", 1'000'000, maxc); !s) return std::move(s).err();
+    l.max_connections = static_cast<std::size_t>(maxc);
+    // 0 keeps the default: the server never waits without a limit (Vault's 0 means no timeout).
+    // An idle timeout of 0 falls back to the read timeout, then the header timeout, as in Vault.
+    const auto idle_default = l.idle_timeout;
+    l.idle_timeout = std::chrono::seconds{-1};
+    for (auto [key, field] : {std::pair{"http_read_header_timeout", &l.read_header_timeout},
+                              std::pair{"http_read_timeout", &l.read_timeout},
+                              std::pair{"http_idle_timeout", &l.idle_timeout},
+                              std::pair{"http_write_timeout", &l.write_timeout}}) {
+      const auto before = *field;
+      if (auto s = get_duration(*tcp, w, key, *field); !s) return std::move(s).err();
+      if (field->count() == 0 && field != &l.idle_timeout) *field = before;
+    }
+    if (l.idle_timeout.count() < 0) {
+      l.idle_timeout = idle_default;  // not given
+    } else if (l.idle_timeout.count() == 0) {
+      l.idle_timeout = l.read_timeout;
+    }
     if (auto s = parse_listener_telemetry(*tcp, c.telemetry); !s) return std::move(s).err();
     if (!l.tls_disable && (l.tls_cert_file.empty() || l.tls_key_file.empty())) {
       return make_error(errc::invalid_request,

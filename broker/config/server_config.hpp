@@ -35,8 +35,10 @@ struct listener_config {
   std::string tls_cert_file;
   std::string tls_key_file;
   std::size_t max_request_size = 32 * 1024 * 1024;
+  std::size_t max_connections = 0;  // 0: from the open-file limit (api::auto_max_connections)
+  std::chrono::seconds read_header_timeout{10};
   std::chrono::seconds read_timeout{30};
-  std::chrono::seconds idle_timeout{300};
+  std::chrono::seconds idle_timeout{30};
   std::chrono::seconds write_timeout{30};
 };
 

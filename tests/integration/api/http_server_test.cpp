@@ -35,12 +35,25 @@ const std::string root = "integration-root-token";
 
 using credbroker::test::unsealed;
 
-// A running server on 127.0.0.1:<free port>, with 2 I/O threads.
-class server_fixture {
+// Counts token checks, so a test can prove each request's token is checked once.
+class counting_authenticator final : public auth::authenticator {
+ public:
+  std::optional<auth::identity> authenticate(const secret& token) override {
+    ++checks;
+    return inner_.authenticate(token);
+  }
+  std::atomic<int> checks{0};
+
+ private:
+  auth::root_token_authenticator inner_{secret(root)};
+};
+
+// A running server on 127.0.0.1:<free port>, with 2 I/O threads. Besides the service's routes,
+// /v1/test/slow blocks in its handler until release() (it needs no token).
+class server_fixture : public api::request_handler {
  public:
   explicit server_fixture(api::server_options opts = {})
-      : node_(unsealed()), authn_(secret(root)), svc_(node_, authn_), workers_(8),
-        server_(io_, workers_, [this](const api::raw_request& r) { return handle(r); }, std::move(opts)) {
+      : node_(unsealed()), svc_(node_, authn_), workers_(8), server_(io_, workers_, *this, std::move(opts)) {
     // Logging is set up before any thread starts, as the server's main does.
     EXPECT_TRUE(configure_logging("info", log_format::standard).ok());
     auto s = server_.listen("127.0.0.1:0");
@@ -58,6 +71,7 @@ class server_fixture {
   }
   unsigned short port() const { return server_.local_endpoint().port(); }
   api::http_server& server() { return server_; }
+  counting_authenticator& authn() { return authn_; }
 
   // Requests to /v1/test/slow block until release() is called.
   void release() {
@@ -65,10 +79,18 @@ class server_fixture {
     released_ = true;
     cv_.notify_all();
   }
-  std::atomic<int> slow_started{0};
+  mutable std::atomic<int> slow_started{0};
 
  private:
-  api::raw_response handle(const api::raw_request& r) {
+  api::head_decision inspect(const api::raw_request& head) const override {
+    if (head.target == "/v1/test/slow") return {};
+    return svc_.inspect(head);
+  }
+  std::optional<api::raw_response> authenticate(api::raw_request& head) const override {
+    return svc_.authenticate(head);
+  }
+  std::string loggable_path(std::string_view target) const override { return svc_.loggable_path(target); }
+  api::raw_response handle(const api::raw_request& r) const override {
     if (r.target == "/v1/test/slow") {
       ++slow_started;
       std::unique_lock lock(mu_);
@@ -83,14 +105,14 @@ class server_fixture {
   }
 
   fixed_node_status node_;
-  auth::root_token_authenticator authn_;
+  counting_authenticator authn_;
   api::service svc_;
   asio::io_context io_;
   asio::thread_pool workers_;
   api::http_server server_;
   std::vector<std::thread> threads_;
-  std::mutex mu_;
-  std::condition_variable cv_;
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
   bool released_ = false;
 };
 
@@ -171,15 +193,148 @@ TEST(http_server, list_verb_and_auth_over_the_wire) {
 
 TEST(http_server, body_over_the_limit_is_413_and_closes) {
   api::server_options o;
-  o.body_limit = 1024;
+  o.body_limit = 4096;
+  o.unauthenticated_body_limit = 1024;
   server_fixture srv(o);
   client c(srv.port());
-  auto ok = c.request(http::verb::post, "/v1/sys/health", std::string(100, ' '));
+  auto ok = c.request(http::verb::post, "/v1/sys/health", std::string(100, ' '), false);
   EXPECT_EQ(ok.result_int(), 405u);  // fits: reaches the router
-  auto res = c.request(http::verb::post, "/v1/sys/health", std::string(4096, ' '));
+  // An unauthenticated route has the small limit ...
+  auto res = c.request(http::verb::post, "/v1/sys/health", std::string(2048, ' '), false);
   EXPECT_EQ(res.result_int(), 413u);
   EXPECT_EQ(json::parse(res.body()), json::parse(R"({"errors":["http: request body too large"]})"));
+  EXPECT_FALSE(res.keep_alive());
   EXPECT_TRUE(c.closed_by_server(std::chrono::seconds(5)));
+  // ... a request with an accepted token the large one.
+  client t(srv.port());
+  EXPECT_EQ(t.request(http::verb::post, "/v1/nothing/here", std::string(2048, ' ')).result_int(), 404u);
+  EXPECT_EQ(t.request(http::verb::post, "/v1/nothing/here", std::string(8192, ' ')).result_int(), 413u);
+  EXPECT_TRUE(t.closed_by_server(std::chrono::seconds(5)));
+}
+
+TEST(http_server, chunked_body_over_the_unauthenticated_limit_is_413) {
+  api::server_options o;
+  o.unauthenticated_body_limit = 1024;
+  server_fixture srv(o);
+  client c(srv.port());
+  std::string chunk(800, ' ');
+  c.send_raw("PUT /v1/sys/health HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+  c.send_raw("320\r\n" + chunk + "\r\n320\r\n" + chunk + "\r\n0\r\n\r\n");
+  EXPECT_EQ(c.read_response().result_int(), 413u);
+}
+
+TEST(http_server, a_body_without_a_token_is_refused_from_the_header) {
+  server_fixture srv;
+  client c(srv.port());
+  // 31 MiB announced, not a byte sent: the answer comes from the header alone.
+  c.send_raw("POST /v1/sys/policy/x HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+             "Content-Length: 32505856\r\n\r\n");
+  auto res = c.read_response();
+  EXPECT_EQ(res.result_int(), 403u);
+  EXPECT_EQ(json::parse(res.body()), json::parse(R"({"errors":["permission denied"]})"));
+  EXPECT_FALSE(res.keep_alive());
+  // What the client still sends is read and dropped; then the server closes.
+  c.send_raw(std::string(1 << 20, 'x'));
+  c.sock.shutdown(tcp::socket::shutdown_send);
+  EXPECT_TRUE(c.closed_by_server(std::chrono::seconds(10)));
+  EXPECT_EQ(srv.authn().checks.load(), 0);  // no token: nothing to check
+
+  // A wrong token is checked (once) before the body, and refused the same way.
+  client w(srv.port());
+  w.send_raw("POST /v1/sys/policy/x HTTP/1.1\r\nHost: x\r\nX-Vault-Token: wrong\r\nContent-Length: 32505856\r\n\r\n");
+  EXPECT_EQ(w.read_response().result_int(), 403u);
+  EXPECT_EQ(srv.authn().checks.load(), 1);
+}
+
+TEST(http_server, each_request_checks_its_token_once) {
+  server_fixture srv;
+  client c(srv.port());
+  EXPECT_EQ(c.request(http::verb::post, "/v1/nothing/here", R"({"a":1})").result_int(), 404u);  // with a body
+  EXPECT_EQ(srv.authn().checks.load(), 1);
+  EXPECT_EQ(c.request(http::verb::get, "/v1/nothing/here").result_int(), 404u);  // without
+  EXPECT_EQ(srv.authn().checks.load(), 2);
+}
+
+TEST(http_server, expect_continue_is_answered_after_the_token) {
+  server_fixture srv;
+  client c(srv.port());
+  c.send_raw("POST /v1/nothing/here HTTP/1.1\r\nHost: x\r\nX-Vault-Token: " + root +
+             "\r\nExpect: 100-continue\r\nContent-Length: 7\r\n\r\n");
+  EXPECT_EQ(c.read_response().result_int(), 100u);
+  c.send_raw(R"({"a":1})");
+  EXPECT_EQ(c.read_response().result_int(), 404u);
+  client anon(srv.port());
+  anon.send_raw("POST /v1/nothing/here HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 7\r\n\r\n");
+  EXPECT_EQ(anon.read_response().result_int(), 403u);  // no 100: the body is never wanted
+}
+
+TEST(http_server, oversized_header_is_431) {
+  server_fixture srv;
+  client c(srv.port());
+  c.send_raw("GET /v1/sys/health HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(20 * 1024, 'a') + "\r\n\r\n");
+  auto res = c.read_response();
+  EXPECT_EQ(res.result_int(), 431u);
+  EXPECT_TRUE(c.closed_by_server(std::chrono::seconds(5)));
+}
+
+TEST(http_server, max_connections_closes_the_oldest_idle) {
+  api::server_options o;
+  o.max_connections = 3;
+  server_fixture srv(o);
+  std::vector<std::unique_ptr<client>> idle;
+  for (int i = 0; i < 3; ++i) {
+    idle.push_back(std::make_unique<client>(srv.port()));
+    EXPECT_EQ(idle.back()->request(http::verb::get, "/v1/sys/health").result_int(), 200u);
+  }
+  // The second one is used again: the first is now the oldest idle.
+  EXPECT_EQ(idle[1]->request(http::verb::get, "/v1/sys/health").result_int(), 200u);
+  client fresh(srv.port());
+  EXPECT_EQ(fresh.request(http::verb::get, "/v1/sys/health").result_int(), 200u);
+  EXPECT_TRUE(idle[0]->closed_by_server(std::chrono::seconds(5)));
+  EXPECT_EQ(idle[1]->request(http::verb::get, "/v1/sys/seal-status").result_int(), 200u);
+  EXPECT_EQ(idle[2]->request(http::verb::get, "/v1/sys/seal-status").result_int(), 200u);
+  EXPECT_LE(srv.server().connections(), 3u);
+}
+
+TEST(http_server, a_probe_gets_in_when_every_connection_is_busy) {
+  api::server_options o;
+  o.max_connections = 2;
+  o.probe_connections = 1;
+  server_fixture srv(o);
+  std::vector<std::unique_ptr<client>> busy;
+  for (int i = 0; i < 2; ++i) {
+    busy.push_back(std::make_unique<client>(srv.port()));
+    busy.back()->send_raw("GET /v1/test/slow HTTP/1.1\r\nHost: x\r\n\r\n");
+  }
+  for (int i = 0; i < 500 && srv.slow_started < 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(srv.slow_started.load(), 2);
+  {
+    client probe(srv.port());  // beyond the limit: health only, then closed
+    auto res = probe.request(http::verb::get, "/v1/sys/health", "", false);
+    EXPECT_EQ(res.result_int(), 200u);
+    EXPECT_FALSE(res.keep_alive());
+  }
+  for (int i = 0; i < 500 && srv.server().connections() > 2; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  {
+    client other(srv.port());
+    auto res = other.request(http::verb::get, "/v1/sys/policy/x");
+    EXPECT_EQ(res.result_int(), 503u);
+    EXPECT_EQ(json::parse(res.body()),
+              json::parse(R"({"errors":["too many connections: only health checks are served right now"]})"));
+  }
+  srv.release();
+  for (auto& b : busy) EXPECT_EQ(b->read_response().result_int(), 200u);
+}
+
+TEST(http_server, header_timeout_bounds_a_slow_header) {
+  api::server_options o;
+  o.header_timeout = std::chrono::milliseconds(300);
+  server_fixture srv(o);
+  client c(srv.port());
+  const auto t0 = std::chrono::steady_clock::now();
+  c.send_raw("GET /v1/sys/health HTTP/1.1\r\nHost: x\r\n");  // never finishes the header
+  EXPECT_TRUE(c.closed_by_server(std::chrono::seconds(5)));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
 }
 
 TEST(http_server, malformed_request_is_400) {

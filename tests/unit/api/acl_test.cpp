@@ -109,6 +109,26 @@ TEST_F(acl_api, a_token_limited_to_one_creds_path_is_refused_everywhere_else) {
   EXPECT_EQ(call("GET", "sys/mounts", "hvs.unknown").status, 403);
 }
 
+// Dot segments, doubled slashes and their percent-encodings never reach a path the policy does not
+// grant: the ACL and the router see the same decoded path, and neither resolves "..".
+TEST_F(acl_api, path_tricks_never_reach_a_path_the_policy_denies) {
+  ASSERT_EQ(call("PUT", "sys/policy/s", root_, {{"policy", R"(path "secret/*" { capabilities = ["read", "list"] })"}}).status, 204);
+  const std::string s = token_with({"s"});
+  for (const char* path : {"secret/../sys/policy", "secret/%2e%2e/sys/policy", "secret/..%2fsys/policy",
+                           "secret%2f..%2f..%2fsys/policy", "secret/x/../../sys/policy", "secret/./../sys/policy",
+                           "secret/../auth/token/create", "sys//policy", "sys/./policy", "./sys/policy",
+                           "secret/%2e%2e%2f%2e%2e%2fsys%2fpolicy"}) {
+    SCOPED_TRACE(path);
+    for (const char* method : {"GET", "PUT", "LIST"}) {
+      const auto a = call(method, path, s, std::string(method) == "PUT" ? json{{"policy", ""}} : json(nullptr));
+      // 403 from the ACL, or 404 from the router for a secret/ path nothing is mounted at: never served.
+      EXPECT_TRUE(a.status == 403 || a.status == 404) << method << " " << a.status << " " << a.body.dump();
+    }
+  }
+  // No PUT through a trick rewrote a policy.
+  EXPECT_EQ(call("GET", "sys/policy/s", root_).body["rules"], R"(path "secret/*" { capabilities = ["read", "list"] })");
+}
+
 // tokens x paths x verbs: one line per case.
 struct matrix_case {
   const char* policy;  // HCL for the token's one policy
@@ -370,3 +390,21 @@ TEST_F(acl_api, auth_methods_survive_a_reload) {
 }
 
 }  // namespace
+
+// Vault's handleCapabilities: each path's capabilities sorted (Core.Capabilities sorts them), and
+// the backward-compatible "capabilities" key only when one path was asked.
+TEST_F(acl_api, capabilities_are_sorted_and_the_compat_key_is_for_one_path_only) {
+  ASSERT_EQ(call("PUT", "sys/policy/rw", root_,
+                 {{"policy", R"(path "database/roles/*" { capabilities = ["update", "read", "list", "create"] })"}})
+                .status,
+            204);
+  const std::string t = token_with({"rw"});
+  const auto one = call("POST", "sys/capabilities", root_, {{"token", t}, {"paths", {"database/roles/app"}}});
+  ASSERT_EQ(one.status, 200) << one.body.dump();
+  EXPECT_EQ(one.body["data"]["database/roles/app"], json({"create", "list", "read", "update"}));
+  EXPECT_EQ(one.body["data"]["capabilities"], json({"create", "list", "read", "update"}));
+  const auto two = call("POST", "sys/capabilities-self", t, {{"paths", {"database/roles/app", "sys/mounts"}}});
+  ASSERT_EQ(two.status, 200) << two.body.dump();
+  EXPECT_EQ(two.body["data"], json({{"database/roles/app", {"create", "list", "read", "update"}}, {"sys/mounts", {"deny"}}}));
+  EXPECT_FALSE(two.body.contains("capabilities")) << two.body.dump();
+}

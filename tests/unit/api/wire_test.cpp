@@ -184,6 +184,13 @@ TEST_F(wire, conventions_table) {
        {{"errors", {"failed to parse JSON input: invalid JSON in request body"}}}},
       {"non-object body", "POST", "/v1/test/echo/x", true, "[1,2]", 400,
        {{"errors", {"failed to parse JSON input: expected a JSON object, got array"}}}},
+      {"nesting at the limit", "POST", "/v1/test/echo/x", true,
+       "{\"zzz\":" + std::string(999, '[') + std::string(999, ']') + "}", 200, {{"data", {{"op", "create"}}}}},
+      {"nesting beyond the limit", "POST", "/v1/test/echo/x", true,
+       "{\"zzz\":" + std::string(300000, '[') + std::string(300000, ']') + "}", 400,
+       {{"errors", {"failed to parse JSON input: nested deeper than 1000 levels"}}}},
+      {"brackets in strings do not nest", "POST", "/v1/test/echo/x", true,
+       "{\"zzz\":\"" + std::string(5000, '[') + "\\\"\"}", 200, {{"data", {{"op", "create"}}}}},
       {"JSON null body", "POST", "/v1/test/echo/x", true, "null", 200, {{"data", {{"op", "create"}}}}},
       {"percent-decoded path", "GET", "/v1/test/echo/a%2Eb", true, "", 200, {{"data", {{"name", "a.b"}}}}},
       {"bad percent escape", "GET", "/v1/test/echo/a%zz", true, "", 400,
@@ -323,6 +330,135 @@ TEST(wire_uninitialised, health_is_501) {
   EXPECT_EQ(svc.handle(r).status, 200);
   r.target = "/v1/sys/init";
   EXPECT_EQ(json::parse(svc.handle(r).body), json::parse(R"({"initialized":false})"));
+}
+
+// Counts token checks: the staged pipeline must check each request's token once.
+class counting_authenticator final : public auth::authenticator {
+ public:
+  std::optional<auth::identity> authenticate(const secret& token) override {
+    ++checks;
+    return inner_.authenticate(token);
+  }
+  int checks = 0;
+
+ private:
+  auth::root_token_authenticator inner_{secret(root)};
+};
+
+class staged : public ::testing::Test {
+ protected:
+  staged() : node_(unsealed()), svc_(node_, authn_) {
+    svc_.routes().add_mount(test_mount());
+    auto creds = std::make_shared<mount_table_entry>();
+    creds->path = "cred/";
+    for (const char* p : {"leases/lookup/*prefix", "lookup-accessor/:accessor"}) {
+      route r;
+      r.pattern = p;
+      creds->routes.push_back(r);
+    }
+    svc_.routes().add_mount(creds);
+  }
+  static raw_request head(const std::string& method, const std::string& target, bool token) {
+    raw_request r;
+    r.method = method;
+    r.target = target;
+    if (token) r.headers.emplace_back("x-vault-token", root);
+    return r;
+  }
+  fixed_node_status node_;
+  counting_authenticator authn_;
+  service svc_;
+};
+
+TEST_F(staged, inspect_decides_from_the_header_alone) {
+  struct inspect_case {
+    const char* name;
+    std::string method, target;
+    bool token;
+    int refuse;  // 0: not refused
+    bool open, needs_token;
+  };
+  const std::vector<inspect_case> cases = {
+      {"protected without token", "POST", "/v1/test/echo/x", false, 403, false, false},
+      {"protected with a token", "POST", "/v1/test/echo/x", true, 0, false, true},
+      {"no route without token", "POST", "/v1/nothing/here", false, 403, false, false},
+      {"open route", "PUT", "/v1/sys/health", false, 0, true, false},
+      {"unknown verb", "BREW", "/v1/test/echo/x", true, 405, false, false},
+      {"PATCH without its type", "PATCH", "/v1/test/echo/x", true, 415, false, false},
+      {"outside /v1", "POST", "/v2/x", false, 404, false, false},
+      {"bad escape", "POST", "/v1/test/%zz", false, 400, false, false},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    const head_decision d = svc_.inspect(head(c.method, c.target, c.token));
+    EXPECT_EQ(d.refuse ? d.refuse->status : 0, c.refuse);
+    EXPECT_EQ(d.open, c.open);
+    EXPECT_EQ(d.needs_token, c.needs_token);
+  }
+  EXPECT_EQ(authn_.checks, 0);  // inspect never checks a token (it runs on the I/O thread)
+  const auto d = svc_.inspect(head("POST", "/v1/test/echo/x", false));
+  EXPECT_EQ(json::parse(d.refuse->body), json::parse(R"({"errors":["permission denied"]})"));
+}
+
+TEST_F(staged, sealed_is_refused_before_the_body) {
+  seal_snapshot s = unsealed();
+  s.sealed = true;
+  fixed_node_status sealed_node(s);
+  service sealed_svc(sealed_node, authn_);
+  const auto d = sealed_svc.inspect(head("POST", "/v1/test/echo/x", true));
+  ASSERT_TRUE(d.refuse);
+  EXPECT_EQ(d.refuse->status, 503);
+}
+
+TEST_F(staged, the_token_is_checked_once_and_its_caller_carried) {
+  raw_request r = head("POST", "/v1/test/echo/x", true);
+  ASSERT_FALSE(svc_.authenticate(r));
+  ASSERT_TRUE(r.caller);
+  EXPECT_TRUE(r.caller->is_root());
+  r.body = R"({"count": 3})";
+  const raw_response res = svc_.handle(r);
+  EXPECT_EQ(res.status, 200) << res.body;
+  EXPECT_EQ(json::parse(res.body)["data"]["count"], 3);
+  EXPECT_EQ(authn_.checks, 1);
+  // handle() alone checks it itself, once.
+  raw_request alone = head("POST", "/v1/test/echo/x", true);
+  EXPECT_EQ(svc_.handle(alone).status, 200);
+  EXPECT_EQ(authn_.checks, 2);
+}
+
+TEST_F(staged, a_wrong_token_is_refused_before_the_body) {
+  raw_request r = head("POST", "/v1/test/echo/x", false);
+  r.headers.emplace_back("x-vault-token", "wrong");
+  const auto denied = svc_.authenticate(r);
+  ASSERT_TRUE(denied);
+  EXPECT_EQ(denied->status, 403);
+  EXPECT_FALSE(r.caller);
+}
+
+TEST_F(staged, a_body_without_a_token_is_never_parsed) {
+  // Vault answers 403 here, and so do we: the token comes before the body (it was "400 invalid JSON").
+  raw_request r = head("POST", "/v1/test/echo/x", false);
+  r.body = "{not json";
+  EXPECT_EQ(svc_.handle(r).status, 403);
+  raw_request open = head("PUT", "/v1/sys/health", false);
+  open.body = "{not json";
+  EXPECT_EQ(svc_.handle(open).status, 400);  // an open route parses its body
+}
+
+TEST_F(staged, loggable_path_hmacs_credentials_with_a_process_key) {
+  const std::string a = svc_.loggable_path("/v1/cred/leases/lookup/database/creds/ro/abc?list=true");
+  EXPECT_TRUE(std::regex_match(a, std::regex("^/v1/cred/leases/lookup/hmac-sha256:[0-9a-f]{64}$"))) << a;
+  EXPECT_EQ(a, svc_.loggable_path("/v1/cred/leases/lookup/database/creds/ro/abc"));  // stable within a process
+  const std::string b = svc_.loggable_path("/v1/cred/lookup-accessor/abcdef");
+  EXPECT_TRUE(std::regex_match(b, std::regex("^/v1/cred/lookup-accessor/hmac-sha256:[0-9a-f]{64}$"))) << b;
+  EXPECT_EQ(svc_.loggable_path("/v1/sys/health?standbyok=true"), "/v1/sys/health");
+  EXPECT_EQ(svc_.loggable_path("/v1/test/echo/x"), "/v1/test/echo/x");
+  // (a word with letters beyond 'f': an HMAC's hex digits could spell "abc" by chance)
+  const std::string c = svc_.loggable_path("/v1/%zz/topsecret");
+  EXPECT_EQ(c.find("topsecret"), std::string::npos) << c;
+  fixed_node_status other_node(unsealed());
+  service other(other_node, authn_);
+  EXPECT_NE(other.loggable_path("/v1/nowhere/abcdef"), svc_.loggable_path("/v1/nowhere/abcdef"));  // keyed per process
 }
 
 }  // namespace

@@ -53,8 +53,15 @@ TEST(server_config, table) {
       {"revocation cap below base", [](json& j) { j["lease_revocation"] = {{"backoff_base", "1m"}, {"backoff_cap", "10s"}}; },
        "lease_revocation.backoff_cap: must not be below backoff_base"},
       {"unknown listener key", [](json& j) { j["listener"]["tcp"]["adress"] = "x"; },
-       "unknown key \"listener.tcp.adress\"; expected one of: address, http_idle_timeout, http_read_timeout, "
-       "http_write_timeout, max_request_size, telemetry, tls_cert_file, tls_disable, tls_key_file"},
+       "unknown key \"listener.tcp.adress\"; expected one of: address, http_idle_timeout, http_read_header_timeout, "
+       "http_read_timeout, http_write_timeout, max_connections, max_request_size, telemetry, tls_cert_file, "
+       "tls_disable, tls_key_file"},
+      {"max_connections", [](json& j) { j["listener"]["tcp"]["max_connections"] = 500; }, nullptr},
+      {"max_connections negative", [](json& j) { j["listener"]["tcp"]["max_connections"] = -1; },
+       "listener.tcp.max_connections: expected a whole number from 0 to 1000000, got -1"},
+      {"header timeout bad", [](json& j) { j["listener"]["tcp"]["http_read_header_timeout"] = "soon"; },
+       "listener.tcp.http_read_header_timeout: expected a duration such as \"30s\", \"5m\", \"768h\" or a number of "
+       "seconds, got \"soon\""},
       {"bad address", [](json& j) { j["listener"]["tcp"]["address"] = "8200"; },
        "listener.tcp.address: expected \"host:port\" such as \"127.0.0.1:8200\", got \"8200\""},
       {"address not string", [](json& j) { j["listener"]["tcp"]["address"] = 8200; },
@@ -110,6 +117,8 @@ TEST(server_config, values_are_read) {
   EXPECT_EQ(r->default_lease_ttl.count(), 3600);
   EXPECT_EQ(r->max_lease_ttl.count(), 768 * 3600);
   EXPECT_EQ(r->listener.idle_timeout.count(), 120);
+  EXPECT_EQ(r->listener.read_header_timeout.count(), 10);
+  EXPECT_EQ(r->listener.max_connections, 0u);
   EXPECT_EQ(r->format, log_format::json);
   EXPECT_EQ(r->storage.type, "sqlite");
   EXPECT_EQ(r->storage.path, "/var/lib/credbroker");
@@ -163,6 +172,25 @@ TEST(server_config, postgresql_storage) {
     EXPECT_EQ(e.err().message, message);
     EXPECT_EQ(e.err().message.find("pw@"), std::string::npos);  // the URL's password is never echoed
   }
+}
+
+TEST(server_config, listener_limits_and_vaults_zero_timeouts) {
+  json doc = base();
+  auto defaults = config::parse_server_config(doc);
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->listener.idle_timeout.count(), 30);  // well below Vault's 5m: idle sockets go
+  EXPECT_EQ(defaults->listener.read_header_timeout.count(), 10);
+  doc["listener"]["tcp"]["max_connections"] = 2000;
+  doc["listener"]["tcp"]["http_read_header_timeout"] = "3s";
+  doc["listener"]["tcp"]["http_read_timeout"] = "20s";
+  doc["listener"]["tcp"]["http_idle_timeout"] = 0;  // Vault: falls back to the read timeout
+  doc["listener"]["tcp"]["http_write_timeout"] = "0";  // Vault: none; here: the default stays
+  auto r = config::parse_server_config(doc);
+  ASSERT_TRUE(r.ok()) << r.err().message;
+  EXPECT_EQ(r->listener.max_connections, 2000u);
+  EXPECT_EQ(r->listener.read_header_timeout.count(), 3);
+  EXPECT_EQ(r->listener.idle_timeout.count(), 20);
+  EXPECT_EQ(r->listener.write_timeout.count(), 30);
 }
 
 TEST(server_config, telemetry) {

@@ -84,4 +84,18 @@ TEST(fuzz_replay, redis_acl_rules_corpus_and_100k_mutations) {
   EXPECT_EQ(runs, corpus("redis_acl_rules").size() + 100'000);
 }
 
+TEST(fuzz_replay, http_request_corpus_and_100k_mutations) {
+  const auto runs = replay("http_request", credbroker::fuzz::fuzz_http_request_one,
+                           "\r\n :/?&=%0123456789abcdefGETPOSTLISTHEADv1syshealthfzechoX-Vault-Token"
+                           "fuzz-root-tokenContent-LengthTransfer-Encodingchunked{}[]\",",
+                           100'000);
+  EXPECT_EQ(runs, corpus("http_request").size() + 100'000);
+}
+
+TEST(fuzz_replay, fields_corpus_and_100k_mutations) {
+  const auto runs = replay("fields", credbroker::fuzz::fuzz_fields_one,
+                           "{}[]\",: 0123456789.-+eEtruefalsenullsibdmkvc\\u \t1h30m", 100'000);
+  EXPECT_EQ(runs, corpus("fields").size() + 100'000);
+}
+
 }  // namespace
