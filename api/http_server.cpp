@@ -18,6 +18,8 @@
 #include <filesystem>
 #include <typeinfo>
 
+#include "api/request_metrics.hpp"
+
 namespace credbroker::api {
 
 namespace asio = boost::asio;
@@ -184,6 +186,7 @@ struct http_server::session_runner {
     const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - x.started).count();
     spdlog::info("request method={} path={} status={} duration_ms={:.3f} remote={}", x.method, x.path, res.result_int(),
                  ms, x.remote);
+    count_http_request(res.result_int(), ms / 1000);  // request_metrics.hpp
     if (ec) co_return false;
     if (drain_after) co_await drain(x);
     co_return keep;

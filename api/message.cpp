@@ -47,6 +47,16 @@ reply reply::raw_status(int status) {
   return r;
 }
 
+reply reply::raw_text(int status, std::string content_type, std::string body) {
+  reply r;
+  r.k = kind::raw;
+  r.status = status;
+  r.data = nullptr;
+  r.content_type = std::move(content_type);
+  r.text = std::move(body);
+  return r;
+}
+
 reply reply::fail(int status, std::string message) {
   return fail(status, std::vector<std::string>{std::move(message)});
 }

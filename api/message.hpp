@@ -96,11 +96,14 @@ struct reply {
   std::vector<std::string> warnings;
   std::vector<std::string> errors;
   bool inject_top_level = false;  // legacy sys/ routes also copy data keys to the top level
+  std::string content_type;        // kind::raw with a body that is not JSON (sys/metrics?format=prometheus)
+  std::string text;                // ... that body
 
   static reply with_data(nlohmann::json data);
   static reply empty();  // 204
   static reply raw(int status, nlohmann::json body);
   static reply raw_status(int status);  // no body (HEAD)
+  static reply raw_text(int status, std::string content_type, std::string body);
   static reply fail(int status, std::string message);
   static reply fail(int status, std::vector<std::string> messages);
   static reply fail(const error& e);  // status from the error code

@@ -4,8 +4,10 @@
 
 #include "api/audit_hook.hpp"
 #include "api/auth_mounts.hpp"
+#include "api/request_metrics.hpp"
 #include "api/secret_mounts.hpp"
 #include "api/sys_audit.hpp"
+#include "api/sys_metrics.hpp"
 #include "api/sys_routes.hpp"
 #include "api/wire.hpp"
 #include "broker/core/encoding.hpp"
@@ -68,6 +70,8 @@ service::service(const services& svc) : node_(svc.node), authn_(svc.authn), poli
     for (auto& r : sys_audit_routes(*svc.audit_devices)) sys->routes.push_back(std::move(r));
   }
   audit_ = svc.audit;
+  if (svc.metrics != nullptr) sys->routes.push_back(sys_metrics_route(*svc.metrics));
+  if (svc.metrics != nullptr) cluster_ = svc.metrics->settings.cluster_name;
   router_.add_mount(std::move(sys));
   static const system_clock wall;
   if (svc.tokens != nullptr) router_.add_mount(token_mount(*svc.tokens, clk != nullptr ? *clk : wall));
@@ -167,6 +171,7 @@ raw_response service::refuse_token(head_result& h, const raw_request& raw) const
 }
 
 raw_response service::handle(const raw_request& raw) const {
+  const handle_timer handling;  // vault_core_handle_request
   head_result h = examine(raw);
   if (h.refusal) return std::move(*h.refusal);
   request& req = *h.p.req;
@@ -191,7 +196,8 @@ raw_response service::handle(const raw_request& raw) const {
   if (m.r == nullptr) {
     return render(trail.record_response(reply::fail(404, multierror_text("unsupported path"))), &req, mount_type);
   }
-  return render(trail.record_response(router_.invoke(m, req)), &req, mount_type);
+  return render(trail.record_response(measured_route(req, *m.mount, cluster_, [&] { return router_.invoke(m, req); })), &req,
+                mount_type);
 }
 
 std::string service::hmac(std::string_view value) const {

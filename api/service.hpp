@@ -44,6 +44,7 @@ namespace credbroker::api {
 
 class auth_mounts;
 class secret_mounts;
+struct metrics_services;
 
 // What the API serves; a null member leaves its routes out (unit tests wire only what they test).
 struct services {
@@ -59,6 +60,7 @@ struct services {
   engine::password_policies* passwords = nullptr;  // sys/policies/password routes
   audit::audit_table* audit_devices = nullptr;     // sys/audit routes
   audit::audit_broker* audit = nullptr;            // every request and response is audited (audit_hook.hpp)
+  const metrics_services* metrics = nullptr;       // sys/metrics (sys_metrics.hpp)
 };
 
 class service final : public request_handler {
@@ -96,6 +98,7 @@ class service final : public request_handler {
   auth::authenticator& authn_;
   auth::policy_store* policies_ = nullptr;
   audit::audit_broker* audit_ = nullptr;
+  std::string cluster_;  // the cluster label of the metrics with one (request_metrics.hpp)
   router router_;
   secret log_key_;  // keys the HMACs in loggable_path; random per process
 };

@@ -254,6 +254,10 @@ raw_response render(const reply& r, const request* req, std::string_view mount_t
     case reply::kind::raw:
       out.status = r.status;
       if (!r.data.is_null()) out.body = json_text(r.data);
+      if (!r.content_type.empty()) {
+        out.headers[0].second = r.content_type;
+        out.body = r.text;
+      }
       break;
     case reply::kind::error: {
       out.status = r.status;

@@ -14,7 +14,8 @@
 //   render: reply -> raw HTTP
 //     - envelope {request_id, lease_id, renewable, lease_duration, data, wrap_info, warnings, auth,
 //       mount_type}; 204 (no body) when there is nothing to say; errors as {"errors":[...]}
-//     - Content-Type is exactly "application/json" on every response (hvac 0.11.2 compares it)
+//     - Content-Type is exactly "application/json" on every response (hvac 0.11.2 compares it), but
+//       for a raw reply that names its own (sys/metrics?format=prometheus: text/plain)
 #include <optional>
 #include <string_view>
 

@@ -17,6 +17,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "api/http_server.hpp"
 #include "broker/audit/audit_table.hpp"
@@ -32,6 +33,7 @@
 #include "api/auth_mounts.hpp"
 #include "api/secret_mounts.hpp"
 #include "api/service.hpp"
+#include "api/sys_metrics.hpp"
 #include "broker/auth/authenticator.hpp"
 #include "broker/commands.hpp"
 #include "broker/config/server_config.hpp"
@@ -43,6 +45,10 @@
 #include "broker/core/scheduler.hpp"
 #include "broker/core/scheduler_driver.hpp"
 #include "broker/engine/rotation_scheduler.hpp"
+#include "broker/engine/usage_gauges.hpp"
+#include "broker/plugin/metered_plugin.hpp"
+#include "broker/telemetry/audit_source.hpp"
+#include "leases/metered_revoker.hpp"
 #include "cli/flags.hpp"
 #include "plugins/builtin.hpp"
 
@@ -143,6 +149,7 @@ int server_command(const std::vector<std::string>& args) {
     cfg.listener.tls_disable = true;
     cfg.storage.type = "inmem";
     cfg.api_addr = "http://" + cfg.listener.address;
+    cfg.telemetry.unauthenticated_metrics_access = true;  // as Vault's -dev
   } else {
     if (flags->has("dev-root-token-id") || flags->has("dev-listen-address")) {
       return usage_error("-dev-root-token-id and -dev-listen-address need -dev");
@@ -273,9 +280,9 @@ int server_command(const std::vector<std::string>& args) {
   // hands due leases to revocation. Revocation goes to the database engine of the lease's mount.
   plugin::registry plugin_registry;
   plugins::register_builtin_plugins(plugin_registry);
+  plugin::meter_plugins(plugin_registry);  // vault_database_* (metered_plugin.hpp)
   engine::engine_router engines;
   engine::password_policies password_policies(encrypted);
-  auto& revoker = engines;
   leases::manager_options lease_opts;
   lease_opts.limits = {cfg.default_lease_ttl, cfg.max_lease_ttl};
   lease_opts.max_attempts = static_cast<int>(cfg.revocation.max_attempts);
@@ -283,6 +290,7 @@ int server_command(const std::vector<std::string>& args) {
   lease_opts.backoff_cap = cfg.revocation.backoff_cap;
   lease_opts.irrevocable_retry = cfg.revocation.irrevocable_retry;
   lease_opts.token_index_key = [&tokens](const std::string& accessor) { return tokens.accessor_key(accessor); };
+  leases::metered_revoker revoker(engines, wall, lease_opts.max_attempts);  // vault_expire_* (metered_revoker.hpp)
   leases::lease_manager lease_mgr(encrypted, revoker, wall, timers, blocking, lease_opts);
 
   // Revoking a token revokes the leases it created.
@@ -304,14 +312,23 @@ int server_command(const std::vector<std::string>& args) {
   seal.on_unseal([&audit_devices] { (void)audit_devices.load(); });
   seal.on_seal([&audit_devices] { audit_devices.unload(); });
   if (!seal.status().sealed) (void)audit_devices.load();
+  // Telemetry (docs/telemetry.md): sys/metrics, the node's scrape-time series, the audit failure
+  // counters (the audit broker counts into them), and the periodic census of leases and rotations.
+  const api::metrics_services metrics{telemetry::global_registry(),
+                                      {cfg.telemetry.unauthenticated_metrics_access, cfg.telemetry.prometheus_retention_time,
+                                       cfg.telemetry.disable_hostname,
+                                       cfg.cluster_name.empty() ? "credbroker-cluster" : cfg.cluster_name}};
+  const auto node_metrics = api::watch_node(telemetry::global_registry(), seal, &lease_mgr);
+  telemetry::register_audit_failures();
+  engine::usage_gauges usage(encrypted, engines, wall);
   api::service svc(api::services{seal, tokens, &seal_routes, &lease_mgr, &wall, &policies, &tokens, &auth_methods,
-                                 &secret_engines, &password_policies, &audit_devices, &audit_broker});
+                                 &secret_engines, &password_policies, &audit_devices, &audit_broker, &metrics});
   // At every unseal: the default policy and the mount tables first (fast), so the engines exist
   // before any lease fires; then, in the background while the API already serves, the lease index is
   // rebuilt from storage (leases that expired while the broker was down fire at once) and leases left
   // pending by a crash (between writing a lease and creating its user) are settled with user_exists.
   // A database that is down holds up neither the start nor the other leases.
-  auto restore_in_background = [&lease_mgr, &secret_engines, &rotations] {
+  auto restore_in_background = [&lease_mgr, &secret_engines, &rotations, &usage] {
     // Rotations cut by a crash first (revocations need a working root login), then the schedule.
     secret_engines.recover_rotations();
     rotations.start();
@@ -327,6 +344,7 @@ int server_command(const std::vector<std::string>& args) {
     spdlog::info("restored {} leases in {:.3f}s", report->restored,
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     secret_engines.resolve_pending();
+    usage.refresh();  // the first census of leases and rotations for the metrics
   };
   auto on_unsealed = [&] {
     if (auto s = policies.ensure_default(); !s) spdlog::error("default policy: {}", s.err().message);
@@ -357,6 +375,13 @@ int server_command(const std::vector<std::string>& args) {
   periodic.add("token-tidy", std::chrono::minutes(1), [&tokens, &seal] {
     if (!seal.status().sealed) tokens.tidy();
   });
+  // The census of leases and rotations behind the metrics' gauges (docs/telemetry.md).
+  if (cfg.telemetry.usage_gauge_period.count() > 0) {
+    periodic.add("usage-census", std::chrono::duration_cast<std::chrono::milliseconds>(cfg.telemetry.usage_gauge_period),
+                 [&usage, &seal] {
+                   if (!seal.status().sealed) usage.refresh();
+                 });
+  }
 
   boost::asio::io_context io;
   // Asks the barrier, not the seal manager: its lock is held across init's and unseal's storage I/O.

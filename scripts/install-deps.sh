@@ -13,6 +13,7 @@ packages=(
   clang libclang-rt-14-dev
   python3-venv
   systemd
+  prometheus
 )
 
 missing=()
@@ -37,8 +38,9 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-# Debian starts the packaged servers; our tests run their own throwaway ones on other ports.
-for svc in redis-server postgresql; do
+# Debian starts the packaged servers; our tests run their own throwaway ones on other ports
+# (prometheus: the telemetry test runs its own, and promtool checks the compose/ rules).
+for svc in redis-server postgresql prometheus; do
   if command -v systemctl >/dev/null 2>&1; then systemctl disable --now "$svc" >/dev/null 2>&1 || true; fi
   service "$svc" stop >/dev/null 2>&1 || true
 done

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "broker/telemetry/audit_source.hpp"
+
 namespace credbroker::audit {
 namespace {
 
@@ -75,12 +77,14 @@ bool audit_broker::fan_out(const log_input& in, bool response) {
 status audit_broker::log_request(const log_input& in) {
   if (fan_out(in, false)) return ok_v;
   request_failures_.fetch_add(1, std::memory_order_relaxed);
+  telemetry::count_audit_request_failure();  // vault_audit_log_request_failure
   return make_error(errc::internal, "no audit device recorded the request");
 }
 
 status audit_broker::log_response(const log_input& in) {
   if (fan_out(in, true)) return ok_v;
   response_failures_.fetch_add(1, std::memory_order_relaxed);
+  telemetry::count_audit_response_failure();  // vault_audit_log_response_failure
   return make_error(errc::internal, "no audit device recorded the response");
 }
 

@@ -14,7 +14,7 @@
 //      slow or gone therefore delays requests only while it is the one device that can record them.
 // A failed device is logged once per outage (when it starts failing and when it recovers), not once
 // per request. Failures of the whole event are counted: vault_audit_log_request_failure and
-// vault_audit_log_response_failure (failures(); telemetry renders them).
+// vault_audit_log_response_failure (failures(), and telemetry's counters of the same names).
 //
 // Example: devices file/ (working) and socket/ (peer gone): every request is served, file/ has every
 // entry, the log says once that socket/ fails. Disable file/: every request is refused with 500 and

@@ -120,6 +120,39 @@ status parse_postgresql_storage(const nlohmann::json& settings, storage_config& 
   return get_bool(settings, w, "ha_enabled", out.ha_enabled);
 }
 
+// telemetry (Vault's stanza) and listener.tcp.telemetry (Vault's place for unauthenticated_metrics_access).
+status parse_telemetry(const nlohmann::json& block, telemetry_config& out) {
+  const std::string w = "telemetry.";
+  if (auto s = only_keys(block, "telemetry",
+                         {"unauthenticated_metrics_access", "prometheus_retention_time", "disable_hostname",
+                          "usage_gauge_period"});
+      !s) {
+    return s;
+  }
+  bool open = false;
+  if (auto s = get_bool(block, w, "unauthenticated_metrics_access", open); !s) return s;
+  out.unauthenticated_metrics_access = out.unauthenticated_metrics_access || open;
+  if (auto s = get_duration(block, w, "prometheus_retention_time", out.prometheus_retention_time); !s) return s;
+  if (auto s = get_bool(block, w, "disable_hostname", out.disable_hostname); !s) return s;
+  if (auto it = block.find("usage_gauge_period"); it != block.end() && it->is_string() && it->get<std::string>() == "none") {
+    out.usage_gauge_period = std::chrono::seconds{0};
+    return ok_v;
+  }
+  return get_duration(block, w, "usage_gauge_period", out.usage_gauge_period);
+}
+
+status parse_listener_telemetry(const nlohmann::json& tcp, telemetry_config& out) {
+  auto it = tcp.find("telemetry");
+  if (it == tcp.end() || it->is_null()) return ok_v;
+  auto block = single_block(*it, "listener.tcp.telemetry");
+  if (!block) return std::move(block).err();
+  if (auto s = only_keys(*block, "listener.tcp.telemetry", {"unauthenticated_metrics_access"}); !s) return s;
+  bool open = false;
+  if (auto s = get_bool(*block, "listener.tcp.telemetry.", "unauthenticated_metrics_access", open); !s) return s;
+  out.unauthenticated_metrics_access = out.unauthenticated_metrics_access || open;
+  return ok_v;
+}
+
 }  // namespace
 
 bool valid_listen_address(const std::string& address) {
@@ -136,7 +169,7 @@ result<server_config> parse_server_config(const nlohmann::json& doc) {
   if (auto s = only_keys(doc, "", {"listener", "storage", "api_addr", "log_level", "log_format", "default_lease_ttl",
                                    "max_lease_ttl", "io_threads", "worker_threads", "executor_threads", "shutdown_timeout",
                                    "disable_mlock", "ui", "cluster_name", "unseal_key_file", "lease_revocation",
-                                   "allow_audit_log_prefixing"});
+                                   "allow_audit_log_prefixing", "telemetry"});
       !s) {
     return std::move(s).err();
   }
@@ -153,7 +186,7 @@ result<server_config> parse_server_config(const nlohmann::json& doc) {
     if (auto s = only_keys(*tcp, "listener.tcp",
                            {"address", "tls_disable", "tls_cert_file", "tls_key_file", "max_request_size",
                             "max_connections", "http_read_header_timeout", "http_read_timeout", "http_idle_timeout",
-                            "http_write_timeout"});
+                            "http_write_timeout", "telemetry"});
         !s) {
       return std::move(s).err();
     }
@@ -189,6 +222,7 @@ result<server_config> parse_server_config(const nlohmann::json& doc) {
     } else if (l.idle_timeout.count() == 0) {
       l.idle_timeout = l.read_timeout;
     }
+    if (auto s = parse_listener_telemetry(*tcp, c.telemetry); !s) return std::move(s).err();
     if (!l.tls_disable && (l.tls_cert_file.empty() || l.tls_key_file.empty())) {
       return make_error(errc::invalid_request,
                         "listener.tcp.tls_cert_file and listener.tcp.tls_key_file: required unless "
@@ -285,6 +319,11 @@ result<server_config> parse_server_config(const nlohmann::json& doc) {
       if (field->count() == 0) return bad(w + key, "a duration of at least 1s", (*it)[key]);
     }
     if (r.backoff_cap < r.backoff_base) return make_error(errc::invalid_request, "lease_revocation.backoff_cap: must not be below backoff_base");
+  }
+  if (auto it = doc.find("telemetry"); it != doc.end() && !it->is_null()) {
+    auto block = single_block(*it, "telemetry");
+    if (!block) return std::move(block).err();
+    if (auto s = parse_telemetry(*block, c.telemetry); !s) return std::move(s).err();
   }
   return c;
 }

@@ -9,8 +9,11 @@
 //   "log_level": "info", "log_format": "standard",
 //   "default_lease_ttl": "768h", "max_lease_ttl": "768h",
 //   "lease_revocation": {"max_attempts": 6, "backoff_base": "10s", "backoff_cap": "10m",
-//                        "irrevocable_retry": "1h", "per_connection": 4}
+//                        "irrevocable_retry": "1h", "per_connection": 4},
+//   "telemetry": {"prometheus_retention_time": "24h", "disable_hostname": true, "usage_gauge_period": "1m",
+//                 "unauthenticated_metrics_access": false}
 // }
+// (Vault's place for unauthenticated_metrics_access is listener.tcp.telemetry; both are read.)
 //
 // Every key is checked: an unknown key or a bad value is an error naming the key path
 // ("listener.tcp.address") and the expected form. See docs/configuration.md for each key.
@@ -60,6 +63,14 @@ struct revocation_config {
   unsigned per_connection = 4;                 // concurrent revocations per database connection
 };
 
+// sys/metrics (docs/telemetry.md); Vault's keys.
+struct telemetry_config {
+  bool unauthenticated_metrics_access = false;  // listener.tcp.telemetry or telemetry: no token needed
+  std::chrono::seconds prometheus_retention_time{24 * 3600};  // 0: no Prometheus format (Vault's)
+  bool disable_hostname = true;  // Vault's default is false; every Vault dashboard assumes true
+  std::chrono::seconds usage_gauge_period{60};  // lease and rotation census; 0 ("none"): never
+};
+
 struct server_config {
   listener_config listener;
   storage_config storage;
@@ -76,6 +87,7 @@ struct server_config {
   std::chrono::seconds shutdown_timeout{30};
   revocation_config revocation;
   bool allow_audit_log_prefixing = false;  // a file audit device may take the prefix option (Vault's key)
+  telemetry_config telemetry;
 };
 
 // Parses and validates; the error message names the key and the expected form.

@@ -417,6 +417,18 @@ status database_engine::reset(const std::string& name) {
   return ok_v;
 }
 
+std::vector<std::pair<std::string, plugin::pool_stats>> database_engine::pools() const {
+  std::vector<std::pair<std::string, std::shared_ptr<plugin::database_plugin>>> live;
+  {
+    std::lock_guard lock(mu_);
+    live.assign(instances_.begin(), instances_.end());
+  }
+  std::vector<std::pair<std::string, plugin::pool_stats>> out;
+  out.reserve(live.size());
+  for (const auto& [name, inst] : live) out.emplace_back(name, inst->pool());
+  return out;
+}
+
 result<std::shared_ptr<plugin::database_plugin>> database_engine::instance(const std::string& name) {
   std::shared_ptr<std::mutex> init_lock;
   {

@@ -239,6 +239,10 @@ class database_engine : public std::enable_shared_from_this<database_engine> {
   // static role and scheduled root rotation. Database calls: run it off the start-up path.
   void recover_rotations();
 
+  // The connection pool of every connection that has a plugin instance now (made at first use), by
+  // connection name (sys/metrics). No database call; safe beside every other method.
+  std::vector<std::pair<std::string, plugin::pool_stats>> pools() const;
+
   // Closes every plugin instance (seal, unmount) and takes this mount's rotations off the scheduler.
   void close_all();
   // Deletes every key under the prefix (unmount, after its leases were revoked).
@@ -297,7 +301,7 @@ class database_engine : public std::enable_shared_from_this<database_engine> {
   std::string mount_;
   std::string prefix_;
   std::function<leases::ttl_limits()> limits_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<plugin::database_plugin>> instances_;
   std::map<std::string, std::shared_ptr<std::mutex>> init_locks_;
   std::map<std::string, std::shared_ptr<const connection_config>> configs_;

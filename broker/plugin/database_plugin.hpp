@@ -92,6 +92,14 @@ struct close_response {};
 
 // The users a database holds whose names start with the prefix the broker's usernames start with,
 // per node ("host:port") for databases that do not replicate users (Redis).
+// A plugin's connection pool at one instant, for the metrics (sys/metrics). Redis: summed over nodes.
+struct pool_stats {
+  std::size_t open = 0;      // sessions open, idle or lent
+  std::size_t in_use = 0;    // of which lent to a call now
+  std::size_t waiters = 0;   // calls waiting for a session (the pool is at max_open)
+  std::size_t max_open = 0;  // max_open_connections
+};
+
 struct user_listing {
   std::string prefix;
   std::vector<std::pair<std::string, std::vector<std::string>>> nodes;
@@ -161,6 +169,9 @@ class database_plugin {
   virtual result<user_listing> list_users() {
     return make_error(errc::unsupported_operation, "this plugin cannot list its users");
   }
+
+  // The pool right now (sys/metrics): cheap, never calls the database. Default: no pool (zeros).
+  virtual pool_stats pool() const { return {}; }
 };
 
 }  // namespace credbroker::plugin

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "broker/storage/commit_metrics.hpp"
+
 namespace credbroker::storage {
 namespace {
 constexpr int max_extra_batches = 3;  // batches a leader commits for others after its own
@@ -102,7 +104,10 @@ void group_commit::lead(std::unique_lock<std::mutex>& lock) {
   std::vector<item> batch;
   batch.reserve(taken.size());
   for (pending* p : taken) batch.emplace_back(&p->ops);
-  commit_(batch);
+  {
+    const commit_measure measured(batch.size());  // credbroker_storage_commit_* (commit_metrics.hpp)
+    commit_(batch);
+  }
   lock.lock();
   for (std::size_t i = 0; i < taken.size(); ++i) {
     pending* p = taken[i];

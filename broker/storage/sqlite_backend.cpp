@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "broker/storage/commit_metrics.hpp"
+
 namespace credbroker::storage {
 namespace {
 
@@ -508,6 +510,7 @@ status sqlite_backend::transact(const std::vector<pending*>& items) {
 }
 
 void sqlite_backend::commit_batch(const std::vector<pending*>& batch) {
+  const commit_measure measured(batch.size());  // credbroker_storage_commit_* (commit_metrics.hpp)
   // Fast path: the whole batch in one transaction, one fsync.
   if (auto s = transact(batch); s) {
     for (pending* p : batch) p->result = ok_v;

@@ -182,6 +182,16 @@ std::shared_ptr<const postgres_plugin::settings> postgres_plugin::current() cons
   return settings_;
 }
 
+plugin::pool_stats postgres_plugin::pool() const {
+  std::lock_guard lock(mu_);
+  plugin::pool_stats p;
+  p.open = open_;
+  p.in_use = open_ - std::min(open_, idle_.size());
+  p.waiters = waiting_;
+  p.max_open = settings_ ? settings_->max_open : 0;
+  return p;
+}
+
 std::size_t postgres_plugin::open_connections() const {
   std::lock_guard lock(mu_);
   return open_;
@@ -294,7 +304,10 @@ result<postgres_plugin::checkout> postgres_plugin::acquire() {
         gen = generation_;
         break;
       }
-      if (cv_.wait_until(lock, deadline) == std::cv_status::timeout) {
+      ++waiting_;
+      const auto woke = cv_.wait_until(lock, deadline);
+      --waiting_;
+      if (woke == std::cv_status::timeout) {
         return make_error(errc::unavailable, "timed out after " + std::to_string(s->conn.connect_timeout_seconds) +
                                                  "s waiting for a database connection (max_open_connections=" +
                                                  std::to_string(s->max_open) + ")");

@@ -85,6 +85,8 @@ class postgres_plugin final : public plugin::database_plugin {
   // Crash recovery: terminates the sessions tagged with `boot` (database_plugin::end_sessions).
   result<ok_t> end_sessions(const std::string& boot) override;
 
+  plugin::pool_stats pool() const override;
+
   // Open sessions right now (tests check the pool bound).
   std::size_t open_connections() const;
 
@@ -141,6 +143,7 @@ class postgres_plugin final : public plugin::database_plugin {
   std::shared_ptr<const settings> settings_;
   std::vector<pooled> idle_;
   std::size_t open_ = 0;
+  std::size_t waiting_ = 0;  // callers of acquire() waiting for a session
   std::uint64_t generation_ = 0;
   bool closed_ = false;
   bool refused_ = false;                                // a login was refused for lack of slots ...

@@ -115,6 +115,7 @@ struct redis_plugin::node {
   std::condition_variable cv;
   std::vector<conn> idle;
   std::size_t open = 0;
+  std::size_t waiting = 0;  // calls waiting for a connection
   bool closed = false;
   // CLIENT IDs of connections lost while an ACL SETUSER was on them: Redis may still apply it, so
   // they are killed (CLIENT KILL ID) before the next command on this node.
@@ -284,6 +285,24 @@ result<std::shared_ptr<const redis_plugin::settings>> redis_plugin::current() co
   return settings_;
 }
 
+plugin::pool_stats redis_plugin::pool() const {
+  std::shared_ptr<const settings> s;
+  {
+    std::lock_guard lock(mu_);
+    s = settings_;
+  }
+  plugin::pool_stats p;
+  if (!s) return p;
+  for (const auto& n : s->nodes) {
+    std::lock_guard lock(n->mu);
+    p.open += n->open;
+    p.in_use += n->open - std::min(n->open, n->idle.size());
+    p.waiters += n->waiting;
+    p.max_open += s->max_open;
+  }
+  return p;
+}
+
 result<redis_plugin::reply_view> redis_plugin::command(const settings& s, std::size_t i,
                                                        const std::vector<std::string>& argv,
                                                        const std::vector<const secret*>& extra, bool creates) {
@@ -305,7 +324,10 @@ result<redis_plugin::reply_view> redis_plugin::command(const settings& s, std::s
       std::unique_lock lock(n.mu);
       const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(s.timeout_seconds);
       while (!n.closed && n.idle.empty() && n.open >= s.max_open) {
-        if (n.cv.wait_until(lock, deadline) == std::cv_status::timeout) {
+        ++n.waiting;
+        const auto woke = n.cv.wait_until(lock, deadline);
+        --n.waiting;
+        if (woke == std::cv_status::timeout) {
           return make_error(errc::unavailable, n.name() + ": timed out after " + std::to_string(s.timeout_seconds) +
                                                    "s waiting for a connection (max_open_connections=" +
                                                    std::to_string(s.max_open) + ")");

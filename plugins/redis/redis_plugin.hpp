@@ -70,6 +70,7 @@ class redis_plugin final : public plugin::database_plugin {
   result<plugin::user_listing> list_users() override;
   // Crash recovery: kills the connections named with `boot`'s tag on every node.
   result<ok_t> end_sessions(const std::string& boot) override;
+  plugin::pool_stats pool() const override;
 
   // ACL SAVE rounds sent so far (tests check the debounce).
   std::size_t saves() const;

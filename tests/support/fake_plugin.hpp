@@ -37,6 +37,7 @@ struct fake_database {
   bool fail_end_sessions = false;                              // end_sessions fails (no right to end them)
   std::vector<std::string> ended_boots;                        // every end_sessions call, in order
   std::vector<std::string> calls;  // "end_sessions <boot>", "user_exists <user>", "delete_user <user>"
+  plugin::pool_stats pool;         // what pool() answers
 
   // The creations of `boot` still running commit now; returns how many did.
   std::size_t commit_in_flight(const std::string& boot) {
@@ -138,6 +139,10 @@ class fake_plugin final : public plugin::database_plugin {
     return ok_v;
   }
   result<plugin::close_response> close() override { return plugin::close_response{}; }
+  plugin::pool_stats pool() const override {
+    std::lock_guard lock(db_->mu);
+    return db_->pool;
+  }
 
  private:
   std::shared_ptr<fake_database> db_;

@@ -66,6 +66,13 @@ class Quickstart(unittest.TestCase):
         hvac_password = re.search(r"'password': '([^']+)'", out).group(1)
         for p in (creds["data"]["password"], hvac_password, token):
             self.assertTrue(p not in log, "an issued password or the root token is in the broker's log")
+        # The README's scraping line: dev mode serves the metrics without a token.
+        m = requests.get(f"{addr}/v1/sys/metrics", params={"format": "prometheus"}, timeout=30)
+        self.assertEqual(m.status_code, 200, m.text)
+        self.assertIn("\nvault_core_unsealed{cluster=", "\n" + m.text)
+        leases = re.search(r"^vault_expire_num_leases (\S+)$", m.text, re.M)
+        self.assertIsNotNone(leases, "no vault_expire_num_leases")
+        self.assertGreaterEqual(float(leases.group(1)), 2)  # the curl and the hvac credential
         # The Redis role the script set up, as its instructions say to try: a user on the primary and
         # the replica, limited to cache:* keys.
         r = requests.get(f"{addr}/v1/database/creds/cache", headers={"X-Vault-Token": token}, timeout=30)

@@ -38,8 +38,8 @@ TEST(server_config, table) {
       {"unknown top key", [](json& j) { j["listner"] = 1; },
        "unknown key \"listner\"; expected one of: allow_audit_log_prefixing, "
        "api_addr, cluster_name, default_lease_ttl, disable_mlock, executor_threads, io_threads, "
-       "lease_revocation, listener, log_format, log_level, max_lease_ttl, shutdown_timeout, storage, ui, unseal_key_file, "
-       "worker_threads"},
+       "lease_revocation, listener, log_format, log_level, max_lease_ttl, shutdown_timeout, storage, telemetry, ui, "
+       "unseal_key_file, worker_threads"},
       {"revocation settings", [](json& j) {
          j["lease_revocation"] = {{"max_attempts", 3}, {"backoff_base", "1s"}, {"backoff_cap", "4s"},
                                   {"irrevocable_retry", "30s"}, {"per_connection", 8}};
@@ -55,8 +55,8 @@ TEST(server_config, table) {
        "lease_revocation.backoff_cap: must not be below backoff_base"},
       {"unknown listener key", [](json& j) { j["listener"]["tcp"]["adress"] = "x"; },
        "unknown key \"listener.tcp.adress\"; expected one of: address, http_idle_timeout, http_read_header_timeout, "
-       "http_read_timeout, http_write_timeout, max_connections, max_request_size, tls_cert_file, tls_disable, "
-       "tls_key_file"},
+       "http_read_timeout, http_write_timeout, max_connections, max_request_size, telemetry, tls_cert_file, "
+       "tls_disable, tls_key_file"},
       {"max_connections", [](json& j) { j["listener"]["tcp"]["max_connections"] = 500; }, nullptr},
       {"max_connections negative", [](json& j) { j["listener"]["tcp"]["max_connections"] = -1; },
        "listener.tcp.max_connections: expected a whole number from 0 to 1000000, got -1"},
@@ -195,6 +195,76 @@ TEST(server_config, listener_limits_and_vaults_zero_timeouts) {
   EXPECT_EQ(r->listener.read_header_timeout.count(), 3);
   EXPECT_EQ(r->listener.idle_timeout.count(), 20);
   EXPECT_EQ(r->listener.write_timeout.count(), 30);
+}
+
+TEST(server_config, telemetry) {
+  auto with = [](const std::function<void(json&)>& edit) {
+    json j = base();
+    edit(j);
+    return config::parse_server_config(j);
+  };
+  const auto defaults = with([](json&) {});
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_FALSE(defaults->telemetry.unauthenticated_metrics_access);
+  EXPECT_EQ(defaults->telemetry.prometheus_retention_time, std::chrono::hours(24));
+  EXPECT_TRUE(defaults->telemetry.disable_hostname);
+  EXPECT_EQ(defaults->telemetry.usage_gauge_period, std::chrono::minutes(1));
+
+  struct row {
+    const char* name;
+    std::function<void(json&)> edit;
+    bool open;
+    std::chrono::seconds retention;
+    bool disable_hostname;
+    std::chrono::seconds usage;
+  };
+  using std::chrono::seconds;
+  const std::vector<row> rows = {
+      {"Vault's listener place", [](json& j) { j["listener"]["tcp"]["telemetry"] = {{"unauthenticated_metrics_access", true}}; },
+       true, seconds{86400}, true, seconds{60}},
+      {"listener telemetry as HCL's array, a string bool",
+       [](json& j) { j["listener"]["tcp"]["telemetry"] = json::array({{{"unauthenticated_metrics_access", "true"}}}); },
+       true, seconds{86400}, true, seconds{60}},
+      {"the telemetry stanza", [](json& j) {
+         j["telemetry"] = {{"unauthenticated_metrics_access", true}, {"prometheus_retention_time", "30s"},
+                           {"disable_hostname", false}, {"usage_gauge_period", "5m"}};
+       }, true, seconds{30}, false, seconds{300}},
+      {"retention 0 and usage none", [](json& j) {
+         j["telemetry"] = {{"prometheus_retention_time", 0}, {"usage_gauge_period", "none"}};
+       }, false, seconds{0}, true, seconds{0}},
+      {"either place opens it", [](json& j) {
+         j["listener"]["tcp"]["telemetry"] = {{"unauthenticated_metrics_access", true}};
+         j["telemetry"] = {{"unauthenticated_metrics_access", false}};
+       }, true, seconds{86400}, true, seconds{60}},
+  };
+  for (const auto& r : rows) {
+    SCOPED_TRACE(r.name);
+    const auto c = with(r.edit);
+    ASSERT_TRUE(c.ok()) << c.err().message;
+    EXPECT_EQ(c->telemetry.unauthenticated_metrics_access, r.open);
+    EXPECT_EQ(c->telemetry.prometheus_retention_time, r.retention);
+    EXPECT_EQ(c->telemetry.disable_hostname, r.disable_hostname);
+    EXPECT_EQ(c->telemetry.usage_gauge_period, r.usage);
+  }
+
+  const std::vector<std::pair<std::function<void(json&)>, std::string>> bad = {
+      {[](json& j) { j["telemetry"] = {{"statsd_address", "x:8125"}}; },
+       "unknown key \"telemetry.statsd_address\"; expected one of: disable_hostname, prometheus_retention_time, "
+       "unauthenticated_metrics_access, usage_gauge_period"},
+      {[](json& j) { j["listener"]["tcp"]["telemetry"] = {{"prometheus_retention_time", "1h"}}; },
+       "unknown key \"listener.tcp.telemetry.prometheus_retention_time\"; expected one of: unauthenticated_metrics_access"},
+      {[](json& j) { j["telemetry"] = {{"disable_hostname", "maybe"}}; },
+       "telemetry.disable_hostname: expected true or false, got \"maybe\""},
+      {[](json& j) { j["telemetry"] = {{"usage_gauge_period", "often"}}; },
+       "telemetry.usage_gauge_period: expected a duration such as \"30s\", \"5m\", \"768h\" or a number of seconds, got \"often\""},
+      {[](json& j) { j["telemetry"] = 5; }, "telemetry: expected an object, got 5"},
+  };
+  for (const auto& [edit, message] : bad) {
+    SCOPED_TRACE(message);
+    const auto c = with(edit);
+    ASSERT_FALSE(c.ok());
+    EXPECT_EQ(c.err().message, message);
+  }
 }
 
 TEST(server_config, file_errors_name_the_file) {
