@@ -3,6 +3,7 @@
 #include <openssl/hmac.h>
 
 #include "api/auth_mounts.hpp"
+#include "api/response_wrapping.hpp"
 #include "api/secret_mounts.hpp"
 #include "api/sys_routes.hpp"
 #include "api/wire.hpp"
@@ -15,7 +16,8 @@ service::service(const node_status& node, auth::authenticator& authn, seal_servi
                  leases::lease_manager* leases, const clock* clk)
     : service(services{node, authn, seal, leases, clk}) {}
 
-service::service(const services& svc) : node_(svc.node), authn_(svc.authn), policies_(svc.policies) {
+service::service(const services& svc)
+    : node_(svc.node), authn_(svc.authn), policies_(svc.policies), wrapping_(svc.wrapping) {
   const auto key = random_bytes(32);
   log_key_ = secret(std::string(key.begin(), key.end()));
   seal_services* seal = svc.seal;
@@ -60,6 +62,9 @@ service::service(const services& svc) : node_(svc.node), authn_(svc.authn), poli
   if (svc.passwords != nullptr) {
     for (auto& r : sys_password_policy_routes(*svc.passwords)) sys->routes.push_back(std::move(r));
   }
+  if (wrapping_ != nullptr) {
+    for (auto& r : sys_wrapping_routes(*wrapping_, authn_, policies_)) sys->routes.push_back(std::move(r));
+  }
   router_.add_mount(std::move(sys));
   static const system_clock wall;
   if (svc.tokens != nullptr) router_.add_mount(token_mount(*svc.tokens, clk != nullptr ? *clk : wall));
@@ -98,6 +103,7 @@ reply service::authorize(const router::match& m, request& req) const {
   const auto d = (*acl)->check(op, req.path);
   if (!d.allowed) return denied;
   if (m.r != nullptr && m.r->sudo && !d.sudo) return denied;
+  if (!within_wrapping_bounds(d, req.wrap_ttl)) return denied;
   req.sudo = d.sudo;
   return reply::empty();
 }
@@ -165,7 +171,7 @@ raw_response service::handle(const raw_request& raw) const {
     return render(reply::fail(404, "no handler for route \"" + req.path + "\". route entry not found."), &req, "");
   }
   if (m.r == nullptr) return render(reply::fail(404, multierror_text("unsupported path")), &req, mount_type);
-  return render(router_.invoke(m, req), &req, mount_type);
+  return render(apply_wrapping(wrapping_, router_.invoke(m, req), req, mount_type), &req, mount_type);
 }
 
 std::string service::hmac(std::string_view value) const {

@@ -14,6 +14,8 @@
 //      token learns nothing about which routes exist
 //   7. no mount -> 404 "no handler for route ..."; no route -> 404 unsupported path
 //   8. the route's handler; the reply is rendered as envelope / raw / error / 204
+//   9. X-Vault-Wrap-TTL: a reply with data is wrapped (response_wrapping.hpp); the ACL of step 6
+//      also enforces the policy's min/max_wrapping_ttl
 // The HTTP server runs steps 1-4 from the header alone, before it reads a body (request_handler in
 // message.hpp): inspect() is steps 1-3 and refuses a protected route without a token at once;
 // authenticate() is step 4; handle() runs what is left (all of it when called alone). Which routes
@@ -38,6 +40,7 @@
 namespace credbroker::api {
 
 class auth_mounts;
+class response_wrapping;
 class secret_mounts;
 
 // What the API serves; a null member leaves its routes out (unit tests wire only what they test).
@@ -52,6 +55,7 @@ struct services {
   auth_mounts* auth_methods = nullptr;       // sys/auth routes and the auth methods' mounts
   secret_mounts* secrets = nullptr;          // sys/mounts routes and the secrets engines' mounts
   engine::password_policies* passwords = nullptr;  // sys/policies/password routes
+  response_wrapping* wrapping = nullptr;  // X-Vault-Wrap-TTL and sys/wrapping routes; null: 400 on a wrap request
 };
 
 class service final : public request_handler {
@@ -86,6 +90,7 @@ class service final : public request_handler {
   const node_status& node_;
   auth::authenticator& authn_;
   auth::policy_store* policies_ = nullptr;
+  response_wrapping* wrapping_ = nullptr;
   router router_;
   secret log_key_;  // keys the HMACs in loggable_path; random per process
 };

@@ -29,6 +29,7 @@
 #include "broker/storage/sqlite_backend.hpp"
 #include "leases/lease_manager.hpp"
 #include "api/auth_mounts.hpp"
+#include "api/response_wrapping.hpp"
 #include "api/secret_mounts.hpp"
 #include "api/service.hpp"
 #include "broker/auth/authenticator.hpp"
@@ -346,8 +347,9 @@ int server_command(const std::vector<std::string>& args) {
   engine::rotation_scheduler rotations(wall);
   api::secret_mounts secret_engines(api::engine_services{encrypted, plugin_registry, lease_mgr, password_policies, engines,
                                                          wall, lease_opts.limits, &rotations});
+  api::response_wrapping wrapping(encrypted, tokens);  // wrapped responses through the barrier
   api::service svc(api::services{seal, tokens, &seal_routes, &lease_mgr, &wall, &policies, &tokens, &auth_methods,
-                                 &secret_engines, &password_policies});
+                                 &secret_engines, &password_policies, &wrapping});
   // At every unseal: the default policy and the mount tables first (fast), so the engines exist
   // before any lease fires; then, in the background while the API already serves, the lease index is
   // rebuilt from storage (leases that expired while the broker was down fire at once) and leases left
