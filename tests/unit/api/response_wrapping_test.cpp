@@ -288,6 +288,10 @@ TEST_F(wrapping_api, the_policy_bounds_the_wrap_ttl) {
   }
   // Root is not bound.
   EXPECT_EQ(call("GET", "sys/policy/w", root_).status, 200);
+  // The wrapping tokens' policy name is immutable, as Vault's.
+  EXPECT_EQ(call("PUT", "sys/policy/response-wrapping", root_, {{"policy", R"(path "*" { capabilities = ["sudo"] })"}}).body,
+            json({{"errors", {"cannot update \"response-wrapping\" policy"}}}));
+  EXPECT_EQ(call("DELETE", "sys/policies/acl/response-wrapping", root_).status, 400);
 }
 
 // The trusted orchestrator: it asks for a wrapped secret ID; the workload unwraps it and logs in.
