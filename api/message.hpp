@@ -81,6 +81,8 @@ struct request {
   bool operation_resolved = false;       // the existence check already ran (router::resolve_operation)
   std::map<std::string, std::string> captures;  // route parameters (":name", "*prefix")
   std::string mount;  // the mount the path fell under, e.g. "sys/"
+  // X-Vault-Wrap-TTL: the response is to be wrapped for this long (response_wrapping.hpp).
+  std::optional<std::chrono::seconds> wrap_ttl;
 };
 
 // What a handler returns. The router turns it into the envelope, a raw body, an error or a 204.
@@ -98,6 +100,7 @@ struct reply {
   bool inject_top_level = false;  // legacy sys/ routes also copy data keys to the top level
   std::string content_type;        // kind::raw with a body that is not JSON (sys/metrics?format=prometheus)
   std::string text;                // ... that body
+  nlohmann::json wrap_info;       // envelope wrap_info: set once the response was wrapped
 
   static reply with_data(nlohmann::json data);
   static reply empty();  // 204

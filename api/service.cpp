@@ -5,6 +5,7 @@
 #include "api/audit_hook.hpp"
 #include "api/auth_mounts.hpp"
 #include "api/request_metrics.hpp"
+#include "api/response_wrapping.hpp"
 #include "api/secret_mounts.hpp"
 #include "api/sys_audit.hpp"
 #include "api/sys_metrics.hpp"
@@ -19,7 +20,8 @@ service::service(const node_status& node, auth::authenticator& authn, seal_servi
                  leases::lease_manager* leases, const clock* clk)
     : service(services{node, authn, seal, leases, clk}) {}
 
-service::service(const services& svc) : node_(svc.node), authn_(svc.authn), policies_(svc.policies) {
+service::service(const services& svc)
+    : node_(svc.node), authn_(svc.authn), policies_(svc.policies), wrapping_(svc.wrapping) {
   const auto key = random_bytes(32);
   log_key_ = secret(std::string(key.begin(), key.end()));
   seal_services* seal = svc.seal;
@@ -72,6 +74,9 @@ service::service(const services& svc) : node_(svc.node), authn_(svc.authn), poli
   audit_ = svc.audit;
   if (svc.metrics != nullptr) sys->routes.push_back(sys_metrics_route(*svc.metrics));
   if (svc.metrics != nullptr) cluster_ = svc.metrics->settings.cluster_name;
+  if (wrapping_ != nullptr) {
+    for (auto& r : sys_wrapping_routes(*wrapping_, authn_, policies_)) sys->routes.push_back(std::move(r));
+  }
   router_.add_mount(std::move(sys));
   static const system_clock wall;
   if (svc.tokens != nullptr) router_.add_mount(token_mount(*svc.tokens, clk != nullptr ? *clk : wall));
@@ -110,6 +115,7 @@ reply service::authorize(const router::match& m, request& req) const {
   const auto d = (*acl)->check(op, req.path);
   if (!d.allowed) return denied;
   if (m.r != nullptr && m.r->sudo && !d.sudo) return denied;
+  if (!within_wrapping_bounds(d, req.wrap_ttl)) return denied;
   req.sudo = d.sudo;
   return reply::empty();
 }
@@ -196,8 +202,10 @@ raw_response service::handle(const raw_request& raw) const {
   if (m.r == nullptr) {
     return render(trail.record_response(reply::fail(404, multierror_text("unsupported path"))), &req, mount_type);
   }
-  return render(trail.record_response(measured_route(req, *m.mount, cluster_, [&] { return router_.invoke(m, req); })), &req,
-                mount_type);
+  // Wrapped before the response is audited: the audit entry holds wrap_info, as Vault's does.
+  return render(trail.record_response(apply_wrapping(
+                    wrapping_, measured_route(req, *m.mount, cluster_, [&] { return router_.invoke(m, req); }), req, mount_type)),
+                &req, mount_type);
 }
 
 std::string service::hmac(std::string_view value) const {

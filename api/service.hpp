@@ -17,6 +17,8 @@
 // Auditing (audit_hook.hpp) wraps steps 4-8: a refusal at 4 or 6 is audited with its error (at 4
 // also when inspect() or authenticate() refuses, without the body, which is never read); then the
 // request entry before 7 (500 if no device recorded it) and the response entry after 8.
+//   9. X-Vault-Wrap-TTL: a reply with data is wrapped (response_wrapping.hpp); the ACL of step 6
+//      also enforces the policy's min/max_wrapping_ttl
 // The HTTP server runs steps 1-4 from the header alone, before it reads a body (request_handler in
 // message.hpp): inspect() is steps 1-3 and refuses a protected route without a token at once;
 // authenticate() is step 4; handle() runs what is left (all of it when called alone). Which routes
@@ -43,6 +45,7 @@
 namespace credbroker::api {
 
 class auth_mounts;
+class response_wrapping;
 class secret_mounts;
 struct metrics_services;
 
@@ -61,6 +64,7 @@ struct services {
   audit::audit_table* audit_devices = nullptr;     // sys/audit routes
   audit::audit_broker* audit = nullptr;            // every request and response is audited (audit_hook.hpp)
   const metrics_services* metrics = nullptr;       // sys/metrics (sys_metrics.hpp)
+  response_wrapping* wrapping = nullptr;  // X-Vault-Wrap-TTL and sys/wrapping routes; null: 400 on a wrap request
 };
 
 class service final : public request_handler {
@@ -99,6 +103,7 @@ class service final : public request_handler {
   auth::policy_store* policies_ = nullptr;
   audit::audit_broker* audit_ = nullptr;
   std::string cluster_;  // the cluster label of the metrics with one (request_metrics.hpp)
+  response_wrapping* wrapping_ = nullptr;
   router router_;
   secret log_key_;  // keys the HMACs in loggable_path; random per process
 };

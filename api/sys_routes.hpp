@@ -87,6 +87,10 @@ std::vector<route> sys_password_policy_routes(engine::password_policies& p);
 // sys/auth, sys/auth/:path and sys/auth/:path/tune (sys_auth.cpp).
 std::vector<route> sys_auth_routes(auth_mounts& mounts);
 
+class response_wrapping;
+// sys/wrapping/wrap, unwrap, lookup, rewrap (sys_wrapping.cpp).
+std::vector<route> sys_wrapping_routes(response_wrapping& w, auth::authenticator& authn, auth::policy_store* policies);
+
 // The "auth/token/" mount (auth_token.cpp).
 std::shared_ptr<mount_table_entry> token_mount(auth::token_store& tokens, const clock& clk);
 // The Vault "auth" block of a response that issued or renewed a token.

@@ -2,6 +2,7 @@
 
 #include <cctype>
 
+#include "broker/core/duration.hpp"
 #include "broker/core/random.hpp"
 
 namespace credbroker::api {
@@ -190,6 +191,15 @@ parsed parse_head(const raw_request& raw) {
       req.token = secret(a->substr(bearer.size()));
     }
   }
+  if (const std::string* w = raw.header("x-vault-wrap-ttl"); w != nullptr && !w->empty()) {
+    auto ttl = parse_duration_seconds(*w);
+    if (!ttl || ttl->count() == 0) {
+      p.failure = reply::fail(400, "error parsing X-Vault-Wrap-TTL header: " +
+                                       (ttl ? std::string("requested wrap ttl must be greater than zero") : ttl.err().message));
+      return p;
+    }
+    req.wrap_ttl = *ttl;
+  }
   p.req = std::move(req);
   return p;
 }
@@ -272,7 +282,7 @@ raw_response render(const reply& r, const request* req, std::string_view mount_t
           {"renewable", r.renewable},
           {"lease_duration", r.lease_duration},
           {"data", r.data},
-          {"wrap_info", nullptr},
+          {"wrap_info", r.wrap_info},
           {"warnings", r.warnings.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.warnings)},
           {"auth", r.auth},
           {"mount_type", std::string(mount_type)},

@@ -11,9 +11,11 @@
 //       strings, a repeated key's values joined with ','); read/list/delete take the query string
 //       (delete also a JSON object body, under the query)
 //     - token: X-Vault-Token, else "Authorization: Bearer <t>"; X-Vault-Request is ignored
+//     - X-Vault-Wrap-TTL: a duration (seconds or Go form) > 0 sets request::wrap_ttl; anything else
+//       400 "error parsing X-Vault-Wrap-TTL header: ..." (Vault answers "0" unwrapped; we never do)
 //   render: reply -> raw HTTP
 //     - envelope {request_id, lease_id, renewable, lease_duration, data, wrap_info, warnings, auth,
-//       mount_type}; 204 (no body) when there is nothing to say; errors as {"errors":[...]}
+//       mount_type}; wrap_info is reply::wrap_info (null unless the response was wrapped); 204 (no body) when there is nothing to say; errors as {"errors":[...]}
 //     - Content-Type is exactly "application/json" on every response (hvac 0.11.2 compares it), but
 //       for a raw reply that names its own (sys/metrics?format=prometheus: text/plain)
 #include <optional>

@@ -31,6 +31,7 @@
 #include "broker/storage/sqlite_backend.hpp"
 #include "leases/lease_manager.hpp"
 #include "api/auth_mounts.hpp"
+#include "api/response_wrapping.hpp"
 #include "api/secret_mounts.hpp"
 #include "api/service.hpp"
 #include "api/sys_metrics.hpp"
@@ -305,6 +306,7 @@ int server_command(const std::vector<std::string>& args) {
   engine::rotation_scheduler rotations(timers, blocking);
   api::secret_mounts secret_engines(api::engine_services{encrypted, plugin_registry, lease_mgr, password_policies, engines,
                                                          wall, lease_opts.limits, &rotations});
+  api::response_wrapping wrapping(encrypted, tokens);  // wrapped responses through the barrier
   // Audit devices (core/audit): opened at every unseal before a request is served, closed at seal,
   // reopened on SIGHUP (log rotation). Every request and response passes them (docs/audit.md).
   audit::audit_broker audit_broker(wall);
@@ -322,7 +324,7 @@ int server_command(const std::vector<std::string>& args) {
   telemetry::register_audit_failures();
   engine::usage_gauges usage(encrypted, engines, wall);
   api::service svc(api::services{seal, tokens, &seal_routes, &lease_mgr, &wall, &policies, &tokens, &auth_methods,
-                                 &secret_engines, &password_policies, &audit_devices, &audit_broker, &metrics});
+                                 &secret_engines, &password_policies, &audit_devices, &audit_broker, &metrics, &wrapping});
   // At every unseal: the default policy and the mount tables first (fast), so the engines exist
   // before any lease fires; then, in the background while the API already serves, the lease index is
   // rebuilt from storage (leases that expired while the broker was down fire at once) and leases left

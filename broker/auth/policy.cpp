@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "broker/core/duration.hpp"
 #include "broker/core/hcl.hpp"
 
 namespace credbroker::auth {
@@ -29,11 +30,32 @@ std::uint32_t merge(std::uint32_t a, std::uint32_t b) {
   return a | b;
 }
 
-result<std::uint32_t> parse_path_body(const std::string& path, const hcl::item& block) {
+// The lesser non-zero bound (Vault merges both min and max wrapping TTLs this way).
+std::int64_t lesser_bound(std::int64_t a, std::int64_t b) {
+  if (a == 0) return b;
+  if (b == 0) return a;
+  return std::min(a, b);
+}
+
+// min_wrapping_ttl / max_wrapping_ttl: a duration string or a number of seconds.
+result<std::int64_t> parse_wrapping_ttl(const std::string& path, const hcl::item& it) {
+  result<std::chrono::seconds> d = std::chrono::seconds(0);
+  if (it.v.k == hcl::value::kind::string || it.v.k == hcl::value::kind::number) {
+    d = parse_duration_seconds(it.v.str);
+  } else {
+    return bad(it.v.pos, "error parsing " + it.key + " for path \"" + path + "\": expected a duration, found " +
+                             it.v.kind_name());
+  }
+  if (!d) return bad(it.v.pos, "error parsing " + it.key + " for path \"" + path + "\": " + d.err().message);
+  return static_cast<std::int64_t>(d->count());
+}
+
+result<path_rule> parse_path_body(const std::string& path, const hcl::item& block) {
   if (block.v.k != hcl::value::kind::object) {
     return bad(block.v.pos, "path \"" + path + "\" must be a block, found " + block.v.kind_name());
   }
   std::uint32_t caps = 0;
+  path_rule rule;
   bool any = false;
   for (const auto& it : block.v.object) {
     if (it.key == "capabilities") {
@@ -70,9 +92,12 @@ result<std::uint32_t> parse_path_body(const std::string& path, const hcl::item& 
         return bad(it.v.pos, "invalid policy \"" + p + "\" for path \"" + path + "\" (expected deny, read, write or sudo)");
       }
       any = true;
+    } else if (it.key == "min_wrapping_ttl" || it.key == "max_wrapping_ttl") {
+      auto ttl = parse_wrapping_ttl(path, it);
+      if (!ttl) return std::move(ttl).err();
+      (it.key == "min_wrapping_ttl" ? rule.min_wrapping_ttl : rule.max_wrapping_ttl) = *ttl;
     } else if (it.key == "allowed_parameters" || it.key == "denied_parameters" || it.key == "required_parameters" ||
-               it.key == "min_wrapping_ttl" || it.key == "max_wrapping_ttl" || it.key == "control_group" ||
-               it.key == "mfa_methods") {
+               it.key == "control_group" || it.key == "mfa_methods") {
       // Accepting these and ignoring them would grant more than the author meant.
       return bad(it.pos, "\"" + it.key + "\" (path \"" + path + "\") is not supported by credbroker");
     } else {
@@ -80,7 +105,11 @@ result<std::uint32_t> parse_path_body(const std::string& path, const hcl::item& 
     }
   }
   if (!any) return bad(block.pos, "path \"" + path + "\" has no capabilities");
-  return caps;
+  if (rule.min_wrapping_ttl != 0 && rule.max_wrapping_ttl != 0 && rule.max_wrapping_ttl < rule.min_wrapping_ttl) {
+    return bad(block.pos, "max_wrapping_ttl cannot be less than min_wrapping_ttl (path \"" + path + "\")");
+  }
+  rule.caps = caps;
+  return rule;
 }
 
 void count_wildcards(std::string_view path, std::size_t& first, std::size_t& segments, bool& has_plus) {
@@ -139,21 +168,31 @@ result<policy> parse_policy(std::string name, std::string_view text) {
       if (const auto star = p.find('*'); star != std::string::npos && star + 1 != p.size()) {
         return bad(b->pos, "invalid path \"" + b->key + "\": '*' is only allowed at the end");
       }
-      auto caps = parse_path_body(b->key, *b);
-      if (!caps) return std::move(caps).err();
+      auto rule = parse_path_body(b->key, *b);
+      if (!rule) return std::move(rule).err();
+      rule->path = p;
       if (auto s = seen.find(p); s != seen.end()) {
-        out.rules[s->second].caps = merge(out.rules[s->second].caps, *caps);
+        path_rule& into = out.rules[s->second];
+        into.caps = merge(into.caps, rule->caps);
+        into.min_wrapping_ttl = lesser_bound(into.min_wrapping_ttl, rule->min_wrapping_ttl);
+        into.max_wrapping_ttl = lesser_bound(into.max_wrapping_ttl, rule->max_wrapping_ttl);
       } else {
         seen.emplace(p, out.rules.size());
-        out.rules.push_back(path_rule{p, *caps});
+        out.rules.push_back(std::move(*rule));
       }
     }
   }
   return out;
 }
 
+void acl::merge_into(permissions& into, const path_rule& r) {
+  into.caps = merge(into.caps, r.caps);
+  into.min_wrapping_ttl = lesser_bound(into.min_wrapping_ttl, r.min_wrapping_ttl);
+  into.max_wrapping_ttl = lesser_bound(into.max_wrapping_ttl, r.max_wrapping_ttl);
+}
+
 acl::acl(const std::vector<std::shared_ptr<const policy>>& policies) {
-  std::map<std::string, std::uint32_t> globs;
+  std::map<std::string, permissions> globs;
   for (const auto& p : policies) {
     if (!p) continue;
     if (p->name == "root") {
@@ -165,22 +204,16 @@ acl::acl(const std::vector<std::shared_ptr<const policy>>& policies) {
       std::size_t first = 0, segs = 0;
       count_wildcards(r.path, first, segs, plus);
       const bool prefix = !r.path.empty() && r.path.back() == '*';
-      if (!prefix && !plus) {
-        auto [it, fresh] = exact_.emplace(r.path, r.caps);
-        if (!fresh) it->second = merge(it->second, r.caps);
-      } else {
-        auto [it, fresh] = globs.emplace(r.path, r.caps);
-        if (!fresh) it->second = merge(it->second, r.caps);
-      }
+      merge_into(!prefix && !plus ? exact_[r.path] : globs[r.path], r);
     }
   }
-  for (const auto& [path, caps] : globs) {
+  for (const auto& [path, perms] : globs) {
     glob_rule g;
     g.prefix = path.back() == '*';
     g.path = g.prefix ? path.substr(0, path.size() - 1) : path;
     count_wildcards(g.path, g.first_wildcard, g.wildcard_segments, g.has_plus);
     if (!g.has_plus) g.first_wildcard = g.path.size();
-    g.caps = caps;
+    g.perms = perms;
     globs_.push_back(std::move(g));
   }
 }
@@ -210,7 +243,7 @@ bool acl::glob_matches(const glob_rule& r, std::string_view path) {
   }
 }
 
-std::uint32_t acl::lookup(std::string_view path, bool list) const {
+acl::permissions acl::lookup(std::string_view path, bool list) const {
   if (auto it = exact_.find(std::string(path)); it != exact_.end()) return it->second;
   if (list && !path.empty() && path.back() == '/') {
     if (auto it = exact_.find(std::string(path.substr(0, path.size() - 1))); it != exact_.end()) return it->second;
@@ -227,12 +260,13 @@ std::uint32_t acl::lookup(std::string_view path, bool list) const {
     if (!glob_matches(g, path)) continue;
     if (best == nullptr || lower(*best, g)) best = &g;
   }
-  return best ? best->caps : 0;
+  return best ? best->perms : permissions{};
 }
 
 acl_decision acl::check(acl_operation op, std::string_view path) const {
   if (root_) return {true, true, true};
-  const std::uint32_t caps = lookup(path, op == acl_operation::list);
+  const permissions perms = lookup(path, op == acl_operation::list);
+  const std::uint32_t caps = perms.caps;
   if (caps == 0 || (caps & cap_deny)) return {};
   std::uint32_t need = 0;
   switch (op) {
@@ -243,12 +277,12 @@ acl_decision acl::check(acl_operation op, std::string_view path) const {
     case acl_operation::remove: need = cap_delete; break;
     case acl_operation::patch: need = cap_patch; break;
   }
-  return {(caps & need) != 0, (caps & cap_sudo) != 0, false};
+  return {(caps & need) != 0, (caps & cap_sudo) != 0, false, perms.min_wrapping_ttl, perms.max_wrapping_ttl};
 }
 
 std::uint32_t acl::capabilities(std::string_view path) const {
   if (root_) return ~cap_deny & 0xffu;
-  return lookup(path, false);
+  return lookup(path, false).caps;
 }
 
 std::string_view default_policy_text() {
@@ -272,6 +306,16 @@ path "sys/renew" {
   capabilities = ["update"]
 }
 path "sys/leases/lookup" {
+  capabilities = ["update"]
+}
+# Response wrapping: wrap values, look up and unwrap wrapping tokens handed over.
+path "sys/wrapping/wrap" {
+  capabilities = ["update"]
+}
+path "sys/wrapping/lookup" {
+  capabilities = ["update"]
+}
+path "sys/wrapping/unwrap" {
   capabilities = ["update"]
 }
 )";

@@ -8,6 +8,9 @@
 //   path "secret/*"            { policy = "write" }                   legacy shorthand
 // Capabilities: create read update delete list patch sudo deny. Legacy shorthands: deny, read
 // (read+list), write (read+list+create+update+delete+patch), sudo (write+sudo).
+// A rule may also bound response wrapping, as Vault's: min_wrapping_ttl / max_wrapping_ttl
+// (durations) make a request on the path allowed only with an X-Vault-Wrap-TTL inside the bounds;
+// "max_wrapping_ttl cannot be less than min_wrapping_ttl" is refused at parse time.
 //
 // acl: the union of several policies, answering "may this operation touch this path?" as Vault does:
 //   1. Rules with the same path text are merged across policies: capabilities are unioned, and a
@@ -18,6 +21,9 @@
 //      lexically greater. Example: for "database/creds/app",
 //         "database/creds/*" (first wildcard at 15)  beats  "database/+/app" (first wildcard at 9).
 //   4. No rule matches -> denied (deny by default). The "root" policy allows everything.
+//   Wrapping bounds merge as Vault's: of two rules' min (or max) bounds the lesser non-zero one wins;
+//   the winning rule's bounds come back in acl_decision, and the API refuses a request outside them
+//   (no wrap TTL at all is outside any bound) with "permission denied".
 // Invariant: an acl is immutable once built; share it freely between threads.
 #include <cstdint>
 #include <memory>
@@ -46,6 +52,8 @@ std::vector<std::string> capability_names(std::uint32_t caps);
 struct path_rule {
   std::string path;       // as written, leading '/' removed
   std::uint32_t caps = 0;
+  std::int64_t min_wrapping_ttl = 0;  // seconds; 0 = no bound
+  std::int64_t max_wrapping_ttl = 0;
 };
 
 struct policy {
@@ -65,6 +73,8 @@ struct acl_decision {
   bool allowed = false;
   bool sudo = false;  // the matching rule grants sudo (root paths need it)
   bool root = false;
+  std::int64_t min_wrapping_ttl = 0;  // seconds, of the winning rule; 0 = no bound
+  std::int64_t max_wrapping_ttl = 0;
 };
 
 class acl {
@@ -78,19 +88,25 @@ class acl {
   bool is_root() const { return root_; }
 
  private:
+  struct permissions {
+    std::uint32_t caps = 0;
+    std::int64_t min_wrapping_ttl = 0;
+    std::int64_t max_wrapping_ttl = 0;
+  };
   struct glob_rule {
     std::string path;  // without the trailing '*'
     bool prefix = false;
     std::size_t first_wildcard = 0;  // index of the first '+' or the trailing '*'
     std::size_t wildcard_segments = 0;
     bool has_plus = false;
-    std::uint32_t caps = 0;
+    permissions perms;
   };
-  std::uint32_t lookup(std::string_view path, bool list) const;
+  permissions lookup(std::string_view path, bool list) const;
+  static void merge_into(permissions& into, const path_rule& r);
   static bool glob_matches(const glob_rule& r, std::string_view path);
 
   bool root_ = false;
-  std::unordered_map<std::string, std::uint32_t> exact_;
+  std::unordered_map<std::string, permissions> exact_;
   std::vector<glob_rule> globs_;
 };
 

@@ -15,7 +15,10 @@ std::string policy_store::normalise(std::string name) {
 
 status policy_store::put(const std::string& raw_name, std::string_view text) {
   const std::string name = normalise(raw_name);
-  if (name == "root") return make_error(errc::invalid_request, "cannot update \"root\" policy");
+  // "response-wrapping" names wrapping tokens (api/response_wrapping.hpp): immutable, as Vault's.
+  if (name == "root" || name == "response-wrapping") {
+    return make_error(errc::invalid_request, "cannot update \"" + name + "\" policy");
+  }
   if (name.empty()) return make_error(errc::invalid_request, "policy name must be provided");
   auto parsed = parse_policy(name, text);
   if (!parsed) return make_error(errc::invalid_request, "failed to parse policy: " + parsed.err().message);
@@ -55,7 +58,7 @@ result<std::optional<std::shared_ptr<const policy>>> policy_store::get(const std
 
 status policy_store::remove(const std::string& raw_name) {
   const std::string name = normalise(raw_name);
-  if (name == "root" || name == "default") {
+  if (name == "root" || name == "default" || name == "response-wrapping") {
     return make_error(errc::invalid_request, "cannot delete \"" + name + "\" policy");
   }
   if (auto s = store_.remove(prefix + name); !s) return s;

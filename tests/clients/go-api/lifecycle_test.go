@@ -53,6 +53,7 @@ func TestLifecycle(t *testing.T) {
 		{"policies and capabilities", l.policies},
 		{"token create with policies and period, lookup, revoke", l.tokens},
 		{"AppRole login and auth tune", l.approle},
+		{"response wrapping: wrapped secret-id and creds", l.wrapping},
 		{"remount", l.remount},
 		{"generate-root and rekey", l.generateRootAndRekey},
 		{"seal (unsealed with the rekeyed keys)", l.seal},
@@ -544,6 +545,69 @@ func (l *lifecycle) approle(t *testing.T) {
 	}
 	if _, err := l.c.Logical().Write("auth/approle/login", map[string]interface{}{"role_id": roleID, "secret_id": secretID}); err == nil {
 		t.Fatal("a secret-id with one use logged in twice")
+	}
+}
+
+// The trusted orchestrator (a client whose wrapping lookup func wraps secret-id and creds) hands
+// wrapping tokens to a workload, which unwraps each once (Logical().Unwrap) and uses what was inside.
+func (l *lifecycle) wrapping(t *testing.T) {
+	orch, err := l.c.Clone()
+	mustOK(t, "clone", err)
+	orch.SetToken(l.c.Token())
+	orch.SetWrappingLookupFunc(func(operation, path string) string {
+		if path == "auth/approle/role/app/secret-id" || path == "database/creds/app" {
+			return "2m"
+		}
+		return ""
+	})
+	w, err := orch.Logical().Write("auth/approle/role/app/secret-id", nil)
+	mustOK(t, "wrapped secret-id", err)
+	if w == nil || w.WrapInfo == nil || w.Data != nil || w.WrapInfo.TTL != 120 ||
+		w.WrapInfo.CreationPath != "auth/approle/role/app/secret-id" || w.WrapInfo.WrappedAccessor == "" {
+		t.Fatalf("wrapped secret-id: %+v", w)
+	}
+	record(t, w.WrapInfo.Token)
+	look, err := l.c.Logical().Write("sys/wrapping/lookup", map[string]interface{}{"token": w.WrapInfo.Token})
+	mustOK(t, "wrapping lookup", err)
+	if look.Data["creation_path"] != "auth/approle/role/app/secret-id" {
+		t.Fatalf("wrapping lookup: %v", look.Data)
+	}
+	workload, err := l.c.Clone()
+	mustOK(t, "clone", err)
+	workload.SetToken(w.WrapInfo.Token)
+	un, err := workload.Logical().Unwrap("")
+	mustOK(t, "unwrap the secret-id", err)
+	secretID, _ := un.Data["secret_id"].(string)
+	record(t, secretID)
+	if secretID == "" || un.Data["secret_id_accessor"] != w.WrapInfo.WrappedAccessor {
+		t.Fatalf("unwrapped secret-id: %v (wrapped accessor %s)", un.Data, w.WrapInfo.WrappedAccessor)
+	}
+	if _, err := workload.Logical().Unwrap(""); status(err) != 400 {
+		t.Fatalf("a second unwrap: %v", err)
+	}
+	rid, err := l.c.Logical().Read("auth/approle/role/app/role-id")
+	mustOK(t, "role-id", err)
+	login, err := l.c.Logical().Write("auth/approle/login", map[string]interface{}{"role_id": rid.Data["role_id"], "secret_id": secretID})
+	mustOK(t, "login with the unwrapped secret-id", err)
+	record(t, login.Auth.ClientToken)
+
+	// Wrapped creds: the lease inside is a normal lease; a third party unwraps with its own token.
+	wc, err := orch.Logical().Read("database/creds/app")
+	mustOK(t, "wrapped creds", err)
+	if wc == nil || wc.WrapInfo == nil || wc.Data != nil || wc.LeaseID != "" {
+		t.Fatalf("wrapped creds: %+v", wc)
+	}
+	record(t, wc.WrapInfo.Token)
+	cs, err := l.c.Logical().Unwrap(wc.WrapInfo.Token)
+	mustOK(t, "unwrap the creds", err)
+	user, pass := cs.Data["username"].(string), cs.Data["password"].(string)
+	record(t, pass)
+	if _, err := l.srv.pgLogin(user, pass); err != nil {
+		t.Fatalf("login with the unwrapped creds: %v", err)
+	}
+	mustOK(t, "revoke the unwrapped lease", l.c.Sys().Revoke(cs.LeaseID))
+	if _, err := l.srv.pgLogin(user, pass); err == nil {
+		t.Fatal("the revoked unwrapped creds still log in")
 	}
 }
 

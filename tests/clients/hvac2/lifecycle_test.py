@@ -96,6 +96,7 @@ class Hvac2Lifecycle(unittest.TestCase):
         self.static_role()
         self.policies_and_capabilities()
         self.approle_login()
+        self.wrapped_secret_id()
         self.periodic_token()
         self.leader()
         self.seal()
@@ -351,6 +352,27 @@ class Hvac2Lifecycle(unittest.TestCase):
             hvac.Client(url=ADDR).auth.approle.login(role_id=role_id, secret_id="wrong-" + secret["secret_id"])
         app.auth.token.revoke_self()  # its leases expire now and are revoked soon after (as in Vault)
         wait_for(lambda: not pg_role_exists(creds["data"]["username"]), "the revoked token's user is dropped")
+
+    # The trusted orchestrator asks for a wrapped secret-id (wrap_ttl); the workload, holding only the
+    # wrapping token, unwraps it once (sys.unwrap) and logs in.
+    def wrapped_secret_id(self):
+        self.step("response wrapping: wrapped secret-id, unwrap once, login")
+        c = self.client
+        wrapped = c.auth.approle.generate_secret_id("svc", wrap_ttl="90s")
+        info = wrapped["wrap_info"]
+        record(info["token"])
+        self.assertIsNone(wrapped["data"])
+        self.assertEqual((info["ttl"], info["creation_path"]), (90, "auth/approle/role/svc/secret-id"))
+        workload = hvac.Client(url=ADDR, token=info["token"])
+        secret = workload.sys.unwrap()["data"]
+        record(secret["secret_id"])
+        self.assertEqual(secret["secret_id_accessor"], info["wrapped_accessor"])
+        with self.assertRaises(hvac.exceptions.InvalidRequest):
+            workload.sys.unwrap()
+        role_id = c.auth.approle.read_role_id("svc")["data"]["role_id"]
+        login = hvac.Client(url=ADDR).auth.approle.login(role_id=role_id, secret_id=secret["secret_id"])
+        record(login["auth"]["client_token"], login["auth"]["accessor"])
+        self.assertEqual(login["auth"]["token_policies"], ["app-reader", "default"])
 
     def periodic_token(self):
         self.step("token create with policies and period, lookup, renew")

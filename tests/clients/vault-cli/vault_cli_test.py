@@ -32,9 +32,12 @@ STR, NUM, BOOL, LIST, OBJ, NULL_OR_STR = str, (int, float), bool, list, dict, (t
 
 class Row:
     # token: True sends the root token once there is one, a name the token saved under it, False none.
-    def __init__(self, cmd, method, path, body, source, status=200, reads=(), token=True, save=None, check=None):
+    # headers: sent besides GO_HEADERS (X-Vault-Wrap-TTL of -wrap-ttl).
+    def __init__(self, cmd, method, path, body, source, status=200, reads=(), token=True, save=None, check=None,
+                 headers=None):
         self.cmd, self.method, self.path, self.body, self.source = cmd, method, path, body, source
         self.status, self.reads, self.token, self.save, self.check = status, reads, token, save, check
+        self.headers = headers or {}
 
 
 MOUNT_INPUT = ('{"type":"database","description":"","config":{"options":null,"default_lease_ttl":"",'
@@ -58,6 +61,9 @@ AUTH_READS = [("auth.client_token", STR), ("auth.accessor", STR), ("auth.policie
               ("auth.token_policies", LIST), ("auth.lease_duration", NUM), ("auth.renewable", BOOL),
               ("auth.entity_id", STR), ("auth.token_type", STR), ("auth.orphan", BOOL)]
 SECRET_READS = [("request_id", STR), ("lease_id", STR), ("lease_duration", NUM), ("renewable", BOOL)]
+# command/format.go OutputSecret with WrapInfo, api/secret.go SecretWrapInfo.
+WRAP_READS = [("wrap_info.token", STR), ("wrap_info.accessor", STR), ("wrap_info.ttl", NUM),
+              ("wrap_info.creation_time", STR), ("wrap_info.creation_path", STR)]
 
 
 def rows(pg_url, admin, admin_password):
@@ -141,6 +147,17 @@ def rows(pg_url, admin, admin_password):
             "command/lease_revoke.go (-sync default true), api/sys_leases.go RevokeWithOptions", status=204),
         Row("vault read database/creds/app (again)", "GET", "database/creds/app", None, "command/read.go, api/logical.go Read",
             reads=SECRET_READS, save="lease"),
+        Row("vault read -wrap-ttl=2m database/creds/app", "GET", "database/creds/app", None,
+            "command/base.go (-wrap-ttl: SetWrappingLookupFunc answers flagWrapTTL.String()), "
+            "api/request.go toRetryableHTTP (X-Vault-Wrap-TTL)", headers={"X-Vault-Wrap-TTL": "2m0s"},
+            reads=WRAP_READS, save="wrap",
+            check=lambda t, b: t.assertEqual((b["data"], b["wrap_info"]["ttl"]), (None, 120))),
+        Row("vault unwrap WRAPPING_TOKEN", "PUT", "sys/wrapping/unwrap", '{"token":"{wrap}"}',
+            "command/unwrap.go, api/logical.go Unwrap (a token other than the client's goes in the body)",
+            reads=SECRET_READS + [("data.username", STR), ("data.password", STR)], save="lease"),
+        Row("vault unwrap WRAPPING_TOKEN (again)", "PUT", "sys/wrapping/unwrap", '{"token":"{wrap}"}',
+            "command/unwrap.go, api/logical.go Unwrap", status=400,
+            check=lambda t, b: t.assertEqual(b, {"errors": ["wrapping token is not valid or does not exist"]})),
         Row("vault lease revoke -prefix database/creds/app", "PUT", "sys/leases/revoke-prefix/database/creds/app",
             '{"sync":true}', "command/lease_revoke.go, api/sys_leases.go RevokeWithOptions", status=204),
         Row("vault lease revoke -force -prefix database/creds/app", "PUT", "sys/leases/revoke-force/database/creds/app",
@@ -315,9 +332,9 @@ class VaultCliRequests(unittest.TestCase):
             c.execute(f'DROP ROLE IF EXISTS "{self.admin}"')
         conn.close()
 
-    def send(self, method, path, body, token):
+    def send(self, method, path, body, token, extra=None):
         conn = http.client.HTTPConnection(ADDR.hostname, ADDR.port, timeout=30)
-        headers = dict(GO_HEADERS)
+        headers = {**GO_HEADERS, **(extra or {})}
         if token:
             headers["X-Vault-Token"] = token
         conn.putrequest(method, "/v1/" + path, skip_host=False, skip_accept_encoding=True)
@@ -344,7 +361,7 @@ class VaultCliRequests(unittest.TestCase):
                     if body is not None:
                         body = body.replace("{" + k + "}", v)
                 token = state.get(row.token if isinstance(row.token, str) else "root") if row.token else None
-                status, answer = self.send(row.method, path, body, token)
+                status, answer = self.send(row.method, path, body, token, row.headers)
                 self.assertEqual(status, row.status, f"{row.cmd}: {answer}")
                 for name, kind in row.reads:
                     try:
@@ -373,6 +390,9 @@ class VaultCliRequests(unittest.TestCase):
                 elif row.save == "rekeyed":
                     record(*answer["keys"], *answer["keys_base64"])
                     state.update(new0=answer["keys"][0], new1=answer["keys_base64"][2])
+                elif row.save == "wrap":
+                    record(answer["wrap_info"]["token"])
+                    state["wrap"] = answer["wrap_info"]["token"]
                 elif row.save == "token":
                     record(answer["auth"]["client_token"])
                     state.update(token=answer["auth"]["client_token"], accessor=answer["auth"]["accessor"])

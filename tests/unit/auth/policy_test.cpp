@@ -38,10 +38,43 @@ INSTANTIATE_TEST_SUITE_P(
         bad_policy{"path \"a/*/b\" { capabilities = [\"read\"] }", "line 1, column 6: invalid path \"a/*/b\": '*' is only allowed at the end"},
         bad_policy{"path \"a\" {\n  capabilities = [\"read\"]\n  allowed_parameters = { x = [] }\n}",
                    "line 3, column 3: \"allowed_parameters\" (path \"a\") is not supported by credbroker"},
+        bad_policy{"path \"a\" {\n  capabilities = [\"read\"]\n  min_wrapping_ttl = \"2m\"\n  max_wrapping_ttl = \"1m\"\n}",
+                   "line 1, column 6: max_wrapping_ttl cannot be less than min_wrapping_ttl (path \"a\")"},
+        bad_policy{"path \"a\" {\n  capabilities = [\"read\"]\n  max_wrapping_ttl = \"soon\"\n}",
+                   "line 3, column 22: error parsing max_wrapping_ttl for path \"a\": time: invalid duration \"soon\""},
+        bad_policy{"path \"a\" {\n  capabilities = [\"read\"]\n  min_wrapping_ttl = [1]\n}",
+                   "line 3, column 22: error parsing min_wrapping_ttl for path \"a\": expected a duration, found a list"},
         bad_policy{"path = \"a\"", "line 1, column 8: path must be followed by a quoted path and a block, found a string"},
         bad_policy{"path \"a\" = 3", "line 1, column 12: a key with labels must be followed by a block '{'"},
         bad_policy{"{\"path\": {\"a\": {\"capabilities\": [\"nope\"]}}}",
                    "invalid capability \"nope\" for path \"a\" (expected create, read, update, patch, delete, list, sudo or deny)"}));
+
+// min/max_wrapping_ttl: durations or seconds; the winning rule's bounds come back with the
+// decision; merged across policies as Vault's (the lesser non-zero bound of each kind).
+TEST(policy, wrapping_ttl_bounds_are_parsed_merged_and_returned) {
+  auto a = parse_policy("a", R"(
+    path "database/creds/app" {
+      capabilities = ["read"]
+      min_wrapping_ttl = "1m"
+      max_wrapping_ttl = 3600
+    }
+    path "secret/*" { capabilities = ["read"] })");
+  auto b = parse_policy("b", R"({"path": {"database/creds/app": {"capabilities": ["read"], "min_wrapping_ttl": "30s",
+                                  "max_wrapping_ttl": "2h"}}})");
+  ASSERT_TRUE(a && b) << (a ? b.err().message : a.err().message);
+  EXPECT_EQ(a->rules[0].min_wrapping_ttl, 60);
+  EXPECT_EQ(a->rules[0].max_wrapping_ttl, 3600);
+  const acl one({std::make_shared<const policy>(*a)});
+  auto d = one.check(acl_operation::read, "database/creds/app");
+  EXPECT_TRUE(d.allowed);
+  EXPECT_EQ(d.min_wrapping_ttl, 60);
+  EXPECT_EQ(d.max_wrapping_ttl, 3600);
+  EXPECT_EQ(one.check(acl_operation::read, "secret/x").max_wrapping_ttl, 0);
+  const acl both({std::make_shared<const policy>(*a), std::make_shared<const policy>(*b)});
+  d = both.check(acl_operation::read, "database/creds/app");
+  EXPECT_EQ(d.min_wrapping_ttl, 30);
+  EXPECT_EQ(d.max_wrapping_ttl, 3600);
+}
 
 TEST(policy, json_and_hcl_forms_are_equivalent) {
   auto h = parse_policy("p", "path \"secret/*\" { capabilities = [\"read\", \"list\"] }");
