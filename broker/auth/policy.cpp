@@ -29,11 +29,25 @@ std::uint32_t merge(std::uint32_t a, std::uint32_t b) {
   return a | b;
 }
 
-result<std::uint32_t> parse_path_body(const std::string& path, const hcl::item& block) {
+// Merges a rule for the same path into another, as Vault's NewACL: a deny keeps only the deny.
+void merge_rule(path_rule& into, const path_rule& more) {
+  if (into.caps & cap_deny) return;
+  if (more.caps & cap_deny) {
+    into.caps = cap_deny;
+    into.params.allowed.clear();
+    into.params.denied.clear();
+    return;
+  }
+  into.caps |= more.caps;
+  into.params.merge(more.params);
+}
+
+result<path_rule> parse_path_body(const std::string& path, const hcl::item& block) {
   if (block.v.k != hcl::value::kind::object) {
     return bad(block.v.pos, "path \"" + path + "\" must be a block, found " + block.v.kind_name());
   }
   std::uint32_t caps = 0;
+  parameter_rules params;
   bool any = false;
   for (const auto& it : block.v.object) {
     if (it.key == "capabilities") {
@@ -70,8 +84,13 @@ result<std::uint32_t> parse_path_body(const std::string& path, const hcl::item& 
         return bad(it.v.pos, "invalid policy \"" + p + "\" for path \"" + path + "\" (expected deny, read, write or sudo)");
       }
       any = true;
-    } else if (it.key == "allowed_parameters" || it.key == "denied_parameters" || it.key == "required_parameters" ||
-               it.key == "min_wrapping_ttl" || it.key == "max_wrapping_ttl" || it.key == "control_group" ||
+    } else if (it.key == "allowed_parameters") {
+      if (auto s = parse_parameter_map(it.v, it.key, path, params.allowed); !s) return std::move(s).err();
+    } else if (it.key == "denied_parameters") {
+      if (auto s = parse_parameter_map(it.v, it.key, path, params.denied); !s) return std::move(s).err();
+    } else if (it.key == "required_parameters") {
+      if (auto s = parse_required_parameters(it.v, path, params.required); !s) return std::move(s).err();
+    } else if (it.key == "min_wrapping_ttl" || it.key == "max_wrapping_ttl" || it.key == "control_group" ||
                it.key == "mfa_methods") {
       // Accepting these and ignoring them would grant more than the author meant.
       return bad(it.pos, "\"" + it.key + "\" (path \"" + path + "\") is not supported by credbroker");
@@ -80,7 +99,7 @@ result<std::uint32_t> parse_path_body(const std::string& path, const hcl::item& 
     }
   }
   if (!any) return bad(block.pos, "path \"" + path + "\" has no capabilities");
-  return caps;
+  return path_rule{"", caps, std::move(params)};
 }
 
 void count_wildcards(std::string_view path, std::size_t& first, std::size_t& segments, bool& has_plus) {
@@ -139,13 +158,14 @@ result<policy> parse_policy(std::string name, std::string_view text) {
       if (const auto star = p.find('*'); star != std::string::npos && star + 1 != p.size()) {
         return bad(b->pos, "invalid path \"" + b->key + "\": '*' is only allowed at the end");
       }
-      auto caps = parse_path_body(b->key, *b);
-      if (!caps) return std::move(caps).err();
+      auto rule = parse_path_body(b->key, *b);
+      if (!rule) return std::move(rule).err();
+      rule->path = p;
       if (auto s = seen.find(p); s != seen.end()) {
-        out.rules[s->second].caps = merge(out.rules[s->second].caps, *caps);
+        merge_rule(out.rules[s->second], *rule);
       } else {
         seen.emplace(p, out.rules.size());
-        out.rules.push_back(path_rule{p, *caps});
+        out.rules.push_back(std::move(*rule));
       }
     }
   }
@@ -153,7 +173,7 @@ result<policy> parse_policy(std::string name, std::string_view text) {
 }
 
 acl::acl(const std::vector<std::shared_ptr<const policy>>& policies) {
-  std::map<std::string, std::uint32_t> globs;
+  std::map<std::string, path_rule> globs;
   for (const auto& p : policies) {
     if (!p) continue;
     if (p->name == "root") {
@@ -166,21 +186,21 @@ acl::acl(const std::vector<std::shared_ptr<const policy>>& policies) {
       count_wildcards(r.path, first, segs, plus);
       const bool prefix = !r.path.empty() && r.path.back() == '*';
       if (!prefix && !plus) {
-        auto [it, fresh] = exact_.emplace(r.path, r.caps);
-        if (!fresh) it->second = merge(it->second, r.caps);
+        auto [it, fresh] = exact_.emplace(r.path, r);
+        if (!fresh) merge_rule(it->second, r);
       } else {
-        auto [it, fresh] = globs.emplace(r.path, r.caps);
-        if (!fresh) it->second = merge(it->second, r.caps);
+        auto [it, fresh] = globs.emplace(r.path, r);
+        if (!fresh) merge_rule(it->second, r);
       }
     }
   }
-  for (const auto& [path, caps] : globs) {
+  for (const auto& [path, rule] : globs) {
     glob_rule g;
     g.prefix = path.back() == '*';
     g.path = g.prefix ? path.substr(0, path.size() - 1) : path;
     count_wildcards(g.path, g.first_wildcard, g.wildcard_segments, g.has_plus);
     if (!g.has_plus) g.first_wildcard = g.path.size();
-    g.caps = caps;
+    g.perms = rule;
     globs_.push_back(std::move(g));
   }
 }
@@ -210,10 +230,10 @@ bool acl::glob_matches(const glob_rule& r, std::string_view path) {
   }
 }
 
-std::uint32_t acl::lookup(std::string_view path, bool list) const {
-  if (auto it = exact_.find(std::string(path)); it != exact_.end()) return it->second;
+const path_rule* acl::lookup(std::string_view path, bool list) const {
+  if (auto it = exact_.find(std::string(path)); it != exact_.end()) return &it->second;
   if (list && !path.empty() && path.back() == '/') {
-    if (auto it = exact_.find(std::string(path.substr(0, path.size() - 1))); it != exact_.end()) return it->second;
+    if (auto it = exact_.find(std::string(path.substr(0, path.size() - 1))); it != exact_.end()) return &it->second;
   }
   const glob_rule* best = nullptr;
   auto lower = [](const glob_rule& a, const glob_rule& b) {  // a has lower priority than b
@@ -227,12 +247,13 @@ std::uint32_t acl::lookup(std::string_view path, bool list) const {
     if (!glob_matches(g, path)) continue;
     if (best == nullptr || lower(*best, g)) best = &g;
   }
-  return best ? best->caps : 0;
+  return best ? &best->perms : nullptr;
 }
 
-acl_decision acl::check(acl_operation op, std::string_view path) const {
+acl_decision acl::check(acl_operation op, std::string_view path, const nlohmann::json& data) const {
   if (root_) return {true, true, true};
-  const std::uint32_t caps = lookup(path, op == acl_operation::list);
+  const path_rule* rule = lookup(path, op == acl_operation::list);
+  const std::uint32_t caps = rule ? rule->caps : 0;
   if (caps == 0 || (caps & cap_deny)) return {};
   std::uint32_t need = 0;
   switch (op) {
@@ -243,12 +264,18 @@ acl_decision acl::check(acl_operation op, std::string_view path) const {
     case acl_operation::remove: need = cap_delete; break;
     case acl_operation::patch: need = cap_patch; break;
   }
-  return {(caps & need) != 0, (caps & cap_sudo) != 0, false};
+  const bool sudo = (caps & cap_sudo) != 0;
+  if ((caps & need) == 0) return {false, sudo, false};
+  const bool judges_data = op == acl_operation::read || op == acl_operation::create ||
+                           op == acl_operation::update || op == acl_operation::patch;
+  if (judges_data && !rule->params.allow(data)) return {false, sudo, false};
+  return {true, sudo, false};
 }
 
 std::uint32_t acl::capabilities(std::string_view path) const {
   if (root_) return ~cap_deny & 0xffu;
-  return lookup(path, false);
+  const path_rule* rule = lookup(path, false);
+  return rule ? rule->caps : 0;
 }
 
 std::string_view default_policy_text() {

@@ -18,6 +18,9 @@
 //      lexically greater. Example: for "database/creds/app",
 //         "database/creds/*" (first wildcard at 15)  beats  "database/+/app" (first wildcard at 9).
 //   4. No rule matches -> denied (deny by default). The "root" policy allows everything.
+//   5. The winning rule's parameter constraints (allowed_parameters, denied_parameters,
+//      required_parameters; policy_parameters.hpp) judge the request's data for read, create,
+//      update and patch. A deny merged into a rule drops its allowed and denied parameters.
 // Invariant: an acl is immutable once built; share it freely between threads.
 #include <cstdint>
 #include <memory>
@@ -26,6 +29,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "broker/auth/policy_parameters.hpp"
 #include "broker/core/result.hpp"
 
 namespace credbroker::auth {
@@ -46,6 +50,7 @@ std::vector<std::string> capability_names(std::uint32_t caps);
 struct path_rule {
   std::string path;       // as written, leading '/' removed
   std::uint32_t caps = 0;
+  parameter_rules params;
 };
 
 struct policy {
@@ -72,7 +77,9 @@ class acl {
   // Policies named "root" make a root ACL; other policies' rules are merged.
   explicit acl(const std::vector<std::shared_ptr<const policy>>& policies);
 
-  acl_decision check(acl_operation op, std::string_view path) const;
+  // data: the request's parameters (a JSON object), judged by the winning rule's constraints.
+  acl_decision check(acl_operation op, std::string_view path,
+                     const nlohmann::json& data = nlohmann::json::object()) const;
   // The merged capabilities that apply to path (for sys/capabilities); root -> all.
   std::uint32_t capabilities(std::string_view path) const;
   bool is_root() const { return root_; }
@@ -84,13 +91,14 @@ class acl {
     std::size_t first_wildcard = 0;  // index of the first '+' or the trailing '*'
     std::size_t wildcard_segments = 0;
     bool has_plus = false;
-    std::uint32_t caps = 0;
+    path_rule perms;
   };
-  std::uint32_t lookup(std::string_view path, bool list) const;
+  // The winning rule for path; nullptr when none matches.
+  const path_rule* lookup(std::string_view path, bool list) const;
   static bool glob_matches(const glob_rule& r, std::string_view path);
 
   bool root_ = false;
-  std::unordered_map<std::string, std::uint32_t> exact_;
+  std::unordered_map<std::string, path_rule> exact_;
   std::vector<glob_rule> globs_;
 };
 
