@@ -118,6 +118,11 @@ service::head_result service::examine(const raw_request& raw) const {
     const seal_snapshot s = node_.status();
     if (!s.initialized || s.sealed) h.refusal = render(reply::fail(503, "Vault is sealed"), &req, h.mount_type);
   }
+  // Vault's core refuses to write to a path ending in '/' (a folder, not a key), before any token check.
+  const bool write = req.op == operation::update || req.op == operation::create || req.op == operation::patch;
+  if (!h.refusal && write && !req.path.empty() && req.path.back() == '/') {
+    h.refusal = render(reply::fail(400, "cannot write to a path ending in '/'"), &req, h.mount_type);
+  }
   return h;
 }
 

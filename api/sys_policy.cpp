@@ -1,9 +1,10 @@
 // ACL policy routes (vault-api.md §4.5): the current sys/policies/acl and the legacy sys/policy that
 // hvac 0.11.2 and node-vault use (field "rules", data also copied to the top level), and
 // sys/capabilities[-self|-accessor].
+#include "api/sys_routes.hpp"
+
 #include <algorithm>
 
-#include "api/sys_routes.hpp"
 #include "broker/core/encoding.hpp"
 
 namespace credbroker::api {
@@ -70,7 +71,6 @@ reply capabilities_reply(auth::policy_store& store, const std::vector<std::strin
   auto acl = store.acl_for(policies);
   if (!acl) return reply::fail(acl.err());
   nlohmann::json data = nlohmann::json::object();
-  nlohmann::json all = nlohmann::json::array();
   for (const auto& raw : paths) {
     std::string path = raw;
     while (!path.empty() && path.front() == '/') path.erase(0, 1);
@@ -80,11 +80,11 @@ reply capabilities_reply(auth::policy_store& store, const std::vector<std::strin
     } else {
       caps = auth::capability_names((*acl)->capabilities(path));
     }
+    std::sort(caps.begin(), caps.end());  // Vault's Core.Capabilities sorts them
     data[raw] = caps;
-    for (const auto& c : caps) all.push_back(c);
   }
+  // Vault's backward-compatible key, only when one path was asked.
   if (paths.size() == 1) data["capabilities"] = data[paths.front()];
-  else data["capabilities"] = all;
   reply r = reply::with_data(std::move(data));
   r.inject_top_level = true;
   return r;

@@ -17,6 +17,8 @@ std::string main_help() {
          "Commands:\n"
          "  server     Start a credbroker server (-dev for an in-memory, unsealed trial server)\n" +
          credbroker::cli::commands_summary() +
+         "  backup     Copy a running server's SQLite store consistently into a file\n"
+         "  restore    Put a backup in place as the store of a server before it starts\n"
          "  version    Print the version\n\n"
          "Client commands find the server in CREDBROKER_ADDR or VAULT_ADDR (default http://127.0.0.1:8200)\n"
          "and the token in CREDBROKER_TOKEN, VAULT_TOKEN or ~/.vault-token (written by \"credbroker login\").\n"
@@ -41,7 +43,10 @@ int main(int argc, char** argv) {
     std::printf("credbroker v%s\n", CREDBROKER_VERSION);
     return 0;
   }
-  if (cmd == "server") return credbroker::server_command(std::vector<std::string>(args.begin() + 1, args.end()));
+  const std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (cmd == "server") return credbroker::server_command(rest);
+  if (cmd == "backup") return credbroker::backup_command(rest);
+  if (cmd == "restore") return credbroker::restore_command(rest);
   if (auto code = credbroker::cli::dispatch(args)) return *code;
   std::fprintf(stderr, "credbroker: unknown command \"%s\"\n\n%s", cmd.c_str(), main_help().c_str());
   return 2;

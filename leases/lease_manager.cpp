@@ -199,7 +199,7 @@ seconds lease_manager::backoff(int attempts) {
   return d;
 }
 
-status lease_manager::attempt_revoke(lease l) {
+status lease_manager::attempt_revoke(lease l, bool force) {
   if (defer_if_in_flight(l.id)) return ok_v;  // its issuer deletes the user once it exists
   std::lock_guard per_lease(stripe(l.id));
   // Read again under the lease's lock: a renew or another revocation may have changed it.
@@ -207,7 +207,7 @@ status lease_manager::attempt_revoke(lease l) {
   if (!fresh) return fresh.err().code == make_error_code(errc::not_found) ? status(ok_v) : status(std::move(fresh).err());
   l = std::move(*fresh);
   auto s = revoker_.revoke(l);
-  if (s) {
+  if (s || force) {  // force: the database's answer is ignored (Vault's revoke-force)
     std::vector<storage::operation> ops;
     ops.push_back(storage::operation::remove(lease_storage_prefix + l.id));
     if (!l.token_accessor.empty()) {
@@ -270,10 +270,10 @@ result<std::vector<std::string>> lease_manager::ids_under(const std::string& pre
 status lease_manager::revoke_prefix(const std::string& prefix) {
   auto ids = ids_under(prefix);
   if (!ids) return std::move(ids).err();
-  return revoke_concurrently(*ids);
+  return revoke_concurrently(*ids, false);
 }
 
-status lease_manager::revoke_concurrently(const std::vector<std::string>& ids) {
+status lease_manager::revoke_concurrently(const std::vector<std::string>& ids, bool force) {
   // Grouped by connection; each connection gets up to per_connection_cap workers, and connections
   // do not wait for each other. The first failure is returned after every lease was tried.
   std::unordered_map<std::string, std::vector<lease>> by_connection;
@@ -292,9 +292,9 @@ status lease_manager::revoke_concurrently(const std::vector<std::string>& ids) {
     auto* items = &list;
     const std::size_t n = std::min<std::size_t>(std::max(1u, opts_.per_connection_cap), list.size());
     for (std::size_t w = 0; w < n; ++w) {
-      workers.emplace_back([this, cursor, items, &first_mu, &first] {
+      workers.emplace_back([this, cursor, items, force, &first_mu, &first] {
         for (std::size_t i = cursor->fetch_add(1); i < items->size(); i = cursor->fetch_add(1)) {
-          if (auto s = attempt_revoke(std::move((*items)[i])); !s) {
+          if (auto s = attempt_revoke(std::move((*items)[i]), force); !s) {
             std::lock_guard lock(first_mu);
             if (first) first = s;
           }
@@ -354,13 +354,7 @@ status lease_manager::expire_prefix_now(const std::string& prefix) {
 status lease_manager::revoke_force(const std::string& prefix) {
   auto ids = ids_under(prefix);
   if (!ids) return std::move(ids).err();
-  for (const auto& id : *ids) {
-    if (auto s = store_.remove(lease_storage_prefix + id); !s) return s;
-    std::lock_guard lock(mu_);
-    unschedule_locked(id);
-    in_flight_.erase(id);
-  }
-  return ok_v;
+  return revoke_concurrently(*ids, true);
 }
 
 std::size_t lease_manager::run_due() {
@@ -376,7 +370,7 @@ std::size_t lease_manager::run_due() {
       if (auto it = index_.find(std::string_view(id)); it != index_.end()) release_slot_locked(it);
     }
   }
-  (void)revoke_concurrently(due);  // failures are recorded on each lease (retries, irrevocable)
+  (void)revoke_concurrently(due, false);  // failures are recorded on each lease (retries, irrevocable)
   return due.size();
 }
 

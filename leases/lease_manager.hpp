@@ -12,7 +12,8 @@
 //                             min(cap, base * 2^(attempts-1)) with +-25 % jitter
 //   attempts == max        -> state irrevocable: still listed (irrevocable()), retried every
 //                             irrevocable_retry, never dropped
-// revoke_force() forgets leases without calling the database.
+// revoke_force() asks the database as revoke does, but forgets the leases whatever it answers
+// (Vault's revoke-force: backend errors are ignored).
 //
 // Thread: all methods are safe concurrently. Calls to the revoker happen outside the manager's lock.
 // (This is the core; the HTTP endpoints, start-up while serving, and the per-connection revocation
@@ -99,7 +100,9 @@ class lease_manager {
   // Revokes every lease under prefix, concurrently within the per-connection cap; the first failure
   // is returned after trying all.
   status revoke_prefix(const std::string& prefix);
-  // Forgets every lease under prefix without calling the database.
+  // Revokes every lease under prefix as revoke_prefix does, but forgets each lease even when the
+  // database refuses or cannot be reached (Vault's revoke-force: for a database that is gone). An
+  // issuance in flight is handed to its issuer, as for any revocation.
   status revoke_force(const std::string& prefix);
   // Vault's sync=false: makes the lease(s) due now; the expiry driver revokes them shortly.
   status expire_now(const std::string& id);
@@ -161,13 +164,14 @@ class lease_manager {
   status store(const lease& l);
   void schedule_locked(const std::string& id, time_point due);
   void unschedule_locked(const std::string& id);
-  status attempt_revoke(lease l);
+  // force: the record is removed even when the revoker fails.
+  status attempt_revoke(lease l, bool force = false);
   // Marks an in-flight issuance as revoked; true if it was one (the issuer finishes the revocation).
   bool defer_if_in_flight(const std::string& id);
   // Renew, revoke and expire_now of one lease run one at a time (Vault's per-lease lock: a renew
   // racing a revocation must not store the revoked record back). Striped: 256 mutexes.
   std::mutex& stripe(const std::string& id) const;
-  status revoke_concurrently(const std::vector<std::string>& ids);
+  status revoke_concurrently(const std::vector<std::string>& ids, bool force);
   std::chrono::seconds backoff(int attempts);
   result<std::vector<std::string>> ids_under(const std::string& prefix) const;
 

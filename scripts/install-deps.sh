@@ -11,6 +11,8 @@ packages=(
   postgresql postgresql-client redis-server redis-tools
   python3 python3-hvac python3-requests python3-psycopg2 python3-redis python3-yaml curl procps
   clang libclang-rt-14-dev
+  python3-venv
+  systemd
 )
 
 missing=()

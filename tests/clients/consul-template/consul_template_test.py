@@ -95,7 +95,7 @@ class ConsulTemplate(unittest.TestCase):
         self.assertEqual(status, 204, body)
 
     def tearDown(self):
-        api("PUT", "sys/leases/revoke-prefix/database/", {}, self.root)
+        api("PUT", "sys/leases/revoke-prefix/database", {}, self.root)
         api("PUT", "sys/seal", {}, self.root)
 
     def test_renders_renews_and_rotates_at_max_ttl(self):

@@ -563,7 +563,7 @@ func (l *lifecycle) remount(t *testing.T) {
 }
 
 func (l *lifecycle) seal(t *testing.T) {
-	mustOK(t, "revoke everything", l.c.Sys().RevokePrefix("database/"))
+	mustOK(t, "revoke everything", l.c.Sys().RevokePrefix("database"))
 	mustOK(t, "seal", l.c.Sys().Seal())
 	st, err := l.c.Sys().SealStatus()
 	mustOK(t, "seal-status", err)

@@ -450,3 +450,21 @@ TEST_F(acl_api, parameter_constraints_judge_bodies_forms_and_queries) {
 }
 
 }  // namespace
+
+// Vault's handleCapabilities: each path's capabilities sorted (Core.Capabilities sorts them), and
+// the backward-compatible "capabilities" key only when one path was asked.
+TEST_F(acl_api, capabilities_are_sorted_and_the_compat_key_is_for_one_path_only) {
+  ASSERT_EQ(call("PUT", "sys/policy/rw", root_,
+                 {{"policy", R"(path "database/roles/*" { capabilities = ["update", "read", "list", "create"] })"}})
+                .status,
+            204);
+  const std::string t = token_with({"rw"});
+  const auto one = call("POST", "sys/capabilities", root_, {{"token", t}, {"paths", {"database/roles/app"}}});
+  ASSERT_EQ(one.status, 200) << one.body.dump();
+  EXPECT_EQ(one.body["data"]["database/roles/app"], json({"create", "list", "read", "update"}));
+  EXPECT_EQ(one.body["data"]["capabilities"], json({"create", "list", "read", "update"}));
+  const auto two = call("POST", "sys/capabilities-self", t, {{"paths", {"database/roles/app", "sys/mounts"}}});
+  ASSERT_EQ(two.status, 200) << two.body.dump();
+  EXPECT_EQ(two.body["data"], json({{"database/roles/app", {"create", "list", "read", "update"}}, {"sys/mounts", {"deny"}}}));
+  EXPECT_FALSE(two.body.contains("capabilities")) << two.body.dump();
+}

@@ -53,7 +53,7 @@ TEST_F(engine_api, remount_moves_a_mount_without_leases_with_its_data) {
   auto [s2, b2] = call("POST", "sys/remount", {{"from", "database"}, {"to", "db/prod"}});
   EXPECT_EQ(s2, 400);
   EXPECT_NE(b2["errors"][0].get<std::string>().find("1 lease(s)"), std::string::npos) << b2.dump();
-  ASSERT_EQ(call("PUT", "sys/leases/revoke-prefix/database/").first, 204);
+  ASSERT_EQ(call("PUT", "sys/leases/revoke-prefix/database").first, 204);
   auto [s3, b3] = call("POST", "sys/remount", {{"from", "database"}, {"to", "db/prod"}});
   ASSERT_EQ(s3, 200) << b3.dump();
   const std::string id = b3["data"]["migration_id"];

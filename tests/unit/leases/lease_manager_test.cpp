@@ -233,10 +233,35 @@ TEST_F(lease_manager_test, revoke_prefix_force_and_unknown) {
   EXPECT_EQ(revoker_.revoked.size(), 2u);
   revoker_.revoked.clear();
   ASSERT_TRUE(mgr_->revoke_force("db/").ok());
-  EXPECT_TRUE(revoker_.revoked.empty());  // force never calls the database
+  EXPECT_EQ(revoker_.revoked, (std::vector<std::string>{"db/creds/b/3"}));  // force asks the database too
   EXPECT_FALSE(mgr_->lookup("db/creds/b/3").ok());
   EXPECT_TRUE(mgr_->lookup("other/creds/c/4").ok());
   EXPECT_EQ(mgr_->count(), 1u);
+}
+
+// Vault's revoke-force (expiration.go revokeCommon with force): the backend is asked to revoke each
+// lease, a refusal is ignored, and the lease is gone either way; its token index entry too.
+TEST_F(lease_manager_test, revoke_force_drops_the_users_it_can_and_forgets_the_rest) {
+  auto reachable = make("db/creds/a/1111", seconds{3600});
+  auto gone = make("db/creds/a/2222", seconds{3600});
+  gone.token_accessor = reachable.token_accessor = "acc";
+  ASSERT_TRUE(mgr_->add(reachable).ok());
+  ASSERT_TRUE(mgr_->add(gone).ok());
+  revoker_.failing.insert(gone.id);
+  ASSERT_TRUE(mgr_->revoke_force("db/creds/a").ok());
+  std::sort(revoker_.revoked.begin(), revoker_.revoked.end());
+  EXPECT_EQ(revoker_.revoked, (std::vector<std::string>{reachable.id, gone.id}));
+  EXPECT_EQ(mgr_->lookup(gone.id).err().code, make_error_code(errc::not_found));
+  EXPECT_EQ(mgr_->count(), 0u);
+  EXPECT_TRUE(mgr_->irrevocable().empty());
+  std::size_t index_entries = 0;
+  ASSERT_TRUE(store_.scan(lease_token_index_prefix, [&](const std::string&, std::string_view) {
+    ++index_entries;
+    return true;
+  }));
+  EXPECT_EQ(index_entries, 0u);
+  clock_.advance(seconds{7200});
+  EXPECT_EQ(mgr_->run_due(), 0u);  // nothing left scheduled
 }
 
 TEST_F(lease_manager_test, a_prefix_is_a_path_not_a_string_prefix) {
