@@ -1,7 +1,8 @@
 // The token auth method, mounted at auth/token/ (vault-api.md §4.4): create, create-orphan, lookup,
 // lookup-self, lookup-accessor, renew, renew-self, renew-accessor, revoke, revoke-self,
-// revoke-accessor, revoke-orphan, and LIST accessors.
+// revoke-accessor, revoke-orphan, and LIST accessors; token roles in token_roles.cpp.
 #include "api/sys_routes.hpp"
+#include "api/token_roles.hpp"
 #include "broker/core/duration.hpp"
 
 namespace credbroker::api {
@@ -53,6 +54,8 @@ route make(std::string pattern, std::vector<field_spec> fields) {
   return r;
 }
 
+}  // namespace
+
 reply issued(result<auth::issued_token> t, bool with_token) {
   if (!t) return reply::fail(t.err());
   reply r = reply::with_data(nullptr);
@@ -61,7 +64,7 @@ reply issued(result<auth::issued_token> t, bool with_token) {
   return r;
 }
 
-const std::vector<field_spec> create_fields = {
+const std::vector<field_spec> token_create_fields = {
     {"id", field_type::string},
     {"role_name", field_type::string},
     {"policies", field_type::comma_slice},
@@ -79,7 +82,7 @@ const std::vector<field_spec> create_fields = {
     {"entity_alias", field_type::string},
 };
 
-reply create(token_store& tokens, request& req, const field_data& fd, bool orphan) {
+std::optional<reply> read_token_request(const field_data& fd, bool orphan, auth::token_request& r) {
   const std::string type = fd.get_string("type").value_or("service");
   if (type != "service" && type != "default" && !type.empty()) {
     return reply::fail(400, "unsupported token type \"" + type + "\": credbroker issues service tokens only");
@@ -88,7 +91,6 @@ reply create(token_store& tokens, request& req, const field_data& fd, bool orpha
   if (!fd.get_string("entity_alias").value_or("").empty()) {
     return reply::fail(400, "entity_alias is not supported: credbroker has no identity store");
   }
-  auth::token_request r;
   if (auto id = fd.get_string("id"); id && !id->empty()) r.id = *id;
   if (fd.provided("policies")) r.policies = fd.get_strings("policies");
   if (auto m = fd.get_json("meta"); m && m->is_object()) r.meta = m->get<std::map<std::string, std::string>>();
@@ -103,6 +105,14 @@ reply create(token_store& tokens, request& req, const field_data& fd, bool orpha
   r.path = orphan ? "auth/token/create-orphan" : "auth/token/create";
   // create-orphan needs only `update` on its own path, as in Vault; no_parent on create needs sudo.
   r.orphan_allowed = orphan;
+  return std::nullopt;
+}
+
+namespace {
+
+reply create(token_store& tokens, request& req, const field_data& fd, bool orphan) {
+  auth::token_request r;
+  if (auto refused = read_token_request(fd, orphan, r)) return *refused;
   return issued(tokens.create(&*req.caller, req.sudo, std::move(r)), true);
 }
 
@@ -132,12 +142,13 @@ std::shared_ptr<mount_table_entry> token_mount(token_store& tokens, const clock&
   m->type = "token";
   auto& routes = m->routes;
 
-  route c = make("create", create_fields);
+  route c = make("create", token_create_fields);
   c.operations[operation::update] = [&tokens](request& req, const field_data& fd) { return create(tokens, req, fd, false); };
   routes.push_back(std::move(c));
-  route co = make("create-orphan", create_fields);
+  route co = make("create-orphan", token_create_fields);
   co.operations[operation::update] = [&tokens](request& req, const field_data& fd) { return create(tokens, req, fd, true); };
   routes.push_back(std::move(co));
+  add_token_role_routes(routes, tokens);
 
   route lookup = make("lookup", {{"token", field_type::string}});
   // As Vault's: no token given looks up the caller's own (GET auth/token/lookup); one that does not

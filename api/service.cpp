@@ -112,7 +112,7 @@ reply service::authorize(const router::match& m, request& req) const {
     case operation::remove: op = auth::acl_operation::remove; break;
     case operation::patch: op = auth::acl_operation::patch; break;
   }
-  const auto d = (*acl)->check(op, req.path);
+  const auto d = (*acl)->check(op, req.path, req.body);  // the data: body, or a read's query
   if (!d.allowed) return denied;
   if (m.r != nullptr && m.r->sudo && !d.sudo) return denied;
   if (!within_wrapping_bounds(d, req.wrap_ttl)) return denied;

@@ -39,15 +39,28 @@ std::int64_t lesser_bound(std::int64_t a, std::int64_t b) {
 
 // min_wrapping_ttl / max_wrapping_ttl: a duration string or a number of seconds.
 result<std::int64_t> parse_wrapping_ttl(const std::string& path, const hcl::item& it) {
-  result<std::chrono::seconds> d = std::chrono::seconds(0);
-  if (it.v.k == hcl::value::kind::string || it.v.k == hcl::value::kind::number) {
-    d = parse_duration_seconds(it.v.str);
-  } else {
+  if (it.v.k != hcl::value::kind::string && it.v.k != hcl::value::kind::number) {
     return bad(it.v.pos, "error parsing " + it.key + " for path \"" + path + "\": expected a duration, found " +
                              it.v.kind_name());
   }
+  auto d = parse_duration_seconds(it.v.str);
   if (!d) return bad(it.v.pos, "error parsing " + it.key + " for path \"" + path + "\": " + d.err().message);
   return static_cast<std::int64_t>(d->count());
+}
+
+// Merges a rule for the same path into another, as Vault's NewACL: a deny keeps only the deny.
+void merge_rule(path_rule& into, const path_rule& more) {
+  into.min_wrapping_ttl = lesser_bound(into.min_wrapping_ttl, more.min_wrapping_ttl);
+  into.max_wrapping_ttl = lesser_bound(into.max_wrapping_ttl, more.max_wrapping_ttl);
+  if (into.caps & cap_deny) return;
+  if (more.caps & cap_deny) {
+    into.caps = cap_deny;
+    into.params.allowed.clear();
+    into.params.denied.clear();
+    return;
+  }
+  into.caps |= more.caps;
+  into.params.merge(more.params);
 }
 
 result<path_rule> parse_path_body(const std::string& path, const hcl::item& block) {
@@ -55,7 +68,8 @@ result<path_rule> parse_path_body(const std::string& path, const hcl::item& bloc
     return bad(block.v.pos, "path \"" + path + "\" must be a block, found " + block.v.kind_name());
   }
   std::uint32_t caps = 0;
-  path_rule rule;
+  parameter_rules params;
+  std::int64_t min_wrap = 0, max_wrap = 0;
   bool any = false;
   for (const auto& it : block.v.object) {
     if (it.key == "capabilities") {
@@ -92,12 +106,17 @@ result<path_rule> parse_path_body(const std::string& path, const hcl::item& bloc
         return bad(it.v.pos, "invalid policy \"" + p + "\" for path \"" + path + "\" (expected deny, read, write or sudo)");
       }
       any = true;
+    } else if (it.key == "allowed_parameters") {
+      if (auto s = parse_parameter_map(it.v, it.key, path, params.allowed); !s) return std::move(s).err();
+    } else if (it.key == "denied_parameters") {
+      if (auto s = parse_parameter_map(it.v, it.key, path, params.denied); !s) return std::move(s).err();
+    } else if (it.key == "required_parameters") {
+      if (auto s = parse_required_parameters(it.v, path, params.required); !s) return std::move(s).err();
     } else if (it.key == "min_wrapping_ttl" || it.key == "max_wrapping_ttl") {
       auto ttl = parse_wrapping_ttl(path, it);
       if (!ttl) return std::move(ttl).err();
-      (it.key == "min_wrapping_ttl" ? rule.min_wrapping_ttl : rule.max_wrapping_ttl) = *ttl;
-    } else if (it.key == "allowed_parameters" || it.key == "denied_parameters" || it.key == "required_parameters" ||
-               it.key == "control_group" || it.key == "mfa_methods") {
+      (it.key == "min_wrapping_ttl" ? min_wrap : max_wrap) = *ttl;
+    } else if (it.key == "control_group" || it.key == "mfa_methods") {
       // Accepting these and ignoring them would grant more than the author meant.
       return bad(it.pos, "\"" + it.key + "\" (path \"" + path + "\") is not supported by credbroker");
     } else {
@@ -105,11 +124,10 @@ result<path_rule> parse_path_body(const std::string& path, const hcl::item& bloc
     }
   }
   if (!any) return bad(block.pos, "path \"" + path + "\" has no capabilities");
-  if (rule.min_wrapping_ttl != 0 && rule.max_wrapping_ttl != 0 && rule.max_wrapping_ttl < rule.min_wrapping_ttl) {
+  if (min_wrap != 0 && max_wrap != 0 && max_wrap < min_wrap) {
     return bad(block.pos, "max_wrapping_ttl cannot be less than min_wrapping_ttl (path \"" + path + "\")");
   }
-  rule.caps = caps;
-  return rule;
+  return path_rule{"", caps, std::move(params), min_wrap, max_wrap};
 }
 
 void count_wildcards(std::string_view path, std::size_t& first, std::size_t& segments, bool& has_plus) {
@@ -172,10 +190,7 @@ result<policy> parse_policy(std::string name, std::string_view text) {
       if (!rule) return std::move(rule).err();
       rule->path = p;
       if (auto s = seen.find(p); s != seen.end()) {
-        path_rule& into = out.rules[s->second];
-        into.caps = merge(into.caps, rule->caps);
-        into.min_wrapping_ttl = lesser_bound(into.min_wrapping_ttl, rule->min_wrapping_ttl);
-        into.max_wrapping_ttl = lesser_bound(into.max_wrapping_ttl, rule->max_wrapping_ttl);
+        merge_rule(out.rules[s->second], *rule);
       } else {
         seen.emplace(p, out.rules.size());
         out.rules.push_back(std::move(*rule));
@@ -185,14 +200,8 @@ result<policy> parse_policy(std::string name, std::string_view text) {
   return out;
 }
 
-void acl::merge_into(permissions& into, const path_rule& r) {
-  into.caps = merge(into.caps, r.caps);
-  into.min_wrapping_ttl = lesser_bound(into.min_wrapping_ttl, r.min_wrapping_ttl);
-  into.max_wrapping_ttl = lesser_bound(into.max_wrapping_ttl, r.max_wrapping_ttl);
-}
-
 acl::acl(const std::vector<std::shared_ptr<const policy>>& policies) {
-  std::map<std::string, permissions> globs;
+  std::map<std::string, path_rule> globs;
   for (const auto& p : policies) {
     if (!p) continue;
     if (p->name == "root") {
@@ -204,16 +213,22 @@ acl::acl(const std::vector<std::shared_ptr<const policy>>& policies) {
       std::size_t first = 0, segs = 0;
       count_wildcards(r.path, first, segs, plus);
       const bool prefix = !r.path.empty() && r.path.back() == '*';
-      merge_into(!prefix && !plus ? exact_[r.path] : globs[r.path], r);
+      if (!prefix && !plus) {
+        auto [it, fresh] = exact_.emplace(r.path, r);
+        if (!fresh) merge_rule(it->second, r);
+      } else {
+        auto [it, fresh] = globs.emplace(r.path, r);
+        if (!fresh) merge_rule(it->second, r);
+      }
     }
   }
-  for (const auto& [path, perms] : globs) {
+  for (const auto& [path, rule] : globs) {
     glob_rule g;
     g.prefix = path.back() == '*';
     g.path = g.prefix ? path.substr(0, path.size() - 1) : path;
     count_wildcards(g.path, g.first_wildcard, g.wildcard_segments, g.has_plus);
     if (!g.has_plus) g.first_wildcard = g.path.size();
-    g.perms = perms;
+    g.perms = rule;
     globs_.push_back(std::move(g));
   }
 }
@@ -243,10 +258,10 @@ bool acl::glob_matches(const glob_rule& r, std::string_view path) {
   }
 }
 
-acl::permissions acl::lookup(std::string_view path, bool list) const {
-  if (auto it = exact_.find(std::string(path)); it != exact_.end()) return it->second;
+const path_rule* acl::lookup(std::string_view path, bool list) const {
+  if (auto it = exact_.find(std::string(path)); it != exact_.end()) return &it->second;
   if (list && !path.empty() && path.back() == '/') {
-    if (auto it = exact_.find(std::string(path.substr(0, path.size() - 1))); it != exact_.end()) return it->second;
+    if (auto it = exact_.find(std::string(path.substr(0, path.size() - 1))); it != exact_.end()) return &it->second;
   }
   const glob_rule* best = nullptr;
   auto lower = [](const glob_rule& a, const glob_rule& b) {  // a has lower priority than b
@@ -260,13 +275,13 @@ acl::permissions acl::lookup(std::string_view path, bool list) const {
     if (!glob_matches(g, path)) continue;
     if (best == nullptr || lower(*best, g)) best = &g;
   }
-  return best ? best->perms : permissions{};
+  return best ? &best->perms : nullptr;
 }
 
-acl_decision acl::check(acl_operation op, std::string_view path) const {
+acl_decision acl::check(acl_operation op, std::string_view path, const nlohmann::json& data) const {
   if (root_) return {true, true, true};
-  const permissions perms = lookup(path, op == acl_operation::list);
-  const std::uint32_t caps = perms.caps;
+  const path_rule* rule = lookup(path, op == acl_operation::list);
+  const std::uint32_t caps = rule ? rule->caps : 0;
   if (caps == 0 || (caps & cap_deny)) return {};
   std::uint32_t need = 0;
   switch (op) {
@@ -277,12 +292,19 @@ acl_decision acl::check(acl_operation op, std::string_view path) const {
     case acl_operation::remove: need = cap_delete; break;
     case acl_operation::patch: need = cap_patch; break;
   }
-  return {(caps & need) != 0, (caps & cap_sudo) != 0, false, perms.min_wrapping_ttl, perms.max_wrapping_ttl};
+  const bool sudo = (caps & cap_sudo) != 0;
+  const std::int64_t min_wrap = rule ? rule->min_wrapping_ttl : 0, max_wrap = rule ? rule->max_wrapping_ttl : 0;
+  if ((caps & need) == 0) return {false, sudo, false, min_wrap, max_wrap};
+  const bool judges_data = op == acl_operation::read || op == acl_operation::create ||
+                           op == acl_operation::update || op == acl_operation::patch;
+  if (judges_data && !rule->params.allow(data)) return {false, sudo, false, min_wrap, max_wrap};
+  return {true, sudo, false, min_wrap, max_wrap};
 }
 
 std::uint32_t acl::capabilities(std::string_view path) const {
   if (root_) return ~cap_deny & 0xffu;
-  return lookup(path, false).caps;
+  const path_rule* rule = lookup(path, false);
+  return rule ? rule->caps : 0;
 }
 
 std::string_view default_policy_text() {

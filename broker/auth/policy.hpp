@@ -21,6 +21,9 @@
 //      lexically greater. Example: for "database/creds/app",
 //         "database/creds/*" (first wildcard at 15)  beats  "database/+/app" (first wildcard at 9).
 //   4. No rule matches -> denied (deny by default). The "root" policy allows everything.
+//   5. The winning rule's parameter constraints (allowed_parameters, denied_parameters,
+//      required_parameters; policy_parameters.hpp) judge the request's data for read, create,
+//      update and patch. A deny merged into a rule drops its allowed and denied parameters.
 //   Wrapping bounds merge as Vault's: of two rules' min (or max) bounds the lesser non-zero one wins;
 //   the winning rule's bounds come back in acl_decision, and the API refuses a request outside them
 //   (no wrap TTL at all is outside any bound) with "permission denied".
@@ -32,6 +35,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "broker/auth/policy_parameters.hpp"
 #include "broker/core/result.hpp"
 
 namespace credbroker::auth {
@@ -52,6 +56,7 @@ std::vector<std::string> capability_names(std::uint32_t caps);
 struct path_rule {
   std::string path;       // as written, leading '/' removed
   std::uint32_t caps = 0;
+  parameter_rules params;
   std::int64_t min_wrapping_ttl = 0;  // seconds; 0 = no bound
   std::int64_t max_wrapping_ttl = 0;
 };
@@ -82,31 +87,28 @@ class acl {
   // Policies named "root" make a root ACL; other policies' rules are merged.
   explicit acl(const std::vector<std::shared_ptr<const policy>>& policies);
 
-  acl_decision check(acl_operation op, std::string_view path) const;
+  // data: the request's parameters (a JSON object), judged by the winning rule's constraints.
+  acl_decision check(acl_operation op, std::string_view path,
+                     const nlohmann::json& data = nlohmann::json::object()) const;
   // The merged capabilities that apply to path (for sys/capabilities); root -> all.
   std::uint32_t capabilities(std::string_view path) const;
   bool is_root() const { return root_; }
 
  private:
-  struct permissions {
-    std::uint32_t caps = 0;
-    std::int64_t min_wrapping_ttl = 0;
-    std::int64_t max_wrapping_ttl = 0;
-  };
   struct glob_rule {
     std::string path;  // without the trailing '*'
     bool prefix = false;
     std::size_t first_wildcard = 0;  // index of the first '+' or the trailing '*'
     std::size_t wildcard_segments = 0;
     bool has_plus = false;
-    permissions perms;
+    path_rule perms;
   };
-  permissions lookup(std::string_view path, bool list) const;
-  static void merge_into(permissions& into, const path_rule& r);
+  // The winning rule for path; nullptr when none matches.
+  const path_rule* lookup(std::string_view path, bool list) const;
   static bool glob_matches(const glob_rule& r, std::string_view path);
 
   bool root_ = false;
-  std::unordered_map<std::string, permissions> exact_;
+  std::unordered_map<std::string, path_rule> exact_;
   std::vector<glob_rule> globs_;
 };
 

@@ -27,6 +27,22 @@ bool contains(const std::vector<std::string>& v, std::string_view s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
+std::vector<std::string> without_default(std::vector<std::string> v) {
+  std::erase(v, std::string("default"));
+  return v;
+}
+
+std::string sanitise_display_name(std::string_view name) {
+  std::string out;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+    out += ok ? c : '-';
+  }
+  return out;
+}
+
+}  // namespace
+
 // Vault's policyutil.SanitizePolicies: trimmed, lower case, no blanks, sorted, unique; "root" alone
 // stands for everything; "default" is added when asked (never to root).
 std::vector<std::string> sanitize_policies(const std::vector<std::string>& in, bool add_default) {
@@ -44,22 +60,6 @@ std::vector<std::string> sanitize_policies(const std::vector<std::string>& in, b
   out.erase(std::unique(out.begin(), out.end()), out.end());
   return out;
 }
-
-std::vector<std::string> without_default(std::vector<std::string> v) {
-  std::erase(v, std::string("default"));
-  return v;
-}
-
-std::string sanitise_display_name(std::string_view name) {
-  std::string out;
-  for (char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
-    out += ok ? c : '-';
-  }
-  return out;
-}
-
-}  // namespace
 
 std::string to_json(const token_entry& e) {
   return nlohmann::json{{"accessor", e.accessor},
@@ -255,6 +255,8 @@ result<std::vector<std::string>> token_store::resolve_policies(const identity* p
     // An auth method's login: the method decided the policies.
     policies = sanitize_policies(requested, false);
     add_default = !r.no_default_policy;
+  } else if (r.role_decided_policies) {
+    policies = sanitize_policies(requested, false);  // default is in them when the role added it
   } else if (sanitize_policies(requested, false).empty()) {
     // Inherited: "default" only if the parent has it.
     policies = sanitize_policies(parent->policies, false);
@@ -327,8 +329,28 @@ result<issued_token> token_store::create(const identity* parent, bool privileged
   // A periodic token renews forever: only root or sudo may mint one (auth methods' roles decide
   // for their logins, which pass privileged).
   if (r.period.count() > 0 && !privileged) return bad("root or sudo privileges required to create periodic token");
+  std::vector<std::string> role_warnings;
+  if (r.role_explicit_max_ttl.count() > 0) {
+    if (r.explicit_max_ttl.count() == 0) {
+      r.explicit_max_ttl = r.role_explicit_max_ttl;
+    } else {
+      r.explicit_max_ttl = std::min(r.explicit_max_ttl, r.role_explicit_max_ttl);
+      role_warnings.push_back("Explicit max TTL specified both during creation call and in role; using the lesser value of " +
+                              std::to_string(r.explicit_max_ttl.count()) + " seconds");
+    }
+  }
+  if (r.role_period.count() > 0) {
+    if (r.period.count() == 0) {
+      r.period = r.role_period;
+    } else {
+      r.period = std::min(r.period, r.role_period);
+      role_warnings.push_back("Period specified both during creation call and in role; using the lesser value of " +
+                              std::to_string(r.period.count()) + " seconds");
+    }
+  }
 
   issued_token out;
+  out.warnings = std::move(role_warnings);
   auto computed = initial_ttl(r, is_root, out);
   if (!computed) return std::move(computed).err();
   const std::int64_t ttl = *computed;

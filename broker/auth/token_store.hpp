@@ -88,6 +88,12 @@ struct token_request {
   std::string path = "auth/token/create";
   std::string mount = "token/";
   std::string role;
+  // Set by auth/token/create/:role (token_roles.hpp): the role decided `policies` (no subset-of-parent
+  // check), and its period and explicit max TTL apply without sudo; with the request's own, the
+  // lesser wins, with Vault's warning.
+  bool role_decided_policies = false;
+  std::chrono::seconds role_period{0};
+  std::chrono::seconds role_explicit_max_ttl{0};
 };
 
 struct issued_token {
@@ -163,6 +169,9 @@ class token_store final : public authenticator {
 
   void clear_cache();
 
+  // The storage the store keeps its entries in (token roles live beside them).
+  storage::physical& storage() { return store_; }
+
   static std::string storage_key(const std::string& hmac) { return "auth/token/id/" + hmac; }
   static constexpr const char* salt_key = "auth/token/salt";
   // A new store's salt (32 random bytes).
@@ -189,6 +198,10 @@ class token_store final : public authenticator {
   mutable std::unordered_map<std::string, token_entry> cache_;  // hmac -> entry
   std::vector<std::function<void(const std::string&)>> revoke_listeners_;
 };
+
+// Vault's policyutil.SanitizePolicies: trimmed, lower case, no blanks, sorted, unique; "root" alone
+// stands for everything; "default" is added when asked (never to root).
+std::vector<std::string> sanitize_policies(const std::vector<std::string>& in, bool add_default);
 
 std::string to_json(const token_entry& e);
 std::optional<token_entry> token_entry_from_json(std::string_view text);

@@ -391,6 +391,66 @@ TEST_F(acl_api, auth_methods_survive_a_reload) {
   EXPECT_EQ(call("GET", "auth/ci/approle/role/r", root_).status, 200);
 }
 
+// allowed_parameters / denied_parameters / required_parameters judge the request's data through the
+// whole pipeline: a JSON body, a form body, and the query of a GET, with Vault's 403 text.
+TEST_F(acl_api, parameter_constraints_judge_bodies_forms_and_queries) {
+  ASSERT_EQ(call("PUT", "sys/policy/minter", root_, {{"policy", R"(
+    path "auth/token/create" {
+      capabilities = ["update"]
+      allowed_parameters = { "policies" = ["dev", "qa-*"], "ttl" = [], "no_default_policy" = [] }
+      denied_parameters = { "policies" = ["qa-admin"] }
+    }
+    path "auth/token/lookup" {
+      capabilities = ["read"]
+      required_parameters = ["token"]
+    }
+    path "sys/policy/*" { capabilities = ["create", "update", "read"], required_parameters = ["policy"] }
+    path "dev" { capabilities = ["read"] }
+    path "qa-one" { capabilities = ["read"] }
+    path "qa-admin" { capabilities = ["read"] }
+  )"}}).status, 204);
+  for (const char* name : {"dev", "qa-one", "qa-admin"}) {
+    ASSERT_EQ(call("PUT", std::string("sys/policy/") + name, root_, {{"policy", R"(path "x" { capabilities = ["read"] })"}}).status, 204);
+  }
+  const std::string t = token_with({"minter", "dev", "qa-one", "qa-admin"});
+  struct row {
+    const char* method;
+    const char* path;
+    json body;
+    int status;
+  };
+  const std::vector<row> rows = {
+      {"POST", "auth/token/create", {{"policies", {"dev"}}, {"ttl", "1h"}}, 200},
+      {"POST", "auth/token/create", {{"policies", "dev,qa-one"}}, 200},
+      {"POST", "auth/token/create", {{"policies", {"qa-admin"}}}, 403},   // denied beats the qa-* glob
+      {"POST", "auth/token/create", {{"policies", {"dev"}}, {"num_uses", 1}}, 403},  // not allowed
+      {"POST", "auth/token/create", {{"POLICIES", {"qa-admin"}}}, 403},   // names lower-cased
+      {"GET", "auth/token/lookup", nullptr, 403},                          // required, missing
+      {"POST", "sys/policy/new", {{"rules", "x"}}, 403},                   // required "policy" missing
+  };
+  for (const auto& r : rows) {
+    SCOPED_TRACE(std::string(r.method) + " " + r.path + " " + r.body.dump());
+    const auto a = call(r.method, r.path, t, r.body);
+    EXPECT_EQ(a.status, r.status) << a.body.dump();
+    if (r.status == 403) {
+      EXPECT_EQ(a.body, json({{"errors", {denied}}}));
+    }
+  }
+  // A GET's query is its data: the required "token" parameter present passes the ACL.
+  EXPECT_EQ(call("GET", "auth/token/lookup?token=" + root_, t).status, 200);
+  // A form body is data too.
+  api::raw_request form;
+  form.method = "POST";
+  form.target = "/v1/auth/token/create";
+  form.headers = {{"x-vault-token", t}, {"content-type", "application/x-www-form-urlencoded"}};
+  form.body = "policies=qa-admin";
+  EXPECT_EQ(svc_->handle(form).status, 403);
+  form.body = "policies=qa-one";
+  EXPECT_EQ(svc_->handle(form).status, 200);
+  // Root is never judged by parameters.
+  EXPECT_EQ(call("POST", "auth/token/create", root_, {{"policies", {"qa-admin"}}, {"num_uses", 1}}).status, 200);
+}
+
 }  // namespace
 
 // Vault's handleCapabilities: each path's capabilities sorted (Core.Capabilities sorts them), and

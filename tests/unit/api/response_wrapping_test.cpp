@@ -11,6 +11,7 @@
 #include "api/response_wrapping.hpp"
 #include "api/service.hpp"
 #include "broker/storage/inmem_backend.hpp"
+#include "support/manual_time.hpp"
 #include "support/seal.hpp"
 
 using namespace credbroker;
@@ -71,7 +72,8 @@ class wrapping_api : public testing::Test {
   auth::token_store tokens_{store_, clock_};
   auth::policy_store policies_{store_};
   no_db revoker_;
-  leases::lease_manager leases_{store_, revoker_, clock_};
+  test::manual_time time_{clock_};
+  leases::lease_manager leases_{store_, revoker_, clock_, time_.sched, time_.exec};
   api::auth_mounts methods_{store_, tokens_, clock_};
   api::response_wrapping wrapping_{store_, tokens_};
   std::unique_ptr<api::service> svc_;
