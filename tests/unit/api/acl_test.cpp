@@ -4,6 +4,7 @@
 
 #include "api/auth_mounts.hpp"
 #include "api/service.hpp"
+#include "support/api_call.hpp"
 #include "support/seal.hpp"
 #include "broker/storage/inmem_backend.hpp"
 #include "support/manual_time.hpp"
@@ -32,18 +33,9 @@ class acl_api : public testing::Test {
         api::services{node_, tokens_, nullptr, &leases_, &clock_, &policies_, &tokens_, &methods_});
   }
 
-  struct answer {
-    int status;
-    json body;
-  };
+  using answer = test::api_answer;
   answer call(const std::string& method, const std::string& path, const std::string& token, json body = nullptr) {
-    api::raw_request r;
-    r.method = method;
-    r.target = "/v1/" + path;
-    if (!body.is_null()) r.body = body.dump();
-    if (!token.empty()) r.headers.emplace_back("x-vault-token", token);
-    const auto res = svc_->handle(r);
-    return {res.status, res.body.empty() ? json(nullptr) : json::parse(res.body)};
+    return test::call_api(*svc_, method, path, token, body);
   }
   std::string token_with(const std::vector<std::string>& policies) {
     auto a = call("POST", "auth/token/create", root_, {{"policies", policies}});

@@ -8,6 +8,7 @@
 #include "api/auth_mounts.hpp"
 #include "api/service.hpp"
 #include "broker/storage/inmem_backend.hpp"
+#include "support/api_call.hpp"
 #include "support/manual_time.hpp"
 #include "support/seal.hpp"
 
@@ -57,19 +58,9 @@ class audit_hook_test : public testing::Test {
     broker_.set_devices({std::make_shared<audit::device>(e, audit::format_options{}, device_salt, std::move(out))});
   }
 
-  struct answer {
-    int status;
-    json body;
-  };
+  using answer = test::api_answer;
   answer call(const std::string& method, const std::string& path, const std::string& token, json body = nullptr) {
-    api::raw_request r;
-    r.method = method;
-    r.target = "/v1/" + path;
-    r.remote = "10.0.0.7:40001";
-    if (!body.is_null()) r.body = body.dump();
-    if (!token.empty()) r.headers.emplace_back("x-vault-token", token);
-    const auto res = svc_->handle(r);
-    return {res.status, res.body.empty() ? json(nullptr) : json::parse(res.body)};
+    return test::call_api(*svc_, method, path, token, body, {}, "10.0.0.7:40001");
   }
 
   storage::inmem_backend store_;

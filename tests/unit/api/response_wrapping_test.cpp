@@ -11,6 +11,7 @@
 #include "api/response_wrapping.hpp"
 #include "api/service.hpp"
 #include "broker/storage/inmem_backend.hpp"
+#include "support/api_call.hpp"
 #include "support/manual_time.hpp"
 #include "support/seal.hpp"
 
@@ -44,20 +45,12 @@ class wrapping_api : public testing::Test {
     svc_ = std::make_unique<api::service>(s);
   }
 
-  struct answer {
-    int status;
-    json body;
-  };
+  using answer = test::api_answer;
   answer call(const std::string& method, const std::string& path, const std::string& token, json body = nullptr,
               const std::string& wrap_ttl = "") {
-    api::raw_request r;
-    r.method = method;
-    r.target = "/v1/" + path;
-    if (!body.is_null()) r.body = body.dump();
-    if (!token.empty()) r.headers.emplace_back("x-vault-token", token);
-    if (!wrap_ttl.empty()) r.headers.emplace_back("x-vault-wrap-ttl", wrap_ttl);
-    const auto res = svc_->handle(r);
-    return {res.status, res.body.empty() ? json(nullptr) : json::parse(res.body)};
+    std::vector<std::pair<std::string, std::string>> headers;
+    if (!wrap_ttl.empty()) headers.emplace_back("x-vault-wrap-ttl", wrap_ttl);
+    return test::call_api(*svc_, method, path, token, body, std::move(headers));
   }
   std::string token_with(const std::vector<std::string>& policies, bool no_default = false) {
     auto a = call("POST", "auth/token/create", root_, {{"policies", policies}, {"no_default_policy", no_default}});

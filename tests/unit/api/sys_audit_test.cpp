@@ -8,6 +8,7 @@
 #include "api/service.hpp"
 #include "broker/core/random.hpp"
 #include "broker/storage/inmem_backend.hpp"
+#include "support/api_call.hpp"
 #include "support/seal.hpp"
 
 using namespace credbroker;
@@ -30,18 +31,9 @@ class sys_audit_test : public testing::Test {
   }
   ~sys_audit_test() override { fs::remove_all(dir_); }
 
-  struct answer {
-    int status;
-    json body;
-  };
+  using answer = test::api_answer;
   answer call(const std::string& method, const std::string& path, const std::string& token, json body = nullptr) {
-    api::raw_request r;
-    r.method = method;
-    r.target = "/v1/" + path;
-    if (!body.is_null()) r.body = body.dump();
-    if (!token.empty()) r.headers.emplace_back("x-vault-token", token);
-    const auto res = svc_->handle(r);
-    return {res.status, res.body.empty() ? json(nullptr) : json::parse(res.body)};
+    return test::call_api(*svc_, method, path, token, body);
   }
   std::string log(const std::string& name) const { return (dir_ / name).string(); }
 

@@ -5,6 +5,7 @@
 #include "api/auth_mounts.hpp"
 #include "api/service.hpp"
 #include "broker/storage/inmem_backend.hpp"
+#include "support/api_call.hpp"
 #include "support/manual_time.hpp"
 #include "support/seal.hpp"
 
@@ -28,13 +29,8 @@ class sys_auth : public testing::Test {
   }
   std::pair<int, json> call(const std::string& method, const std::string& path, const std::string& token,
                             const json& body = nullptr) {
-    api::raw_request r;
-    r.method = method;
-    r.target = "/v1/" + path;
-    if (!body.is_null()) r.body = body.dump();
-    if (!token.empty()) r.headers.emplace_back("x-vault-token", token);
-    const auto res = svc_->handle(r);
-    return {res.status, res.body.empty() ? json(nullptr) : json::parse(res.body)};
+    auto a = test::call_api(*svc_, method, path, token, body);
+    return {a.status, std::move(a.body)};
   }
 
   storage::inmem_backend store_;

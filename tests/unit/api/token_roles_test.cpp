@@ -6,6 +6,7 @@
 #include "api/auth_mounts.hpp"
 #include "api/service.hpp"
 #include "broker/storage/inmem_backend.hpp"
+#include "support/api_call.hpp"
 #include "support/seal.hpp"
 
 using namespace credbroker;
@@ -25,18 +26,9 @@ class token_roles_api : public testing::Test {
         api::services{node_, *tokens_, nullptr, nullptr, &clock_, &policies_, tokens_.get(), nullptr});
   }
 
-  struct answer {
-    int status;
-    json body;
-  };
+  using answer = test::api_answer;
   answer call(const std::string& method, const std::string& path, const std::string& token, json body = nullptr) {
-    api::raw_request r;
-    r.method = method;
-    r.target = "/v1/" + path;
-    if (!body.is_null()) r.body = body.dump();
-    if (!token.empty()) r.headers.emplace_back("x-vault-token", token);
-    const auto res = svc_->handle(r);
-    return {res.status, res.body.empty() ? json(nullptr) : json::parse(res.body)};
+    return test::call_api(*svc_, method, path, token, body);
   }
   void policy(const std::string& name, const std::string& text) {
     ASSERT_EQ(call("PUT", "sys/policy/" + name, root_, {{"policy", text}}).status, 204);
