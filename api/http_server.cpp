@@ -617,4 +617,11 @@ std::size_t http_server::connections() const {
   return connections_.size();
 }
 
+std::size_t http_server::idle_connections() const {
+  std::lock_guard lock(mu_);
+  std::size_t n = 0;
+  for (const auto& [id, c] : connections_) n += c->state == phase::idle ? 1 : 0;
+  return n;
+}
+
 }  // namespace credbroker::api

@@ -96,6 +96,8 @@ class http_server {
   void shutdown(std::function<void()> on_drained);
 
   std::size_t connections() const;
+  // Of those, the ones waiting for the first byte of their next request (O(connections)).
+  std::size_t idle_connections() const;
   // The limit in force (options.max_connections, or auto_max_connections() when that was 0).
   std::size_t max_connections() const { return max_connections_; }
 

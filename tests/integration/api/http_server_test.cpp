@@ -281,13 +281,23 @@ TEST(http_server, max_connections_closes_the_oldest_idle) {
   api::server_options o;
   o.max_connections = 3;
   server_fixture srv(o);
+  // A client reads its answer before the server's side of the connection is idle again; the order
+  // of idleness is the order the server saw, so each step waits for the server to settle.
+  auto settle = [&](std::size_t n) {
+    for (int i = 0; i < 500 && srv.server().idle_connections() != n; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ASSERT_EQ(srv.server().idle_connections(), n);
+  };
   std::vector<std::unique_ptr<client>> idle;
   for (int i = 0; i < 3; ++i) {
     idle.push_back(std::make_unique<client>(srv.port()));
     EXPECT_EQ(idle.back()->request(http::verb::get, "/v1/sys/health").result_int(), 200u);
+    settle(idle.size());
   }
   // The second one is used again: the first is now the oldest idle.
   EXPECT_EQ(idle[1]->request(http::verb::get, "/v1/sys/health").result_int(), 200u);
+  settle(3);
   client fresh(srv.port());
   EXPECT_EQ(fresh.request(http::verb::get, "/v1/sys/health").result_int(), 200u);
   EXPECT_TRUE(idle[0]->closed_by_server(std::chrono::seconds(5)));
