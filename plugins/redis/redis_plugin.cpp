@@ -444,13 +444,28 @@ result<ok_t> redis_plugin::on_every_node(const settings& s, const std::vector<st
   return make_error(errc::unavailable, std::string(what) + " failed on " + failed + (done.empty() ? "" : " (done on " + done + ")"));
 }
 
+static bool logs_in(const std::string& host, int port, const std::string& username, const secret& password, int timeout);
+
+// A PING on the pool, then a fresh login per node: pooled sessions stay logged in after the root
+// password changed behind the broker's back, so only a new one proves the config still works.
 result<plugin::verify_response> redis_plugin::verify() {
   auto s = current();
   if (!s) return std::move(s).err();
   for (std::size_t i = 0; i < (*s)->nodes.size(); ++i) {
     auto pong = command(**s, i, {"PING"}, {});
     if (!pong) return std::move(pong).err();
-    if (pong->str != "PONG") return make_error(errc::unavailable, (*s)->nodes[i]->name() + ": unexpected answer to PING");
+    node& n = *(*s)->nodes[i];
+    if (pong->str != "PONG") return make_error(errc::unavailable, n.name() + ": unexpected answer to PING");
+    std::string user;
+    secret password;
+    {
+      std::lock_guard lock(n.mu);
+      user = n.username;
+      password = n.password;
+    }
+    if (!logs_in(n.host, n.port, user, password, (*s)->timeout_seconds)) {
+      return make_error(errc::unavailable, n.name() + ": a fresh login with the configured credentials fails");
+    }
   }
   return plugin::verify_response{};
 }

@@ -53,6 +53,8 @@ struct fake_database {
 
 class fake_plugin final : public plugin::database_plugin {
  public:
+  // A creation statement the fake refuses as a database refuses a syntax error.
+  static constexpr const char* invalid_statement = "INVALID STATEMENT";
   explicit fake_plugin(std::shared_ptr<fake_database> db) : db_(std::move(db)) {}
   std::string type() const override { return "fake"; }
   std::vector<std::string> config_keys() const override {
@@ -83,7 +85,11 @@ class fake_plugin final : public plugin::database_plugin {
     std::lock_guard lock(db_->mu);
     ++db_->new_user_calls;
     if (db_->down) return make_error(errc::unavailable, "database down");
+    if (closed_) return make_error(errc::internal, "plugin is closed");
     if (r.statements.empty()) return make_error(errc::invalid_request, "empty creation statements");
+    for (const auto& st : r.statements) {
+      if (st == invalid_statement) return make_error(errc::invalid_request, "syntax error at or near \"INVALID\"");
+    }
     if (db_->fail_new_user) return make_error(errc::internal, "syntax error");
     db_->users[r.username] = r.password.reveal();
     db_->valid_until[r.username] = r.expiration;
@@ -125,7 +131,11 @@ class fake_plugin final : public plugin::database_plugin {
   }
   result<plugin::verify_response> verify() override {
     std::lock_guard lock(db_->mu);
+    if (closed_) return make_error(errc::internal, "plugin is closed");
     if (db_->down) return make_error(errc::unavailable, "down");
+    if (!db_->root_password.empty() && config_.value("password", "") != db_->root_password) {
+      return make_error(errc::unavailable, "password authentication failed");
+    }
     return plugin::verify_response{};
   }
   result<ok_t> end_sessions(const std::string& boot) override {
@@ -138,7 +148,11 @@ class fake_plugin final : public plugin::database_plugin {
     db_->in_flight.erase(boot);  // terminated: their transactions roll back
     return ok_v;
   }
-  result<plugin::close_response> close() override { return plugin::close_response{}; }
+  result<plugin::close_response> close() override {
+    std::lock_guard lock(db_->mu);
+    closed_ = true;
+    return plugin::close_response{};
+  }
   plugin::pool_stats pool() const override {
     std::lock_guard lock(db_->mu);
     return db_->pool;
@@ -149,6 +163,7 @@ class fake_plugin final : public plugin::database_plugin {
   nlohmann::json config_;
   std::string boot_;
   int counter_ = 0;
+  bool closed_ = false;  // guarded by db_->mu
 };
 
 }  // namespace credbroker::testing_support
