@@ -17,31 +17,13 @@
 
 #include "fuzz/fuzz_targets.hpp"
 #include "plugins/postgres/statements.hpp"
+#include "tests/support/libpq_quoting.hpp"
 
 namespace {
 
 using namespace credbroker::plugins::postgres;
 
-// libpq's escaping (PQescapeStringConn): ' doubled, \ doubled too with the setting off.
-quoting libpq_like(bool standard) {
-  return {[standard](std::string_view v) {
-            std::string out = "'";
-            for (char c : v) {
-              if (c == '\'' || (c == '\\' && !standard)) out += c;
-              out += c;
-            }
-            return out + "'";
-          },
-          [](std::string_view v) {
-            std::string out = "\"";
-            for (char c : v) {
-              if (c == '"') out += '"';
-              out += c;
-            }
-            return out + "\"";
-          },
-          standard};
-}
+using credbroker::test::libpq_like;
 
 // The lexical shape of sql: kinds in order, the code text between literals, comments, and the shape
 // of dollar quotes that hold code. What a value may change: only the contents of its literals, and

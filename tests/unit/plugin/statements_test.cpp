@@ -2,30 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include "support/libpq_quoting.hpp"
+
 namespace credbroker::plugins::postgres {
 namespace {
 
-// The same rules as libpq's quoting (PQescapeStringConn): ' doubled; \ doubled too when the
-// session's standard_conforming_strings is off.
-quoting libpq_like(bool standard_conforming_strings) {
-  return {[standard_conforming_strings](std::string_view v) {
-            std::string out = "'";
-            for (char c : v) {
-              if (c == '\'' || (c == '\\' && !standard_conforming_strings)) out += c;
-              out += c;
-            }
-            return out + "'";
-          },
-          [](std::string_view v) {
-            std::string out = "\"";
-            for (char c : v) {
-              if (c == '"') out += '"';
-              out += c;
-            }
-            return out + "\"";
-          },
-          standard_conforming_strings};
-}
+using test::libpq_like;
 const quoting q = libpq_like(true);
 
 TEST(statements, split_as_vault) {
