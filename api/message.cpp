@@ -92,6 +92,8 @@ int http_status(const std::error_code& code) {
     case errc::storage_failure:
     case errc::integrity_failure:
     case errc::internal: return 500;
+    case errc::role_not_allowed: return 500;  // Vault's database backend answers a plain error
+    case errc::lease_not_found: return 400;   // Vault: renew and lookup answer 400
   }
   return 500;
 }

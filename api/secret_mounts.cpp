@@ -295,7 +295,7 @@ secret_mounts::settle_counts secret_mounts::settle(const std::vector<std::string
   for (const auto& id : ids) {
     auto l = s_.leases.lookup(id);
     if (!l) {
-      if (l.err().code != make_error_code(errc::not_found)) out.left.push_back(id);
+      if (l.err().code != make_error_code(errc::lease_not_found)) out.left.push_back(id);
       continue;  // not found: revoked meanwhile
     }
     if (l->state != leases::lease_state::pending) continue;

@@ -37,7 +37,7 @@ std::vector<route> sys_lease_routes(lease_manager& m, const clock& clk) {
     if (id.empty()) return reply::fail(400, "lease_id must be specified");
     auto l = m.lookup(id);
     if (!l) {
-      if (l.err().code == make_error_code(errc::not_found)) return reply::fail(400, "invalid lease");
+      if (l.err().code == make_error_code(errc::lease_not_found)) return reply::fail(400, "invalid lease");
       return reply::fail(l.err());
     }
     const auto ttl = std::chrono::duration_cast<std::chrono::seconds>(l->expire_time - clk.now()).count();

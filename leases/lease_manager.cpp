@@ -60,7 +60,7 @@ void lease_manager::post_counted(std::string_view key, F f) {
 result<lease> lease_manager::load(const std::string& id) const {
   auto raw = store_.get(lease_storage_prefix + id);
   if (!raw) return std::move(raw).err();
-  if (!raw->has_value()) return make_error(errc::not_found, "lease not found");
+  if (!raw->has_value()) return make_error(errc::lease_not_found, "lease not found");
   return decode(**raw);
 }
 
@@ -191,20 +191,14 @@ result<renew_result> lease_manager::renew(const std::string& id, seconds increme
   // while waiting for the executor (a revocation of the same lease holding the connection's last
   // slot would wait for the lock, and the renew for the slot).
   auto stored = load(id);
-  if (!stored) {
-    if (stored.err().code == make_error_code(errc::not_found)) return make_error(errc::invalid_request, "lease not found");
-    return std::move(stored).err();
-  }
+  if (!stored) return std::move(stored).err();
   return exec_.call(revoker_.connection_key(*stored), [&] { return renew_now(id, increment); });
 }
 
 result<renew_result> lease_manager::renew_now(const std::string& id, seconds increment) {
   const auto per_lease = locks_.lock(id);  // a revocation running now cannot be undone by our store
   auto l = load(id);
-  if (!l) {
-    if (l.err().code == make_error_code(errc::not_found)) return make_error(errc::invalid_request, "lease not found");
-    return std::move(l).err();
-  }
+  if (!l) return std::move(l).err();
   const time_point now = clock_.now();
   if (l->state == lease_state::irrevocable || l->state == lease_state::revoking) {
     return make_error(errc::invalid_request, "lease is expired and has failed previous revocation attempts");
@@ -242,7 +236,7 @@ status lease_manager::attempt_revoke(const std::string& id, bool force) {
   const auto per_lease = locks_.lock(id);
   // Read under the lease's lock: a renew or another revocation may have changed it.
   auto fresh = load(id);
-  if (!fresh) return fresh.err().code == make_error_code(errc::not_found) ? status(ok_v) : status(std::move(fresh).err());
+  if (!fresh) return fresh.err().code == make_error_code(errc::lease_not_found) ? status(ok_v) : status(std::move(fresh).err());
   lease l = std::move(*fresh);
   auto s = revoker_.revoke(l);
   if (s || force) {  // force: the database's answer is ignored (Vault's revoke-force)
@@ -280,7 +274,7 @@ status lease_manager::attempt_revoke(const std::string& id, bool force) {
 status lease_manager::revoke(const std::string& id) {
   auto l = load(id);
   if (!l) {
-    if (l.err().code == make_error_code(errc::not_found)) return ok_v;
+    if (l.err().code == make_error_code(errc::lease_not_found)) return ok_v;
     return std::move(l).err();
   }
   return exec_.call(revoker_.connection_key(*l), [this, &id] { return attempt_revoke(id); });
@@ -352,7 +346,7 @@ status lease_manager::expire_now(const std::string& id) {
   if (defer_if_in_flight(id)) return ok_v;
   const auto per_lease = locks_.lock(id);
   auto l = load(id);
-  if (!l) return l.err().code == make_error_code(errc::not_found) ? status(ok_v) : status(std::move(l).err());
+  if (!l) return l.err().code == make_error_code(errc::lease_not_found) ? status(ok_v) : status(std::move(l).err());
   const time_point now = clock_.now();
   if (l->expire_time > now) l->expire_time = now;
   if (l->state == lease_state::revoking || l->state == lease_state::irrevocable) l->next_attempt = now;
@@ -375,7 +369,7 @@ status lease_manager::expire_by_token(const std::string& accessor) {
   if (!s) return s;
   for (const auto& id : ids) {
     auto l = load(id);
-    if (!l && l.err().code == make_error_code(errc::not_found)) {
+    if (!l && l.err().code == make_error_code(errc::lease_not_found)) {
       (void)store_.remove(dir + id);  // the lease went another way (revoke-force): drop the stale entry
       continue;
     }
@@ -487,7 +481,7 @@ std::vector<std::string> lease_manager::take_pending() {
 
 status lease_manager::forget(const std::string& id) {
   auto l = load(id);
-  if (!l) return l.err().code == make_error_code(errc::not_found) ? status(ok_v) : status(std::move(l).err());
+  if (!l) return l.err().code == make_error_code(errc::lease_not_found) ? status(ok_v) : status(std::move(l).err());
   std::vector<storage::operation> ops;
   ops.push_back(storage::operation::remove(lease_storage_prefix + id));
   if (!l->token_accessor.empty()) {

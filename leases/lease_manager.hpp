@@ -146,7 +146,7 @@ class lease_manager {
   // Removes one lease record without calling the database (issuance rolled back).
   status forget(const std::string& id);
   // pending -> active for a lease left pending by an earlier run, durably (start-up settlement); its
-  // boot is cleared. errc::not_found when a revocation removed it meanwhile.
+  // boot is cleared. errc::lease_not_found when a revocation removed it meanwhile.
   status activate_stored(const std::string& id);
 
   std::vector<lease> irrevocable() const;

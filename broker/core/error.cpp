@@ -20,6 +20,8 @@ class category final : public std::error_category {
       case errc::integrity_failure: return "integrity check failed";
       case errc::unavailable: return "unavailable";
       case errc::internal: return "internal error";
+      case errc::role_not_allowed: return "role not allowed";
+      case errc::lease_not_found: return "lease not found";
     }
     return "unknown error";
   }

@@ -1,6 +1,6 @@
 #pragma once
-// Error codes that cross component boundaries, in credbroker's own std::error_category.
-// Each code maps to one HTTP status in api/ (see api/wire.cpp); below api nothing knows HTTP.
+// Error codes that cross component boundaries, in credbroker's own std::error_category. Each names
+// what went wrong in the broker's terms; api/message.cpp alone maps them to Vault's HTTP statuses.
 #include <string>
 #include <system_error>
 
@@ -8,17 +8,19 @@ namespace credbroker {
 
 enum class errc {
   ok = 0,
-  invalid_request,        // caller's input is wrong (400)
-  permission_denied,      // missing/invalid token or ACL denial (403)
-  not_found,              // the thing asked for does not exist (404)
-  unsupported_path,       // no route under an existing mount (404)
-  unsupported_operation,  // route exists, verb does not (405)
-  sealed,                 // barrier sealed (503)
-  not_initialized,        // storage never initialised (501 on health, 400 elsewhere)
-  storage_failure,        // backend could not read/write (500)
-  integrity_failure,      // stored value failed authentication (500)
-  unavailable,            // dependency (database) unreachable or timed out (503/500)
-  internal,               // a bug or unexpected condition (500)
+  invalid_request,        // the caller's input is wrong (a value, a missing field, a bad template)
+  permission_denied,      // no token, an unknown or expired one, or the ACL refuses the path
+  not_found,              // the thing asked for does not exist
+  unsupported_path,       // no route under an existing mount
+  unsupported_operation,  // the route exists, the verb does not
+  sealed,                 // the barrier is sealed
+  not_initialized,        // the storage was never initialised
+  storage_failure,        // the backend could not read or write
+  integrity_failure,      // a stored value failed authentication
+  unavailable,            // a dependency (a database, a peer) is unreachable or timed out
+  internal,               // a bug or unexpected condition
+  role_not_allowed,       // the role exists, but its connection's allowed_roles does not name it
+  lease_not_found,        // no lease has that id (never issued, or revoked and forgotten)
 };
 
 const std::error_category& credbroker_category() noexcept;

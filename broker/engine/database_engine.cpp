@@ -528,7 +528,7 @@ result<issued_creds> database_engine::issue(const std::string& role_name, const 
   const connection_config* cfg = config->get();
   const bool allowed = std::any_of(cfg->allowed_roles.begin(), cfg->allowed_roles.end(),
                                    [&](const std::string& g) { return glob_match(g, role_name); });
-  if (!allowed) return make_error(errc::internal, "\"" + role_name + "\" is not an allowed role");
+  if (!allowed) return make_error(errc::role_not_allowed, "\"" + role_name + "\" is not an allowed role");
   if (ro.credential_type != "password") {
     return make_error(errc::invalid_request, "unsupported credential_type: \"" + ro.credential_type + "\"");
   }

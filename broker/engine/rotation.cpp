@@ -359,7 +359,7 @@ result<static_role> database_engine::static_creds(const std::string& name) {
   if (!cfg) return std::move(cfg).err();
   const auto& allowed = (*cfg)->allowed_roles;
   if (!std::any_of(allowed.begin(), allowed.end(), [&](const std::string& g) { return glob_match(g, name); })) {
-    return make_error(errc::internal, "\"" + name + "\" is not an allowed role");
+    return make_error(errc::role_not_allowed, "\"" + name + "\" is not an allowed role");
   }
   return std::move(**r);
 }

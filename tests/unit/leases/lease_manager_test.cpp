@@ -341,7 +341,7 @@ TEST_F(lease_manager_test, revoke_force_drops_the_users_it_can_and_forgets_the_r
   ASSERT_TRUE(mgr_->revoke_force("db/creds/a").ok());
   std::sort(revoker_.revoked.begin(), revoker_.revoked.end());
   EXPECT_EQ(revoker_.revoked, (std::vector<std::string>{reachable.id, gone.id}));
-  EXPECT_EQ(mgr_->lookup(gone.id).err().code, make_error_code(errc::not_found));
+  EXPECT_EQ(mgr_->lookup(gone.id).err().code, make_error_code(errc::lease_not_found));
   EXPECT_EQ(mgr_->count(), 0u);
   EXPECT_TRUE(mgr_->irrevocable().empty());
   std::size_t index_entries = 0;
@@ -439,7 +439,7 @@ TEST_F(lease_manager_test, revocations_reaching_an_issuance_in_flight_are_handed
     ASSERT_TRUE(a);
     EXPECT_FALSE(*a) << "the issuer must learn that its lease was revoked";
     ASSERT_TRUE(mgr_->forget(l.id));
-    EXPECT_EQ(mgr_->lookup(l.id).err().code, make_error_code(errc::not_found));
+    EXPECT_EQ(mgr_->lookup(l.id).err().code, make_error_code(errc::lease_not_found));
   }
   EXPECT_EQ(mgr_->count(), 0u);
 }
