@@ -60,10 +60,10 @@ struct new_user_request {
   std::vector<std::string> statements;       // the role's creation statements
   std::vector<std::string> rollback_statements;
   secret password;
+  time_point expiration;  // the database-side expiry (the broker passes lease expiry + 5 s)
   // A lower bound of the password's entropy in bits, from the policy that generated it
   // (engine/password_policy.hpp); 0: unknown. A plugin may skip key stretching at >= 100 bits.
   double password_entropy_bits = 0;
-  time_point expiration;  // the database-side expiry (the broker passes lease expiry + 5 s)
 };
 
 struct change_password {
