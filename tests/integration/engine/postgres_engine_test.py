@@ -332,6 +332,7 @@ class ScramIterations(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
+        cls.broker.call("PUT", "sys/leases/revoke-prefix/database/creds")  # the roles leave the shared server
         cls.broker.destroy()
 
     def verifier(self, user):
