@@ -165,8 +165,12 @@ route role_route(engine_ptr e) {
     if (auto v = fd.get_strings("renew_statements")) ro.renew_statements = *v;
     if (auto v = fd.get_string("credential_type")) ro.credential_type = *v;
     if (auto v = fd.get_json("credential_config")) ro.credential_config = *v;
-    if (auto s = e->write_role(std::move(ro)); !s) return reply::fail(s.err());
-    return reply::empty();
+    auto warnings = e->write_role(std::move(ro));
+    if (!warnings) return reply::fail(warnings.err());
+    if (warnings->empty()) return reply::empty();
+    reply out = reply::with_data(nullptr);
+    out.warnings = std::move(*warnings);
+    return out;
   };
   r.operations[operation::create] = write;
   r.operations[operation::update] = write;

@@ -267,6 +267,56 @@ inline cell broker_creds_cell(broker_process& broker, unsigned c, int seconds, c
   });
 }
 
+// The same load from wrk, an HTTP client outside this process (apt-get install wrk): `c` keep-alive
+// connections on 2 threads for `seconds`, the broker's CPU measured over it. Rate, p50 and p99 from
+// wrk's --latency report; errors: non-2xx answers and socket errors. Exits if wrk is missing.
+inline cell wrk_cell(broker_process& broker, unsigned c, int seconds, const std::string& path) {
+  const auto script = broker.dir() / "wrk.lua";
+  std::ofstream(script) << "wrk.method = \"GET\"\nwrk.headers[\"X-Vault-Token\"] = \"" << broker.token() << "\"\n";
+  const auto out = broker.dir() / "wrk.out";
+  const std::string cmd = "wrk --latency -t " + std::to_string(std::min(2u, c)) + " -c " + std::to_string(c) + " -d " +
+                          std::to_string(seconds) + "s -s " + script.string() + " http://127.0.0.1:" +
+                          std::to_string(broker.port()) + "/v1/" + path + " > " + out.string() + " 2>&1";
+  cell result = measured(broker.pid(), [&] {
+    cell w;
+    if (std::system(cmd.c_str()) != 0) {
+      std::fprintf(stderr, "wrk failed (is it installed? apt-get install wrk); see %s\n", out.c_str());
+      std::exit(1);
+    }
+    std::ifstream in(out);
+    std::string line;
+    auto ms = [](const std::string& v) {  // "1.23ms", "812.00us", "1.02s"
+      const double x = std::stod(v);
+      if (v.find("us") != std::string::npos) return x / 1000;
+      if (v.find("ms") != std::string::npos) return x;
+      return x * 1000;
+    };
+    double total = 0;
+    while (std::getline(in, line)) {
+      std::istringstream f(line);
+      std::string a, b;
+      f >> a >> b;
+      if (a == "Requests/sec:") w.per_second = std::stod(b);
+      if (a == "50%") w.p50_ms = ms(b);
+      if (a == "99%") w.p99_ms = ms(b);
+      if (line.find("requests in") != std::string::npos) total = std::stod(a);
+      if (a == "Non-2xx") w.errors += std::stoul(line.substr(line.rfind(' ') + 1));
+      if (a == "Socket") {  // "Socket errors: connect 0, read 0, write 0, timeout 0"
+        for (char& ch : line) {
+          if (ch == ',') ch = ' ';
+        }
+        std::istringstream e(line.substr(line.find(':') + 1));
+        std::string kind;
+        std::size_t n = 0;
+        while (e >> kind >> n) w.errors += n;
+      }
+    }
+    w.done = static_cast<std::size_t>(total) - std::min(w.errors, static_cast<std::size_t>(total));
+    return w;
+  });
+  return result;
+}
+
 // One row of the results table (means of the rounds).
 inline void print_header() {
   std::printf("| concurrency | raw creds/s | raw p50 ms | raw p99 ms | broker creds/s | broker p50 ms | broker p99 ms | ratio | "
@@ -305,6 +355,78 @@ void run_table(const std::vector<unsigned>& levels, Raw raw_cell, Broker broker_
       cleanup();
     }
     print_row(c, raw, brk);
+  }
+}
+
+inline double mean_of(const std::vector<cell>& x, double cell::*f) {
+  double sum = 0;
+  for (const auto& e : x) sum += e.*f;
+  return x.empty() ? 0 : sum / static_cast<double>(x.size());
+}
+
+// Two raw baselines and the broker driven by two clients (this process's and wrk), alternating
+// twice per concurrency, each cell followed by cleanup(); the ratios use the broker's cells from
+// this process's client and from wrk separately.
+template <class Raw, class RawSame, class Broker, class Wrk, class Cleanup>
+void run_verifier_table(const std::vector<unsigned>& levels, Raw raw_plain, RawSame raw_same, Broker broker_cell,
+                        Wrk wrk, Cleanup cleanup) {
+  std::printf("| concurrency | raw plaintext creds/s | raw same verifier creds/s | broker creds/s (p50 / p99 ms) | "
+              "broker via wrk creds/s (p50 / p99 ms) | broker / raw same | wrk / raw same | broker / raw plaintext | "
+              "wrk / raw plaintext | broker CPU ms/cred (client / wrk) | errors |\n");
+  std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  for (unsigned c : levels) {
+    std::vector<cell> plain, same, brk, w;
+    for (int round = 0; round < 2; ++round) {
+      plain.push_back(raw_plain(c));
+      cleanup();
+      same.push_back(raw_same(c));
+      cleanup();
+      brk.push_back(broker_cell(c));
+      cleanup();
+      w.push_back(wrk(c));
+      cleanup();
+    }
+    std::size_t errors = 0;
+    for (const auto* v : {&plain, &same, &brk, &w}) {
+      for (const auto& e : *v) errors += e.errors;
+    }
+    const double rp = mean_of(plain, &cell::per_second), rs = mean_of(same, &cell::per_second);
+    const double b = mean_of(brk, &cell::per_second), bw = mean_of(w, &cell::per_second);
+    std::printf("| %u | %.0f | %.0f | %.0f (%.2f / %.2f) | %.0f (%.2f / %.2f) | %.2f | %.2f | %.1f | %.1f | %.3f / %.3f | %zu |\n",
+                c, rp, rs, b, mean_of(brk, &cell::p50_ms), mean_of(brk, &cell::p99_ms), bw, mean_of(w, &cell::p50_ms),
+                mean_of(w, &cell::p99_ms), b / rs, bw / rs, b / rp, bw / rp, mean_of(brk, &cell::cpu_ms_per_op),
+                mean_of(w, &cell::cpu_ms_per_op), errors);
+    std::fflush(stdout);
+  }
+}
+
+// Raw, the broker driven by this process's client and by wrk, alternating twice per concurrency.
+template <class Raw, class Broker, class Wrk, class Cleanup>
+void run_wrk_table(const std::vector<unsigned>& levels, Raw raw_cell, Broker broker_cell, Wrk wrk, Cleanup cleanup) {
+  std::printf("| concurrency | raw creds/s | broker creds/s (p50 / p99 ms) | broker via wrk creds/s (p50 / p99 ms) | "
+              "broker / raw | wrk / raw | broker CPU µs/cred (client / wrk) | cores busy raw / broker / wrk | errors |\n");
+  std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+  for (unsigned c : levels) {
+    std::vector<cell> raw, brk, w;
+    for (int round = 0; round < 2; ++round) {
+      raw.push_back(raw_cell(c));
+      cleanup();
+      brk.push_back(broker_cell(c));
+      cleanup();
+      w.push_back(wrk(c));
+      cleanup();
+    }
+    std::size_t errors = 0;
+    for (const auto* v : {&raw, &brk, &w}) {
+      for (const auto& e : *v) errors += e.errors;
+    }
+    const double r = mean_of(raw, &cell::per_second), b = mean_of(brk, &cell::per_second), bw = mean_of(w, &cell::per_second);
+    std::printf("| %u | %.0f | %.0f (%.2f / %.2f) | %.0f (%.2f / %.2f) | %.2f | %.2f | %.0f / %.0f | %.2f / %.2f / %.2f | %zu |\n",
+                c, r, b, mean_of(brk, &cell::p50_ms), mean_of(brk, &cell::p99_ms), bw, mean_of(w, &cell::p50_ms),
+                mean_of(w, &cell::p99_ms), b / r, bw / r, 1000 * mean_of(brk, &cell::cpu_ms_per_op),
+                1000 * mean_of(w, &cell::cpu_ms_per_op), 2 * mean_of(raw, &cell::machine_busy),
+                2 * mean_of(brk, &cell::machine_busy), 2 * mean_of(w, &cell::machine_busy), errors);
+    std::fflush(stdout);
   }
 }
 

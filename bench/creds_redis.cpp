@@ -1,5 +1,6 @@
 // Issuance throughput against Redis (issue 7's goal), in one run on the same server:
-//   raw     ACL SETUSER <name> on ><20 chars> ~* +@read with hiredis, one connection per client thread
+//   raw     ACL SETUSER <name> on #<sha256 of 20 chars> ~* +@read with hiredis, one connection per client
+//           thread (the hashed form the broker sends; the client hashes, as the broker does)
 //   broker  GET /v1/database/creds/bench on the real credbroker binary (SQLite storage: every lease is
 //           durable before its user exists; request log on) over keep-alive HTTP, one connection per
 //           client thread; the role's rules are the same; max_open_connections = the concurrency
@@ -9,11 +10,15 @@
 // For each concurrency: raw, broker, raw, broker, each for S seconds; creds/s, p50, p99, the ratio,
 // the broker's CPU per credential and how busy the machine was. Users are dropped between cells.
 //
-// Usage: [BENCH_AUDIT=1] bench_creds_redis [seconds_per_cell=10] [concurrency...=1 8 64]
+// BENCH_WRK=1 adds the broker driven by wrk (an external HTTP client; apt-get install wrk) to each
+// concurrency, alternating with the other two cells.
+//
+// Usage: [BENCH_AUDIT=1 | BENCH_WRK=1] bench_creds_redis [seconds_per_cell=10] [concurrency...=1 8 64]
 // Needs the throwaway Redis (scripts/test-servers.sh start; source its env file).
 #include <hiredis/hiredis.h>
 
 #include "bench/broker_driver.hpp"
+#include "plugins/redis/parsers.hpp"
 
 using namespace credbroker::bench;
 
@@ -75,7 +80,7 @@ int main(int argc, char** argv) {
     return measured(broker.pid(), [&] {
       return run_cell(c, seconds, make_raw, [&](std::unique_ptr<redis_conn>& conn) {
         return conn->argv({"ACL", "SETUSER", rprefix + credbroker::random_alnum(20), "on",
-                           ">" + credbroker::random_alnum(20), "~*", "+@read"});
+                           credbroker::plugins::redis::acl_password(credbroker::random_alnum(20)), "~*", "+@read"});
       });
     });
   };
@@ -107,6 +112,16 @@ int main(int argc, char** argv) {
   std::printf("Redis%s\n", replica ? " (primary + replica: every broker credential written to both)" : "");
   if (const char* a = std::getenv("BENCH_AUDIT"); a != nullptr && std::string(a) == "1") {
     run_audit_table(broker, levels, broker_cell, cleanup);
+    return 0;
+  }
+  if (const char* w = std::getenv("BENCH_WRK"); w != nullptr && std::string(w) == "1") {
+    run_wrk_table(
+        levels, raw_cell, broker_cell,
+        [&](unsigned c) {
+          configure(c);
+          return wrk_cell(broker, c, seconds, "database/creds/bench");
+        },
+        cleanup);
     return 0;
   }
   run_table(levels, raw_cell, broker_cell, cleanup);

@@ -142,6 +142,13 @@ bool only_pool_settings_differ(const nlohmann::json& before, const nlohmann::jso
 
 }  // namespace
 
+std::string role_password_policy(const connection_config& c, const nlohmann::json& credential_config) {
+  if (auto p = credential_config.find("password_policy"); p != credential_config.end() && p->is_string()) {
+    return p->get<std::string>();
+  }
+  return c.password_policy;
+}
+
 bool glob_match(std::string_view p, std::string_view s) {
   // Iterative wildcard match with backtracking on the last '*'.
   std::size_t pi = 0, si = 0, star = std::string_view::npos, mark = 0;
@@ -372,6 +379,7 @@ result<std::vector<std::string>> database_engine::write_config(config_update u) 
   c.details = init->config;
   if (auto s = store_config(c); !s) return std::move(s).err();
   schedule_root(c);
+  for (auto& w : policy_warnings(*inst, c.password_policy)) warnings.push_back(std::move(w));
   install_instance(c.name, std::move(inst));
   if (auto url = c.details.find("connection_url"); url != c.details.end() && url->is_string()) {
     if (literal_url_password(url->get<std::string>())) {
@@ -487,7 +495,23 @@ status database_engine::store_config(const connection_config& c) {
   return ok_v;
 }
 
-status database_engine::write_role(role r) {
+std::vector<std::string> database_engine::policy_warnings(const plugin::database_plugin& inst,
+                                                          const std::string& policy) {
+  auto bits = passwords_.entropy_bits(policy);
+  if (!bits || !bits->has_value()) return {};
+  return inst.password_warnings(**bits);
+}
+
+void database_engine::add_policy_warnings(const std::string& db_name, const nlohmann::json& credential_config,
+                                          std::vector<std::string>& warnings) {
+  auto cfg = config_ptr(db_name);
+  if (!cfg || !*cfg) return;  // a role may be written before its connection
+  auto inst = instance(db_name);
+  if (!inst) return;
+  for (auto& w : policy_warnings(**inst, role_password_policy(**cfg, credential_config))) warnings.push_back(std::move(w));
+}
+
+result<std::vector<std::string>> database_engine::write_role(role r) {
   if (r.db_name.empty()) return make_error(errc::invalid_request, "database name is required");
   if (auto st = load_static_role(r.name); st && st->has_value()) {
     return make_error(errc::invalid_request, "Role and Static Role names must be unique");
@@ -504,10 +528,12 @@ status database_engine::write_role(role r) {
   strip(r.revocation_statements);
   strip(r.rollback_statements);
   strip(r.renew_statements);
-  if (auto s = store_.put(prefix_ + "role/" + r.name, to_json(r).dump()); !s) return s;
+  if (auto s = store_.put(prefix_ + "role/" + r.name, to_json(r).dump()); !s) return std::move(s).err();
+  std::vector<std::string> warnings;
+  add_policy_warnings(r.db_name, r.credential_config, warnings);
   const std::string name = r.name;
   cache_set_role(name, std::make_shared<const role>(std::move(r)));
-  return ok_v;
+  return warnings;
 }
 
 status database_engine::delete_role(const std::string& name) {
@@ -540,11 +566,7 @@ result<issued_creds> database_engine::issue(const std::string& role_name, const 
   if (!inst) return std::move(inst).err();
   auto username = (*inst)->generate_username({caller.display_name, role_name});
   if (!username) return std::move(username).err();
-  std::string policy = cfg->password_policy;
-  if (auto p = ro.credential_config.find("password_policy"); p != ro.credential_config.end() && p->is_string()) {
-    policy = p->get<std::string>();
-  }
-  auto password = passwords_.generate(policy);
+  auto password = passwords_.generate_rated(role_password_policy(*cfg, ro.credential_config));
   if (!password) return std::move(password).err();
 
   leases::lease l;
@@ -568,7 +590,8 @@ result<issued_creds> database_engine::issue(const std::string& role_name, const 
   nu.username = l.username;
   nu.statements = ro.creation_statements;
   nu.rollback_statements = ro.rollback_statements;
-  nu.password = *password;
+  nu.password = password->password;
+  nu.password_entropy_bits = password->entropy_bits;
   nu.expiration = l.expire_time + db_expiry_buffer;
   // Nothing may be left when the answer is an error: delete (idempotent) before forgetting the lease;
   // if even that fails, the pending lease stays and is revoked at its expiry.
@@ -591,7 +614,7 @@ result<issued_creds> database_engine::issue(const std::string& role_name, const 
     roll_back();  // revoked (its token, its prefix) while the user was being created
     return make_error(errc::internal, "lease " + l.id + " was revoked while its credentials were being issued");
   }
-  return issued_creds{l.id, l.username, std::move(*password), ttl->ttl, std::move(ttl->warnings)};
+  return issued_creds{l.id, l.username, std::move(password->password), ttl->ttl, std::move(ttl->warnings)};
 }
 
 status database_engine::revoke(const leases::lease& l) {

@@ -183,14 +183,17 @@ class database_engine : public std::enable_shared_from_this<database_engine> {
   time_point now() const { return clock_.now(); }
 
   result<std::optional<connection_config>> read_config(const std::string& name);
-  // Returns warnings. Errors (400): "empty plugin name", "error creating database object: ...".
+  // Returns warnings (also the plugin's about the connection's password policy). Errors (400):
+  // "empty plugin name", "error creating database object: ...".
   result<std::vector<std::string>> write_config(config_update u);
   status delete_config(const std::string& name);
   result<std::vector<std::string>> list_configs();
   status reset(const std::string& name);
 
   result<std::optional<role>> read_role(const std::string& name);
-  status write_role(role r);
+  // Returns warnings: the connection's plugin's about the role's password policy (PostgreSQL: too
+  // weak for its scram_iterations, so 4096 are used).
+  result<std::vector<std::string>> write_role(role r);
   status delete_role(const std::string& name);
   result<std::vector<std::string>> list_roles();
 
@@ -224,7 +227,7 @@ class database_engine : public std::enable_shared_from_this<database_engine> {
   // Static roles (static-roles/:name, static-creds/:name, rotate-role/:name). A create rotates the
   // password at once (and fails, storing nothing, if that fails).
   result<std::optional<static_role>> read_static_role(const std::string& name);
-  // Returns warnings (skip_import_rotation without a password).
+  // Returns warnings (skip_import_rotation without a password; the plugin's about the password policy).
   result<std::vector<std::string>> write_static_role(static_role_update u);
   status delete_static_role(const std::string& name);  // the database account stays
   result<std::vector<std::string>> list_static_roles();
@@ -259,6 +262,12 @@ class database_engine : public std::enable_shared_from_this<database_engine> {
 
  private:
   result<std::shared_ptr<plugin::database_plugin>> instance(const std::string& name);
+  // The plugin's warnings about passwords of `policy` ("" = the default). A policy that does not
+  // exist yet gives none: it is checked when a password is generated.
+  std::vector<std::string> policy_warnings(const plugin::database_plugin& inst, const std::string& policy);
+  // Adds policy_warnings for a role's policy on `db_name` when its connection exists.
+  void add_policy_warnings(const std::string& db_name, const nlohmann::json& credential_config,
+                           std::vector<std::string>& warnings);
   // A new plugin instance of `plugin_name`, initialised with `details` (verify: log in now); not
   // registered anywhere yet.
   result<std::shared_ptr<plugin::database_plugin>> open_instance(const std::string& plugin_name,
@@ -325,6 +334,10 @@ rotation_state rotation_from_json(const nlohmann::json& j);
 
 // Vault's StrListContainsGlob: '*' anywhere in an entry matches any run of characters.
 bool glob_match(std::string_view pattern, std::string_view s);
+
+// The password policy of a role or static role: its credential_config's password_policy, else the
+// connection's ("" = the default generator).
+std::string role_password_policy(const connection_config& c, const nlohmann::json& credential_config);
 
 // The lease manager's revoker for every database mount: routes a lease to the engine whose mount
 // its id starts with. Thread-safe; mounts come and go while leases are revoked.

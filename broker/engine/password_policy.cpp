@@ -1,6 +1,7 @@
 #include "broker/engine/password_policy.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "broker/core/hcl.hpp"
@@ -80,6 +81,7 @@ result<password_policy> parse_password_policy(std::string_view text) {
                                                  " characters, more than the length " + std::to_string(p.length));
   }
   p.charset = uni;
+  p.entropy_bits = password_entropy_bits(p);
   if (auto test = generate_password(p); !test) return std::move(test).err();
   return p;
 }
@@ -103,7 +105,47 @@ password_policy default_password_policy() {
   p.length = 20;
   p.rules = {{"abcdefghijklmnopqrstuvwxyz", 1}, {"ABCDEFGHIJKLMNOPQRSTUVWXYZ", 1}, {"0123456789", 1}, {"-", 1}};
   for (const auto& r : p.rules) p.charset += r.charset;
+  p.entropy_bits = password_entropy_bits(p);
   return p;
+}
+
+namespace {
+
+// P[Binomial(n, q) < m], summed in log space (n up to 4096: the terms under- and overflow doubles).
+double binomial_below(int n, double q, int m) {
+  if (m <= 0) return 0;
+  if (q >= 1) return m > n ? 1 : 0;
+  double sum = 0;
+  const double lq = std::log(q);
+  const double lr = std::log1p(-q);
+  for (int k = 0; k < m && k <= n; ++k) {
+    const double log_choose = std::lgamma(n + 1.0) - std::lgamma(k + 1.0) - std::lgamma(n - k + 1.0);
+    sum += std::exp(log_choose + k * lq + (n - k) * lr);
+  }
+  return std::min(sum, 1.0);
+}
+
+std::size_t distinct(const std::string& s) { return std::set<char>(s.begin(), s.end()).size(); }
+
+}  // namespace
+
+double password_entropy_bits(const password_policy& p) {
+  const std::size_t u = distinct(p.charset);
+  if (u == 0 || p.length <= 0) return 0;
+  const double per_char = std::log2(static_cast<double>(u));
+  double rejected = 0;  // union bound on the share of U^L that some rule rejects
+  double constructive = 0;
+  int reserved = 0;
+  for (const auto& r : p.rules) {
+    const std::size_t c = distinct(r.charset);
+    rejected += binomial_below(p.length, static_cast<double>(c) / static_cast<double>(u), r.min_chars);
+    constructive += r.min_chars * std::log2(static_cast<double>(c));
+    reserved += r.min_chars;
+  }
+  constructive += std::max(0, p.length - reserved) * per_char;
+  double bound = constructive;
+  if (rejected < 1) bound = std::max(bound, p.length * per_char + std::log2(1 - rejected));
+  return std::max(0.0, bound);
 }
 
 status password_policies::put(const std::string& name, std::string_view text) {
@@ -129,18 +171,18 @@ status password_policies::remove(const std::string& name) {
 
 result<std::vector<std::string>> password_policies::list() { return store_.list(prefix); }
 
-result<secret> password_policies::generate(const std::string& name) {
-  static const password_policy fallback = default_password_policy();
-  if (name.empty()) return generate_password(fallback);
+result<std::shared_ptr<const password_policy>> password_policies::find(const std::string& name) {
+  static const auto fallback = std::make_shared<const password_policy>(default_password_policy());
+  if (name.empty()) return fallback;
   std::uint64_t gen = 0;
   {
     std::lock_guard lock(mu_);
-    if (auto it = parsed_.find(name); it != parsed_.end()) return generate_password(*it->second);
+    if (auto it = parsed_.find(name); it != parsed_.end()) return it->second;
     gen = generation_;
   }
   auto text = get_text(name);
   if (!text) return std::move(text).err();
-  if (!text->has_value()) return make_error(errc::invalid_request, "password policy \"" + name + "\" does not exist");
+  if (!text->has_value()) return std::shared_ptr<const password_policy>();
   auto p = parse_password_policy(**text);
   if (!p) return std::move(p).err();
   auto parsed = std::make_shared<const password_policy>(std::move(*p));
@@ -148,7 +190,29 @@ result<secret> password_policies::generate(const std::string& name) {
     std::lock_guard lock(mu_);
     if (generation_ == gen) parsed_.emplace(name, parsed);  // nothing was written meanwhile
   }
-  return generate_password(*parsed);
+  return parsed;
+}
+
+result<generated_password> password_policies::generate_rated(const std::string& name) {
+  auto p = find(name);
+  if (!p) return std::move(p).err();
+  if (!*p) return make_error(errc::invalid_request, "password policy \"" + name + "\" does not exist");
+  auto pw = generate_password(**p);
+  if (!pw) return std::move(pw).err();
+  return generated_password{std::move(*pw), (*p)->entropy_bits};
+}
+
+result<secret> password_policies::generate(const std::string& name) {
+  auto g = generate_rated(name);
+  if (!g) return std::move(g).err();
+  return std::move(g->password);
+}
+
+result<std::optional<double>> password_policies::entropy_bits(const std::string& name) {
+  auto p = find(name);
+  if (!p) return std::move(p).err();
+  if (!*p) return std::optional<double>();
+  return std::optional<double>((*p)->entropy_bits);
 }
 
 }  // namespace credbroker::engine

@@ -112,15 +112,16 @@ status database_engine::rotate_root(const std::string& name) {
   if (pass == cfg.details.end() || !pass->is_string() || pass->get<std::string>().empty()) {
     return make_error(errc::internal, "unable to rotate root credentials: no password in configuration");
   }
-  auto fresh = passwords_.generate(cfg.password_policy);
-  if (!fresh) return std::move(fresh).err();
+  auto rated = passwords_.generate_rated(cfg.password_policy);
+  if (!rated) return std::move(rated).err();
+  const secret* fresh = &rated->password;
   const nlohmann::json wal = {{"connection", name}, {"old_password", pass->get<std::string>()},
                               {"new_password", fresh->reveal()}, {"started", format_rfc3339_nano(clock_.now())}};
   if (auto s = store_.put(wal_root_key(prefix_, name), wal.dump()); !s) return s;  // 1. durable intent
   crash_point("rotate-root:after-wal");
   auto inst = instance(name);
   if (!inst) return std::move(inst).err();
-  auto changed = (*inst)->rotate_root({*fresh, cfg.root_rotation_statements});  // 2. database + fresh login
+  auto changed = (*inst)->rotate_root({*fresh, cfg.root_rotation_statements, rated->entropy_bits});  // 2. database + fresh login
   if (!changed) {
     // The plugin restores the old password when it can; whatever happened, settle it now: the config
     // ends up holding a password that logs in.
@@ -314,6 +315,7 @@ result<std::vector<std::string>> database_engine::write_static_role(static_role_
   auto cfg = must_config(r.db_name);
   if (!cfg) return std::move(cfg).err();
   std::vector<std::string> warnings;
+  add_policy_warnings(r.db_name, r.credential_config, warnings);
   if (create && u.skip_import_rotation.value_or((*cfg)->skip_static_role_import_rotation)) {
     // Imported as it is: the first rotation comes at the end of the period (or the next tick).
     if (u.password && !u.password->empty()) {
@@ -391,19 +393,16 @@ status database_engine::rotate_static_locked(static_role& r, const char* why) {
   if (!inst) return fail(inst.err());
   auto cfg = must_config(r.db_name);
   if (!cfg) return fail(cfg.err());
-  std::string policy = (*cfg)->password_policy;
-  if (auto p = r.credential_config.find("password_policy"); p != r.credential_config.end() && p->is_string()) {
-    policy = p->get<std::string>();
-  }
-  auto fresh = passwords_.generate(policy);
-  if (!fresh) return fail(fresh.err());
+  auto rated = passwords_.generate_rated(role_password_policy(**cfg, r.credential_config));
+  if (!rated) return fail(rated.err());
+  const secret* fresh = &rated->password;
   const nlohmann::json wal = {{"role", r.name}, {"username", r.username}, {"new_password", fresh->reveal()},
                               {"statements", r.rotation_statements}};
   if (auto s = store_.put(wal_static_key(prefix_, r.name), wal.dump()); !s) return fail(s.err());  // 1.
   crash_point("static-rotate:after-wal");
   plugin::update_user_request u;
   u.username = r.username;
-  u.password = plugin::change_password{*fresh, r.rotation_statements};
+  u.password = plugin::change_password{*fresh, r.rotation_statements, rated->entropy_bits};
   if (auto changed = (*inst)->update_user(u); !changed) {  // 2.
     // The WAL stays: the change may have reached the database (or some of its nodes). The next
     // attempt writes a new WAL with a new password; start-up rolls the WAL forward.

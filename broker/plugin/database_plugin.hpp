@@ -61,11 +61,15 @@ struct new_user_request {
   std::vector<std::string> rollback_statements;
   secret password;
   time_point expiration;  // the database-side expiry (the broker passes lease expiry + 5 s)
+  // A lower bound of the password's entropy in bits, from the policy that generated it
+  // (engine/password_policy.hpp); 0: unknown. A plugin may skip key stretching at >= 100 bits.
+  double password_entropy_bits = 0;
 };
 
 struct change_password {
   secret new_password;
   std::vector<std::string> statements;  // empty: the plugin's default
+  double password_entropy_bits = 0;     // as new_user_request's
 };
 struct change_expiration {
   time_point new_expiration;
@@ -85,6 +89,7 @@ struct delete_user_request {
 struct rotate_root_request {
   secret new_password;
   std::vector<std::string> statements;  // root_rotation_statements; empty: the plugin's default
+  double password_entropy_bits = 0;     // as new_user_request's
 };
 
 struct verify_response {};
@@ -115,6 +120,13 @@ class database_plugin {
   // The connection_details keys this plugin reads. The engine drops any other key of a config write
   // with a warning, so no setting is stored that nobody reads. Empty: every key is accepted.
   virtual std::vector<std::string> config_keys() const { return {}; }
+
+  // Warnings for a role (or connection) whose passwords have this much entropy (bits, a lower bound),
+  // when a setting of this connection does not apply to such passwords. No database call.
+  virtual std::vector<std::string> password_warnings(double entropy_bits) const {
+    (void)entropy_bits;
+    return {};
+  }
 
   // Validate the config; if verify_connection, open a fresh connection and probe it.
   // Errors: errc::invalid_request for a bad config, errc::unavailable when the database cannot be

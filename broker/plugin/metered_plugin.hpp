@@ -32,6 +32,9 @@ class metered_plugin final : public database_plugin {
 
   std::string type() const override { return type_; }
   std::vector<std::string> config_keys() const override { return inner_->config_keys(); }
+  std::vector<std::string> password_warnings(double entropy_bits) const override {
+    return inner_->password_warnings(entropy_bits);
+  }
   result<initialize_response> initialize(initialize_request req) override;
   result<std::string> generate_username(const username_metadata& meta) override {
     return inner_->generate_username(meta);

@@ -2,6 +2,7 @@
 
 #include <pqxx/pqxx>
 
+#include <cstdio>
 #include <thread>
 
 #include "broker/core/duration.hpp"
@@ -27,6 +28,7 @@ struct pg_session {
 namespace {
 
 constexpr std::size_t max_identifier = 63;
+constexpr std::int64_t max_scram_iterations = 1'000'000;  // PBKDF2 at 1M: ~0.5 s of CPU per password
 
 result<std::string> string_field(const nlohmann::json& cfg, const char* key) {
   auto it = cfg.find(key);
@@ -245,6 +247,15 @@ result<plugin::initialize_response> postgres_plugin::initialize(plugin::initiali
   if (!auth->empty() && *auth != "password" && *auth != "scram-sha-256") {
     return make_error(errc::invalid_request, "'password_authentication' must be one of \"password\" or \"scram-sha-256\"");
   }
+  auto iterations = int_field(req.config, "scram_iterations", default_scram_iterations);
+  if (!iterations) return std::move(iterations).err();
+  if (auto it = req.config.find("scram_iterations"); it != req.config.end() && !it->is_null() && *auth != "scram-sha-256") {
+    return make_error(errc::invalid_request, "scram_iterations applies only with password_authentication=scram-sha-256");
+  }
+  if (*iterations < 1 || *iterations > max_scram_iterations) {
+    return make_error(errc::invalid_request,
+                      "scram_iterations must be between 1 and " + std::to_string(max_scram_iterations));
+  }
   s->conn.url = std::move(*url);
   s->conn.username = std::move(*user);
   s->conn.password = secret(std::move(*pass));
@@ -261,6 +272,7 @@ result<plugin::initialize_response> postgres_plugin::initialize(plugin::initiali
   s->max_idle_time = idle_time;
   s->username_template = tmpl->empty() ? std::string(plugin::default_postgres_username_template) : *tmpl;
   s->scram = *auth == "scram-sha-256";
+  s->scram_iterations = static_cast<int>(*iterations);
   s->config = req.config;
   s->config["max_open_connections"] = *max_open;
   {
@@ -537,13 +549,25 @@ result<ok_t> postgres_plugin::with_connection(F&& f, const std::vector<const sec
   }
 }
 
-std::string postgres_plugin::password_value(const secret& password) const {
+std::string postgres_plugin::password_value(const secret& password, double entropy_bits) const {
   auto s = current();
   if (s && s->scram) {
     const auto salt = random_bytes(16);
-    return scram_sha256_verifier(password.reveal(), std::string_view(reinterpret_cast<const char*>(salt.data()), salt.size()));
+    return scram_sha256_verifier(password.reveal(), std::string_view(reinterpret_cast<const char*>(salt.data()), salt.size()),
+                                 scram_iterations_for(s->scram_iterations, entropy_bits));
   }
   return password.reveal();
+}
+
+std::vector<std::string> postgres_plugin::password_warnings(double entropy_bits) const {
+  auto s = current();
+  if (!s || !s->scram || scram_iterations_for(s->scram_iterations, entropy_bits) == s->scram_iterations) return {};
+  char bits[32];
+  std::snprintf(bits, sizeof bits, "%.1f", entropy_bits);
+  return {"the password policy gives " + std::string(bits) + " bits of entropy, less than the " +
+          std::to_string(static_cast<int>(min_unstretched_bits)) + " that scram_iterations=" +
+          std::to_string(s->scram_iterations) + " needs: these credentials get SCRAM verifiers of " +
+          std::to_string(default_scram_iterations) + " iterations"};
 }
 
 result<std::string> postgres_plugin::generate_username(const plugin::username_metadata& meta) {
@@ -565,7 +589,7 @@ result<std::string> postgres_plugin::generate_username(const plugin::username_me
 result<ok_t> postgres_plugin::new_user(const plugin::new_user_request& req) {
   const auto statements = split_statements(req.statements);
   if (statements.empty()) return make_error(errc::invalid_request, "empty creation statements");
-  const secret pw(password_value(req.password));
+  const secret pw(password_value(req.password, req.password_entropy_bits));
   const placeholders values{req.username, pw.reveal(), format_expiration(req.expiration)};
   return with_connection(
       [&](pqxx::connection& c) {
@@ -581,7 +605,7 @@ result<ok_t> postgres_plugin::update_user(const plugin::update_user_request& req
   if (req.username.empty()) return make_error(errc::invalid_request, "missing username");
   if (!req.password && !req.expiration) return make_error(errc::invalid_request, "no changes requested");
   secret pw;
-  if (req.password) pw = secret(password_value(req.password->new_password));
+  if (req.password) pw = secret(password_value(req.password->new_password, req.password->password_entropy_bits));
   return with_connection(
       [&](pqxx::connection& c) {
         const quoting q = quoting_of(c);
@@ -696,7 +720,8 @@ result<plugin::initialize_response> postgres_plugin::rotate_root(const plugin::r
   auto statements = split_statements(req.statements);
   if (statements.empty()) statements = {R"(ALTER ROLE "{{username}}" WITH PASSWORD '{{password}}')"};
   auto run = [&](const secret& pw) -> result<ok_t> {
-    const secret value(password_value(pw));
+    // The old password, put back after a failed switch, is of unknown strength: 4096 or more.
+    const secret value(password_value(pw, &pw == &req.new_password ? req.password_entropy_bits : 0));
     try {
       const quoting q = quoting_of(c->conn());
       std::vector<std::string> sql;

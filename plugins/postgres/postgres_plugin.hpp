@@ -4,7 +4,9 @@
 // Config keys (Vault's): connection_url (required), username, password, disable_escaping,
 // max_open_connections (default 4), max_idle_connections (0 = max_open), max_connection_lifetime
 // (seconds or a duration, 0 = forever), username_template, password_authentication
-// (password | scram-sha-256); plus credbroker's connect_timeout (seconds, default 10), which also
+// (password | scram-sha-256), scram_iterations (with scram-sha-256 only: 1 to 1,000,000, default 4096;
+// a count under 4096 is used only for passwords of >= 100 bits, statements.hpp scram_iterations_for);
+// plus credbroker's connect_timeout (seconds, default 10), which also
 // bounds the wait for a pooled connection, and max_connection_idle_time (duration, default 5m,
 // 0 = never): an idle session unused that long is closed. The returned config is the input with
 // defaults filled in; the password stays in it (the engine stores it through the barrier and
@@ -70,8 +72,10 @@ class postgres_plugin final : public plugin::database_plugin {
   std::vector<std::string> config_keys() const override {
     return {"connection_url",      "username",          "password",         "max_open_connections",
             "max_idle_connections", "max_connection_lifetime", "max_connection_idle_time", "connect_timeout", "username_template",
-            "password_authentication", "disable_escaping", "reconcile_interval"};
+            "password_authentication", "scram_iterations", "disable_escaping", "reconcile_interval"};
   }
+  // A warning when scram_iterations (< 4096) does not apply to passwords this weak.
+  std::vector<std::string> password_warnings(double entropy_bits) const override;
   result<plugin::initialize_response> initialize(plugin::initialize_request req) override;
   result<std::string> generate_username(const plugin::username_metadata& meta) override;
   result<ok_t> new_user(const plugin::new_user_request& req) override;
@@ -100,6 +104,7 @@ class postgres_plugin final : public plugin::database_plugin {
     std::string boot;  // this process's boot id; conn.application_name is its tag
     std::string username_template;
     bool scram = false;
+    int scram_iterations = 4096;  // configured; scram_iterations_for() picks per credential
     nlohmann::json config;  // as returned by initialize
   };
   struct pooled {
@@ -132,7 +137,9 @@ class postgres_plugin final : public plugin::database_plugin {
   void refused_for_lack_of_slots();
   void reaper_loop();
   void stop_reaper();
-  std::string password_value(const secret& password) const;
+  // What {{password}} becomes: the password, or with scram-sha-256 a verifier of the iterations
+  // scram_iterations_for(configured, entropy_bits) gives.
+  std::string password_value(const secret& password, double entropy_bits) const;
   std::shared_ptr<const settings> current() const;
   void replace_settings(std::shared_ptr<const settings> s);
 

@@ -343,6 +343,11 @@ std::string substitute(std::string_view st, const placeholders& v, const quoting
 
 bool dollar_holds_code(const std::vector<sql_token>& tokens, std::size_t at) { return holds_code(tokens, at); }
 
+int scram_iterations_for(int configured, double password_entropy_bits) {
+  if (configured >= default_scram_iterations || password_entropy_bits >= min_unstretched_bits) return configured;
+  return default_scram_iterations;
+}
+
 std::string scram_sha256_verifier(std::string_view password, std::string_view salt, int iterations) {
   unsigned char salted[SHA256_DIGEST_LENGTH];
   PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()), reinterpret_cast<const unsigned char*>(salt.data()),

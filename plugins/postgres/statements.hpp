@@ -69,6 +69,16 @@ std::string substitute(std::string_view statement, const placeholders& values, c
 // computed here so the plaintext never reaches the server or its logs.
 std::string scram_sha256_verifier(std::string_view password, std::string_view salt, int iterations = 4096);
 
+// The SCRAM iteration count of a credential's verifier. PostgreSQL spends one PBKDF2 at the
+// verifier's count per CREATE/ALTER ROLE ... PASSWORD (and the client one per login), while key
+// stretching only guards a guessable password: a count under 4096 (PostgreSQL's default) is used
+// only for a password of at least min_unstretched_bits of entropy; 4096 otherwise. A configured
+// count of 4096 or more is always used.
+//   (1, 117.5) -> 1    (1, 94.0) -> 4096    (1, 0 = unknown) -> 4096    (10000, 20) -> 10000
+constexpr int default_scram_iterations = 4096;
+constexpr double min_unstretched_bits = 100;
+int scram_iterations_for(int configured, double password_entropy_bits);
+
 // Vault's expiration format "2006-01-02 15:04:05-0700", in UTC.
 std::string format_expiration(std::chrono::system_clock::time_point t);
 

@@ -1,11 +1,24 @@
 #include "plugins/redis/parsers.hpp"
 
+#include <openssl/sha.h>
+
 #include <nlohmann/json.hpp>
+
+#include "broker/core/encoding.hpp"
 
 namespace credbroker::plugins::redis {
 namespace {
 constexpr const char* rules_error = "error unmarshalling REDIS rules in the creation statement JSON: ";
+
+std::string sha256_hex(std::string_view s) {
+  unsigned char d[SHA256_DIGEST_LENGTH];
+  SHA256(reinterpret_cast<const unsigned char*>(s.data()), s.size(), d);
+  return hex_encode(std::string_view(reinterpret_cast<const char*>(d), sizeof d));
+}
 }  // namespace
+
+std::string acl_password(std::string_view password) { return "#" + sha256_hex(password); }
+std::string acl_password_removal(std::string_view password) { return "!" + sha256_hex(password); }
 
 result<std::vector<std::string>> parse_acl_rules(const std::vector<std::string>& statements) {
   if (statements.empty() || statements.front().empty()) return std::vector<std::string>{"~*", "+@read"};

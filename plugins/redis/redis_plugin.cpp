@@ -506,7 +506,7 @@ result<ok_t> redis_plugin::new_user(const plugin::new_user_request& req) {
   if (!s) return std::move(s).err();
   auto rules = parse_acl_rules(req.statements);
   if (!rules) return std::move(rules).err();
-  std::vector<std::string> argv{"ACL", "SETUSER", req.username, "on", ">" + req.password.reveal()};
+  std::vector<std::string> argv{"ACL", "SETUSER", req.username, "on", acl_password(req.password.reveal())};
   argv.insert(argv.end(), rules->begin(), rules->end());
   // The primary first: a rule Redis refuses fails there before any replica is touched.
   if (auto r = command(**s, 0, argv, {&req.password}, true); !r) {
@@ -530,7 +530,7 @@ result<ok_t> redis_plugin::update_user(const plugin::update_user_request& req) {
   auto exists = command(**s, 0, {"ACL", "GETUSER", req.username}, {});
   if (!exists) return std::move(exists).err();
   if (exists->type == REDIS_REPLY_NIL) return make_error(errc::invalid_request, "user not found");
-  auto r = on_every_node(**s, {"ACL", "SETUSER", req.username, "RESETPASS", ">" + req.password->new_password.reveal()},
+  auto r = on_every_node(**s, {"ACL", "SETUSER", req.username, "RESETPASS", acl_password(req.password->new_password.reveal())},
                          {&req.password->new_password}, "ACL SETUSER");
   if (r) changed();
   return r;
@@ -640,10 +640,10 @@ result<plugin::initialize_response> redis_plugin::rotate_root(const plugin::rota
   //    logged in already.
   for (std::size_t i = 0; i < (*s)->nodes.size(); ++i) {
     const node& n = *(*s)->nodes[i];
-    auto r = command(**s, i, {"ACL", "SETUSER", user, ">" + req.new_password.reveal()}, scrub);
+    auto r = command(**s, i, {"ACL", "SETUSER", user, acl_password(req.new_password.reveal())}, scrub);
     if (!logs_in(n.host, n.port, user, req.new_password, (*s)->timeout_seconds)) {
       for (std::size_t j = 0; j <= i; ++j) {  // leave things as they were
-        (void)command(**s, j, {"ACL", "SETUSER", user, "<" + req.new_password.reveal()}, scrub);
+        (void)command(**s, j, {"ACL", "SETUSER", user, acl_password_removal(req.new_password.reveal())}, scrub);
       }
       const std::string why = r ? n.name() + ": the new password does not log in" : r.err().message;
       return make_error(errc::unavailable, "root rotation failed on " + why + "; the old password still works");
@@ -666,7 +666,7 @@ result<plugin::initialize_response> redis_plugin::rotate_root(const plugin::rota
   // 3. Remove the old password everywhere (a node that had lost it already answers "does not exist").
   crash_point("redis-rotate-root:before-removing-old");
   for (std::size_t i = 0; i < (*s)->nodes.size(); ++i) {
-    auto r = command(**s, i, {"ACL", "SETUSER", user, "<" + old.reveal()}, scrub);
+    auto r = command(**s, i, {"ACL", "SETUSER", user, acl_password_removal(old.reveal())}, scrub);
     if (!r && r.err().message.find("does not exist") == std::string::npos) {
       spdlog::warn("root rotation: the old password could not be removed on {}: {}", (*s)->nodes[i]->name(), r.err().message);
     }

@@ -16,10 +16,11 @@
 //   reconcile_interval    read by the engine (not here): how often list_users() is compared with
 //                         the leases (default 5m, 0 = never)
 //
-// Users: ACL SETUSER <user> on ><password> <rules> with the rules of creation_statements[0] (a JSON
+// Users: ACL SETUSER <user> on #<sha256 of the password> <rules> with the rules of creation_statements[0] (a JSON
 // array, default ["~*", "+@read"]), on the primary, then every replica; ACL DELUSER on every node on
 // revoke (Redis closes that user's connections); renew is a no-op (Redis users do not expire; the
-// lease's revocation enforces it). A failure on any node fails the call and names the nodes: a
+// lease's revocation enforces it). Passwords are sent only as '#<sha256>' / '!<sha256>' (parsers.hpp),
+// never in clear (issuance, static and root rotation). A failure on any node fails the call and names the nodes: a
 // creation is then rolled back by the engine (delete is idempotent everywhere), a deletion is retried
 // by the lease manager until every node has dropped the user, never reported as success.
 //

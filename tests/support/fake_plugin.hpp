@@ -38,6 +38,8 @@ struct fake_database {
   std::vector<std::string> ended_boots;                        // every end_sessions call, in order
   std::vector<std::string> calls;  // "end_sessions <boot>", "user_exists <user>", "delete_user <user>"
   plugin::pool_stats pool;         // what pool() answers
+  double min_password_bits = 0;    // password_warnings warns below this entropy
+  double last_entropy_bits = -1;   // new_user's password_entropy_bits, last call
 
   // The creations of `boot` still running commit now; returns how many did.
   std::size_t commit_in_flight(const std::string& boot) {
@@ -60,6 +62,11 @@ class fake_plugin final : public plugin::database_plugin {
   std::vector<std::string> config_keys() const override {
     std::lock_guard lock(db_->mu);
     return db_->config_keys;
+  }
+  std::vector<std::string> password_warnings(double bits) const override {
+    std::lock_guard lock(db_->mu);
+    if (bits >= db_->min_password_bits) return {};
+    return {"weak: " + std::to_string(static_cast<int>(bits)) + " bits"};
   }
   result<plugin::initialize_response> initialize(plugin::initialize_request req) override {
     std::lock_guard lock(db_->mu);
@@ -84,6 +91,7 @@ class fake_plugin final : public plugin::database_plugin {
     if (db_->during_new_user) db_->during_new_user();
     std::lock_guard lock(db_->mu);
     ++db_->new_user_calls;
+    db_->last_entropy_bits = r.password_entropy_bits;
     if (db_->down) return make_error(errc::unavailable, "database down");
     if (closed_) return make_error(errc::internal, "plugin is closed");
     if (r.statements.empty()) return make_error(errc::invalid_request, "empty creation statements");

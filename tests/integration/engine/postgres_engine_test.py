@@ -13,7 +13,7 @@ import hvac.exceptions
 import psycopg2
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
-from broker import (Broker, PgCluster, configure_postgres, pg_connect, roles_with_prefix, shared_pg,  # noqa: E402
+from broker import (Broker, PgCluster, configure_postgres, pg_connect, pg_url, roles_with_prefix, shared_pg,  # noqa: E402
                     wait_for)
 
 
@@ -316,6 +316,83 @@ class ScramVerifier(unittest.TestCase):
         self.assertIn(plain["password"], log)  # PostgreSQL logs what it is sent: the reason for the option
         self.assertNotIn(scram["password"], log)
         self.assertIn("SCRAM-SHA-256$4096:", log)
+
+
+class ScramIterations(unittest.TestCase):
+    """scram_iterations: a low count for passwords of >= 100 bits (the default policy), 4096 for a
+    weaker policy, with a warning; each verifier read back from pg_authid and logged in with."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.pg = shared_pg()
+        cls.broker = Broker().start()
+        cls.client = cls.broker.client()
+        cls.client.sys.enable_secrets_engine("database")
+        configure_postgres(cls.client, "fast", cls.pg, password_authentication="scram-sha-256", scram_iterations=1)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.broker.call("PUT", "sys/leases/revoke-prefix/database/creds")  # the roles leave the shared server
+        cls.broker.destroy()
+
+    def verifier(self, user):
+        with pg_connect(self.pg) as c, c.cursor() as cur:
+            cur.execute("SELECT rolpassword FROM pg_authid WHERE rolname = %s", (user,))
+            return cur.fetchone()[0]
+
+    def issue_and_login(self, role):
+        status, body = self.broker.call("GET", f"database/creds/{role}")
+        self.assertEqual(status, 200, body)
+        creds = body["data"]
+        with pg_connect(self.pg, user=creds["username"], password=creds["password"]) as c, c.cursor() as cur:
+            cur.execute("SELECT current_user")
+            self.assertEqual(cur.fetchone()[0], creds["username"])
+        with self.assertRaises(psycopg2.OperationalError):
+            pg_connect(self.pg, user=creds["username"], password="not-" + creds["password"]).close()
+        return creds
+
+    def test_a_strong_policy_gets_the_low_count_and_logs_in(self):
+        status, body = self.broker.call("POST", "database/roles/strong", {
+            "db_name": "fast", "creation_statements": ["CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}';"]})
+        self.assertEqual(status, 204, body)  # the default policy (~117.5 bits): no warning
+        creds = self.issue_and_login("strong")
+        self.assertTrue(self.verifier(creds["username"]).startswith("SCRAM-SHA-256$1:"))
+
+    def test_a_weak_policy_gets_4096_and_a_warning(self):
+        status, body = self.broker.call("PUT", "sys/policies/password/short", {
+            "policy": 'length = 12\nrule "charset" {\n  charset = "abcdefghijklmnopqrstuvwxyz"\n}\n'})
+        self.assertEqual(status, 204, body)
+        status, body = self.broker.call("POST", "database/roles/weak", {
+            "db_name": "fast", "credential_config": {"password_policy": "short"},
+            "creation_statements": ["CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}';"]})
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["warnings"], [
+            "the password policy gives 56.4 bits of entropy, less than the 100 that scram_iterations=1 needs: these "
+            "credentials get SCRAM verifiers of 4096 iterations"])
+        creds = self.issue_and_login("weak")
+        self.assertEqual(len(creds["password"]), 12)
+        self.assertTrue(self.verifier(creds["username"]).startswith("SCRAM-SHA-256$4096:"))
+
+    def test_bad_values_are_400_in_vaults_format(self):
+        base = {"plugin_name": "postgresql-database-plugin", "connection_url": pg_url(self.pg),
+                "username": self.pg["user"], "password": self.pg["password"], "allowed_roles": "*"}
+        for extra, message in (
+                ({"password_authentication": "scram-sha-256", "scram_iterations": 0},
+                 "error creating database object: scram_iterations must be between 1 and 1000000"),
+                ({"password_authentication": "scram-sha-256", "scram_iterations": 1000001},
+                 "error creating database object: scram_iterations must be between 1 and 1000000"),
+                ({"password_authentication": "scram-sha-256", "scram_iterations": "many"},
+                 "error creating database object: scram_iterations must be an integer"),
+                ({"scram_iterations": 1},
+                 "error creating database object: scram_iterations applies only with "
+                 "password_authentication=scram-sha-256")):
+            with self.subTest(extra=extra):
+                status, body = self.broker.call("POST", "database/config/bad", {**base, **extra})
+                self.assertEqual(status, 400, body)
+                self.assertEqual(body, {"errors": [message]})
+        status, _ = self.broker.call("GET", "database/config/bad")
+        self.assertEqual(status, 404)  # nothing half-written
+
 
 
 if __name__ == "__main__":

@@ -4,9 +4,12 @@ node): logins work on every node and only within their rules, revocation and exp
 from every node and close its live connections, a node that fails makes the lease visibly degraded
 and retried (never a success), ACL SAVE is debounced, and reconciliation finds what Redis lost.
 Run with Debian's /usr/bin/python3; CREDBROKER_BIN names the binary."""
+import hashlib
 import json
 import os
+import socket
 import sys
+import threading
 import time
 import unittest
 
@@ -229,6 +232,189 @@ class RedisNodeDown(unittest.TestCase):
         self.pair.start("primary")
         status, body = self.broker.call("GET", "database/creds/app")
         self.assertEqual(status, 200, body)
+
+
+class Monitor:
+    """MONITOR on one Redis node in a thread, as an operator would run it: every command the node
+    shows it, as text, until stop()."""
+
+    def __init__(self, settings, port):
+        self.sock = socket.create_connection((settings["host"], port), timeout=5)
+        self.chunks = []
+        self.sock.sendall(resp_command("AUTH", settings["user"], settings["password"]) + resp_command("MONITOR"))
+        seen = b""
+        while b"+OK\r\n+OK\r\n" not in seen:  # AUTH, then MONITOR answered: it is on
+            seen += self.sock.recv(4096)
+        self.sock.settimeout(0.2)
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._read)
+        self.thread.start()
+
+    def _read(self):
+        while not self.stopping.is_set():
+            try:
+                data = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            if not data:
+                return
+            self.chunks.append(data)
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join()
+        self.sock.close()
+        return b"".join(self.chunks).decode("utf-8", "replace")
+
+
+class WireTap:
+    """A TCP relay in front of one Redis node that records what its clients send (the commands on the
+    wire: hiredis 0.14 has no TLS, so this is what anyone on the network path reads)."""
+
+    def __init__(self, host, port):
+        self.upstream = (host, port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.sent = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(self.upstream)
+            threading.Thread(target=self._pump, args=(client, server, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(server, client, False), daemon=True).start()
+
+    def _pump(self, src, dst, record):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                if record:
+                    with self.lock:
+                        self.sent.append(data)
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (src, dst):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def commands(self):
+        """The commands sent so far, each a list of its arguments (RESP arrays of bulk strings)."""
+        with self.lock:
+            data = b"".join(self.sent)
+        out, i = [], 0
+        while i < len(data):
+            end = data.index(b"\r\n", i)
+            n, i = int(data[i + 1:end]), end + 2
+            args = []
+            for _ in range(n):
+                end = data.index(b"\r\n", i)
+                size = int(data[i + 1:end])
+                args.append(data[end + 2:end + 2 + size].decode("utf-8", "replace"))
+                i = end + 2 + size + 2
+            out.append(args)
+        return out
+
+    def close(self):
+        self.listener.close()
+
+
+def resp_command(*args):
+    out = f"*{len(args)}\r\n".encode()
+    for a in args:
+        b = a.encode()
+        out += f"${len(b)}\r\n".encode() + b + b"\r\n"
+    return out
+
+
+class RedisHashedPasswords(unittest.TestCase):
+    """Passwords go to Redis only as #<sha256>. On a private pair, behind a relay that records every
+    command the broker sends, with MONITOR and SLOWLOG (slowlog-log-slower-than 0) on both nodes:
+    issuance, a static account's creation and rotation and a root rotation never send a password in
+    clear (only AUTH carries the root's own, as it must), and every password logs in."""
+
+    def test_no_password_in_clear_on_the_wire_in_monitor_or_slowlog(self):
+        pair = RedisPair()
+        self.addCleanup(pair.destroy)
+        r = pair.settings
+        ports = (r["port"], r["replica_port"])
+        taps = [WireTap(r["host"], port) for port in ports]
+        for t in taps:
+            self.addCleanup(t.close)
+        observers = [redis_admin(pair.observer, port) for port in ports]
+        for o in observers:
+            o.config_set("slowlog-log-slower-than", 0)
+            o.config_set("slowlog-max-len", 10000)
+            o.slowlog_reset()
+            o.acl_setuser("STATIC_ACCT", enabled=True, passwords=["+initial-pw"], keys=["*"], commands=["+get"])
+        broker = Broker().start()
+        self.addCleanup(broker.destroy)
+        client = broker.client()
+        client.sys.enable_secrets_engine("database")
+        configure_redis(client, "pair", {**r, "port": taps[0].port}, with_replica=False,
+                        replicas=[f"127.0.0.1:{taps[1].port}"])
+        client.secrets.database.create_role(name="app", db_name="pair", creation_statements=[], default_ttl="1h")
+        monitors = [Monitor(pair.observer, port) for port in ports]
+        issued = []
+
+        def issue():
+            status, body = broker.call("GET", "database/creds/app")
+            self.assertEqual(status, 200, body)
+            issued.append((body["data"]["username"], body["data"]["password"]))
+
+        for _ in range(5):
+            issue()
+        status, body = broker.call("POST", "database/static-roles/acct", {
+            "db_name": "pair", "username": "STATIC_ACCT", "rotation_period": "1h"})
+        self.assertIn(status, (200, 204), body)
+        static = [broker.call("GET", "database/static-creds/acct")[1]["data"]["password"]]
+        self.assertEqual(broker.call("POST", "database/rotate-role/acct")[0], 204)
+        static.append(broker.call("GET", "database/static-creds/acct")[1]["data"]["password"])
+        self.assertEqual(broker.call("POST", "database/rotate-root/pair")[0], 204)
+        issue()  # with the new root password
+        seen = [m.stop() for m in monitors]
+        slowlogs = [repr(o.slowlog_get(10000)) for o in observers]
+        for port in ports:
+            for user, password in issued:
+                login(r, port, {"username": user, "password": password}).get("k")
+            login(r, port, {"username": "STATIC_ACCT", "password": static[-1]}).get("k")
+            with self.assertRaises(redis.RedisError):
+                login(r, port, {"username": "STATIC_ACCT", "password": static[0]})
+            with self.assertRaises(redis.RedisError):  # the old root password was removed by its hash
+                login(r, port, {"username": r["user"], "password": r["password"]})
+        passwords = [p for _, p in issued] + static
+        for node, (tap, text, slow) in enumerate(zip(taps, seen, slowlogs)):
+            with self.subTest(node=node):
+                commands = tap.commands()
+                setusers = [c for c in commands if c[:2] == ["ACL", "SETUSER"]]
+                self.assertGreaterEqual(len(setusers), len(issued) + 2 + 2)  # issuance, static x2, root add + remove
+                wire = repr(commands)
+                for p in passwords:
+                    self.assertIn("#" + hashlib.sha256(p.encode()).hexdigest(), wire)
+                    self.assertNotIn(p, wire)
+                    self.assertNotIn(p, text)
+                    self.assertNotIn(p, slow)
+                self.assertIn("!" + hashlib.sha256(r["password"].encode()).hexdigest(), wire)
+                for c in commands:
+                    if c[0].upper() != "AUTH":  # only a login carries the root's password itself
+                        self.assertNotIn(r["password"], repr(c))
+                self.assertNotIn(r["password"], text)  # MONITOR redacts AUTH and skips ACL (admin) commands
+                self.assertIn("SETUSER", slow)         # the slowlog has them, redacted by Redis 7
+                self.assertNotIn(r["password"], slow)
+        broker.call("PUT", "sys/leases/revoke-prefix/database/creds/app")
+        logs = broker.all_logs()
+        for p in passwords:
+            self.assertNotIn(p, logs)
 
 
 class RedisConfig(unittest.TestCase):

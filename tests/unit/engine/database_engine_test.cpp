@@ -2,6 +2,8 @@
 // sys/leases), with the fake plugin, an in-memory store and a fake clock.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <algorithm>
 #include <optional>
 
@@ -423,6 +425,33 @@ TEST_F(engine_api, password_policy_of_the_connection_shapes_passwords) {
   auto [gs, gb] = call("GET", "sys/policies/password/digits/generate");
   ASSERT_EQ(gs, 200);
   EXPECT_EQ(gb["data"]["password"].get<std::string>().size(), 12u);
+}
+
+// The engine hands the plugin the entropy of the policy a password came from, and answers the
+// plugin's warnings about a policy on role, static role and connection writes.
+TEST_F(engine_api, password_policy_entropy_reaches_the_plugin_and_its_warnings_the_writer) {
+  ASSERT_EQ(call("PUT", "sys/policies/password/pin", {{"policy", "length = 6\nrule \"charset\" { charset = \"0123456789\" }"}})
+                .first,
+            204);
+  db_->min_password_bits = 100;
+  configure({{"allowed_roles", "*"}});
+  ASSERT_EQ(call("GET", "database/creds/app").first, 200);
+  EXPECT_NEAR(db_->last_entropy_bits, 117.5, 0.001);  // the default policy
+  auto [rs, rb] = call("POST", "database/roles/weak",
+                       {{"db_name", "pg"}, {"creation_statements", "c"}, {"credential_config", {{"password_policy", "pin"}}}});
+  ASSERT_EQ(rs, 200) << rb.dump();
+  EXPECT_EQ(rb["warnings"], nlohmann::json::array({"weak: 19 bits"}));
+  ASSERT_EQ(call("GET", "database/creds/weak").first, 200);
+  EXPECT_NEAR(db_->last_entropy_bits, 6 * std::log2(10.0), 1e-9);
+  // A strong policy, and a policy not written yet (checked when a password is made), warn nothing.
+  EXPECT_EQ(call("POST", "database/roles/strong", {{"db_name", "pg"}, {"creation_statements", "c"}}).first, 204);
+  EXPECT_EQ(call("POST", "database/roles/later", {{"db_name", "pg"}, {"creation_statements", "c"},
+                                                 {"credential_config", {{"password_policy", "later"}}}})
+                .first,
+            204);
+  auto [cs, cb] = call("POST", "database/config/pg", {{"password_policy", "pin"}});
+  ASSERT_EQ(cs, 200) << cb.dump();
+  EXPECT_EQ(cb["warnings"], nlohmann::json::array({"weak: 19 bits"}));
 }
 
 TEST_F(engine_api, several_mounts_keep_their_own_connections) {

@@ -210,5 +210,31 @@ TEST(statements, scram_verifier_matches_postgresql) {
             "2023-11-14 22:13:25+0000");
 }
 
+TEST(statements, scram_iterations_for_a_credential) {
+  struct row {
+    const char* name;
+    int configured;
+    double bits;
+    int used;
+  };
+  const std::vector<row> rows = {
+      {"the default policy gets the configured low count", 1, 117.5, 1},
+      {"exactly 100 bits is enough", 16, 100.0, 16},
+      {"just under 100 bits gets PostgreSQL's default", 1, 99.99, 4096},
+      {"20 lowercase letters (94 bits)", 64, 94.0, 4096},
+      {"unknown strength (0: a password not from a policy)", 1, 0, 4096},
+      {"4096 configured: always 4096", 4096, 13.3, 4096},
+      {"more than 4096 configured is kept for every password", 10000, 13.3, 10000},
+      {"more than 4096 configured, strong password", 10000, 190.5, 10000},
+  };
+  for (const auto& r : rows) {
+    SCOPED_TRACE(r.name);
+    EXPECT_EQ(scram_iterations_for(r.configured, r.bits), r.used);
+  }
+  // The count chosen is the count in the verifier PostgreSQL stores and reads back at login.
+  const std::string v = scram_sha256_verifier("pencil", "0123456789abcdef", scram_iterations_for(1, 117.5));
+  EXPECT_EQ(v.rfind("SCRAM-SHA-256$1:", 0), 0u) << v;
+}
+
 }  // namespace
 }  // namespace credbroker::plugins::postgres
