@@ -88,7 +88,7 @@ nlohmann::json role_data(const token_role& r) {
   };
   if (r.token_num_uses > 0) d["token_num_uses"] = r.token_num_uses;
   d["token_bound_cidrs"] = r.token_bound_cidrs.empty() ? nlohmann::json::array() : nlohmann::json(r.token_bound_cidrs);
-  d["bound_cidrs"] = d["token_bound_cidrs"];
+  if (!r.token_bound_cidrs.empty()) d["bound_cidrs"] = r.token_bound_cidrs;  // Vault: only when set
   return d;
 }
 

@@ -64,6 +64,7 @@ TEST_F(token_roles_api, roles_are_written_read_listed_and_deleted_as_vault_does)
                                      {"path_suffix", "rev2"},
                                      {"period", 3600},
                                      {"renewable", true},
+                                     {"token_bound_cidrs", json::array()},
                                      {"token_explicit_max_ttl", 0},
                                      {"token_no_default_policy", false},
                                      {"token_period", 3600},
