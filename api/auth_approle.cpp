@@ -1,5 +1,7 @@
 // The AppRole auth method's routes, under the mount's path (default auth/approle/): login, role CRUD,
-// role-id, secret-id create/list/lookup/destroy (by value and by accessor), custom-secret-id.
+// role-id, secret-id create/list/lookup/destroy (by value and by accessor), custom-secret-id, the
+// per-field role endpoints (role/:name/policies, .../secret-id-ttl, ...: read, update, delete as
+// Vault's path_role.go) and tidy/secret-id.
 #include "api/auth_mounts.hpp"
 #include "api/sys_routes.hpp"
 #include "broker/core/duration.hpp"
@@ -48,7 +50,7 @@ nlohmann::json role_data(const auth::approle_role& r) {
       {"secret_id_bound_cidrs", r.secret_id_bound_cidrs.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.secret_id_bound_cidrs)},
       {"secret_id_num_uses", r.secret_id_num_uses},
       {"secret_id_ttl", r.secret_id_ttl},
-      {"token_bound_cidrs", r.token_bound_cidrs},
+      {"token_bound_cidrs", r.token_bound_cidrs.empty() ? nlohmann::json::array() : nlohmann::json(r.token_bound_cidrs)},
       {"token_explicit_max_ttl", r.token_explicit_max_ttl},
       {"token_max_ttl", r.token_max_ttl},
       {"token_no_default_policy", r.token_no_default_policy},
@@ -69,7 +71,7 @@ nlohmann::json secret_data(const auth::secret_id_info& i) {
     return t == 0 ? std::string("0001-01-01T00:00:00Z") : format_rfc3339_nano(system_clock::time_point(seconds(t)));
   };
   return {
-      {"cidr_list", nlohmann::json::array()},
+      {"cidr_list", i.cidr_list.empty() ? nlohmann::json::array() : nlohmann::json(i.cidr_list)},
       {"creation_time", when(i.creation_time)},
       {"expiration_time", when(i.expiration_time)},
       {"last_updated_time", when(i.last_updated_time)},
@@ -77,8 +79,102 @@ nlohmann::json secret_data(const auth::secret_id_info& i) {
       {"secret_id_accessor", i.accessor},
       {"secret_id_num_uses", i.num_uses},
       {"secret_id_ttl", i.ttl},
-      {"token_bound_cidrs", nlohmann::json::array()},
+      {"token_bound_cidrs", i.token_bound_cidrs.empty() ? nlohmann::json::array() : nlohmann::json(i.token_bound_cidrs)},
   };
+}
+
+// The role parameters a request provides, applied onto r (the role endpoint and the per-field ones).
+void apply_role_fields(auth::approle_role& r, const field_data& fd) {
+  auto secs = [&](const char* name, std::int64_t& into) {
+    if (auto d = fd.get_duration(name)) into = d->count();
+  };
+  if (auto v = fd.get_bool("bind_secret_id")) r.bind_secret_id = *v;
+  if (auto v = fd.get_strings("secret_id_bound_cidrs")) r.secret_id_bound_cidrs = *v;
+  else if (auto old = fd.get_strings("bound_cidr_list")) r.secret_id_bound_cidrs = *old;
+  if (auto v = fd.get_strings("token_bound_cidrs")) r.token_bound_cidrs = *v;
+  if (auto v = fd.get_int("secret_id_num_uses")) r.secret_id_num_uses = *v;
+  secs("secret_id_ttl", r.secret_id_ttl);
+  if (auto v = fd.get_strings("token_policies")) r.token_policies = *v;
+  else if (auto old = fd.get_strings("policies")) r.token_policies = *old;
+  secs("token_ttl", r.token_ttl);
+  secs("token_max_ttl", r.token_max_ttl);
+  secs("token_explicit_max_ttl", r.token_explicit_max_ttl);
+  if (auto v = fd.get_int("token_num_uses")) r.token_num_uses = *v;
+  secs("token_period", r.token_period);
+  if (!fd.provided("token_period")) secs("period", r.token_period);
+  if (auto v = fd.get_bool("token_no_default_policy")) r.token_no_default_policy = *v;
+  if (auto v = fd.get_string("token_type")) r.token_type = *v;
+}
+
+// One per-field endpoint, role/:role_name/<path>: `fields` are what it takes (the first one named in
+// "missing ..." when none is given) and what its read answers, `reset` what its delete restores.
+struct role_field_endpoint {
+  const char* path;
+  std::vector<field_spec> fields;
+  void (*reset)(auth::approle_role&);
+};
+
+const std::vector<role_field_endpoint>& role_field_endpoints() {
+  using r_t = auth::approle_role;
+  static const std::vector<role_field_endpoint> all = {
+      {"policies", {{"token_policies", field_type::comma_slice}, {"policies", field_type::comma_slice}},
+       [](r_t& r) { r.token_policies.clear(); }},
+      {"bound-cidr-list", {{"bound_cidr_list", field_type::comma_slice}}, [](r_t& r) { r.secret_id_bound_cidrs.clear(); }},
+      {"secret-id-bound-cidrs", {{"secret_id_bound_cidrs", field_type::comma_slice}},
+       [](r_t& r) { r.secret_id_bound_cidrs.clear(); }},
+      {"token-bound-cidrs", {{"token_bound_cidrs", field_type::comma_slice}}, [](r_t& r) { r.token_bound_cidrs.clear(); }},
+      {"bind-secret-id", {{"bind_secret_id", field_type::boolean}}, [](r_t& r) { r.bind_secret_id = true; }},
+      {"secret-id-num-uses", {{"secret_id_num_uses", field_type::integer}}, [](r_t& r) { r.secret_id_num_uses = 0; }},
+      {"secret-id-ttl", {{"secret_id_ttl", field_type::duration}}, [](r_t& r) { r.secret_id_ttl = 0; }},
+      {"period", {{"period", field_type::duration}, {"token_period", field_type::duration}},
+       [](r_t& r) { r.token_period = 0; }},
+      {"token-num-uses", {{"token_num_uses", field_type::integer}}, [](r_t& r) { r.token_num_uses = 0; }},
+      {"token-ttl", {{"token_ttl", field_type::duration}}, [](r_t& r) { r.token_ttl = 0; }},
+      {"token-max-ttl", {{"token_max_ttl", field_type::duration}}, [](r_t& r) { r.token_max_ttl = 0; }},
+  };
+  return all;
+}
+
+route role_field_route(const role_field_endpoint& ep, const backend_ptr& b) {
+  std::vector<field_spec> fields = ep.fields;
+  fields.push_back({"role_name", field_type::string});
+  route rt = make(std::string("role/:role_name/") + ep.path, fields);
+  std::vector<std::string> names;
+  for (const auto& f : ep.fields) names.push_back(f.name);
+  rt.operations[operation::read] = [b, names](request& req, const field_data&) {
+    auto r = b->read_role(req.captures.at("role_name"));
+    if (!r) return failed(r.err());
+    if (!r->has_value()) return reply::not_found();
+    nlohmann::json all = role_data(**r);
+    all["bound_cidr_list"] = all["secret_id_bound_cidrs"];
+    nlohmann::json out = nlohmann::json::object();
+    for (const auto& n : names) out[n] = all[n];
+    return reply::with_data(std::move(out));
+  };
+  auto update = [b, names](request& req, const field_data& fd) {
+    auto r = b->read_role(req.captures.at("role_name"));
+    if (!r) return failed(r.err());
+    if (!r->has_value()) return reply::fail(404, multierror_text("unsupported path"));
+    bool given = false;
+    for (const auto& n : names) given = given || fd.provided(n);
+    if (!given) return reply::fail(400, "missing " + names.front());
+    auth::approle_role role = **r;
+    apply_role_fields(role, fd);
+    if (auto s = b->write_role(std::move(role)); !s) return failed(s.err());
+    return reply::empty();
+  };
+  rt.operations[operation::update] = update;
+  rt.operations[operation::create] = update;
+  rt.operations[operation::remove] = [b, reset = ep.reset](request& req, const field_data&) {
+    auto r = b->read_role(req.captures.at("role_name"));
+    if (!r) return failed(r.err());
+    if (!r->has_value()) return reply::empty();
+    auth::approle_role role = **r;
+    reset(role);
+    if (auto s = b->write_role(std::move(role)); !s) return failed(s.err());
+    return reply::empty();
+  };
+  return rt;
 }
 
 // metadata arrives as a JSON string holding an object of strings (Vault's format), or as an object.
@@ -109,8 +205,9 @@ std::shared_ptr<mount_table_entry> approle_mount(const std::string& mount_path, 
 
   route login = make("login", {{"role_id", field_type::string}, {"secret_id", field_type::string}});
   login.unauthenticated = true;
-  login.operations[operation::update] = [b](request&, const field_data& fd) {
-    auto t = b->login(fd.get_string("role_id").value_or(""), secret(fd.get_string("secret_id").value_or("")));
+  login.operations[operation::update] = [b](request& req, const field_data& fd) {
+    auto t = b->login(fd.get_string("role_id").value_or(""), secret(fd.get_string("secret_id").value_or("")),
+                      req.client_address);
     if (!t) return failed(t.err());
     reply r = reply::with_data(nullptr);
     r.auth = auth_block(*t, true);
@@ -143,28 +240,7 @@ std::shared_ptr<mount_table_entry> approle_mount(const std::string& mount_path, 
     if (!existing) return failed(existing.err());
     auth::approle_role r = existing->value_or(auth::approle_role{});
     r.name = req.captures.at("role_name");
-    auto secs = [&](const char* name, std::int64_t& into) {
-      if (auto d = fd.get_duration(name)) into = d->count();
-    };
-    if (auto v = fd.get_bool("bind_secret_id")) r.bind_secret_id = *v;
-    if (auto v = fd.get_strings("secret_id_bound_cidrs")) r.secret_id_bound_cidrs = *v;
-    else if (auto old = fd.get_strings("bound_cidr_list")) r.secret_id_bound_cidrs = *old;
-    if (auto v = fd.get_strings("token_bound_cidrs")) r.token_bound_cidrs = *v;
-    if (!r.secret_id_bound_cidrs.empty() || !r.token_bound_cidrs.empty()) {
-      return reply::fail(400, "CIDR bindings are not supported by credbroker");
-    }
-    if (auto v = fd.get_int("secret_id_num_uses")) r.secret_id_num_uses = *v;
-    secs("secret_id_ttl", r.secret_id_ttl);
-    if (auto v = fd.get_strings("token_policies")) r.token_policies = *v;
-    else if (auto old = fd.get_strings("policies")) r.token_policies = *old;
-    secs("token_ttl", r.token_ttl);
-    secs("token_max_ttl", r.token_max_ttl);
-    secs("token_explicit_max_ttl", r.token_explicit_max_ttl);
-    if (auto v = fd.get_int("token_num_uses")) r.token_num_uses = *v;
-    secs("token_period", r.token_period);
-    if (!fd.provided("token_period")) secs("period", r.token_period);
-    if (auto v = fd.get_bool("token_no_default_policy")) r.token_no_default_policy = *v;
-    if (auto v = fd.get_string("token_type")) r.token_type = *v;
+    apply_role_fields(r, fd);
     if (auto v = fd.get_string("role_id"); v && !v->empty()) r.role_id = *v;
     if (auto s = b->write_role(std::move(r)); !s) return failed(s.err());
     return reply::empty();
@@ -192,6 +268,28 @@ std::shared_ptr<mount_table_entry> approle_mount(const std::string& mount_path, 
   };
   routes.push_back(std::move(role_id));
 
+  for (const auto& ep : role_field_endpoints()) routes.push_back(role_field_route(ep, b));
+  route local_ids = make("role/:role_name/local-secret-ids", {{"role_name", field_type::string}});
+  local_ids.operations[operation::read] = [b](request& req, const field_data&) {
+    auto r = b->read_role(req.captures.at("role_name"));
+    if (!r) return failed(r.err());
+    if (!r->has_value()) return reply::not_found();
+    return reply::with_data({{"local_secret_ids", false}});
+  };
+  routes.push_back(std::move(local_ids));
+
+  // Vault runs the tidy in the background and answers at once; here it is done before the answer.
+  route tidy = make("tidy/secret-id", {});
+  tidy.operations[operation::update] = [b](request&, const field_data&) {
+    auto n = b->tidy_secret_ids();
+    if (!n) return failed(n.err());
+    reply r = reply::with_data(nullptr);
+    r.status = 202;
+    r.warnings = {"Tidy operation successfully started. Any information from the operation will be printed to Vault's server logs."};
+    return r;
+  };
+  routes.push_back(std::move(tidy));
+
   auto issue = [b](request& req, const field_data& fd, bool custom) {
     auto meta = metadata_of(fd);
     if (!meta) return failed(meta.err());
@@ -199,10 +297,10 @@ std::shared_ptr<mount_table_entry> approle_mount(const std::string& mount_path, 
     std::optional<std::int64_t> uses = fd.get_int("num_uses");
     std::optional<std::string> value;
     if (custom) value = fd.get_string("secret_id").value_or("");
-    if (!fd.get_strings("cidr_list").value_or(std::vector<std::string>{}).empty()) {
-      return reply::fail(400, "CIDR bindings are not supported by credbroker");
-    }
-    auto s = b->create_secret_id(req.captures.at("role_name"), std::move(*meta), ttl, uses, value);
+    auth::secret_id_bindings bindings;
+    bindings.cidr_list = fd.get_strings("cidr_list").value_or(std::vector<std::string>{});
+    bindings.token_bound_cidrs = fd.get_strings("token_bound_cidrs").value_or(std::vector<std::string>{});
+    auto s = b->create_secret_id(req.captures.at("role_name"), std::move(*meta), ttl, uses, value, std::move(bindings));
     if (!s) return failed(s.err());
     return reply::with_data({{"secret_id", s->secret_id.reveal()},
                              {"secret_id_accessor", s->info.accessor},

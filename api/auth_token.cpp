@@ -36,6 +36,7 @@ nlohmann::json lookup_data(const auth::token_entry& e, const std::string& id, st
   };
   if (e.period > 0) d["period"] = e.period;
   if (!e.role.empty()) d["role"] = e.role;
+  if (!e.bound_cidrs.empty()) d["bound_cidrs"] = e.bound_cidrs;
   if (e.last_renewal_time > 0) {
     d["last_renewal_time"] = e.last_renewal_time;
     d["last_renewal"] = format_rfc3339_seconds(e.last_renewal_time);

@@ -80,6 +80,14 @@ http::response<http::string_body> from_raw(raw_response&& raw, unsigned version,
   return res;
 }
 
+std::vector<std::string> forwarded_for_values(const raw_request& r) {
+  std::vector<std::string> out;
+  for (const auto& [name, value] : r.headers) {
+    if (name == "x-forwarded-for") out.push_back(value);
+  }
+  return out;
+}
+
 std::string_view path_of(std::string_view target) { return target.substr(0, target.find('?')); }
 
 // The client went away or timed out: nothing to answer.
@@ -214,6 +222,12 @@ struct http_server::session_runner {
     const unsigned version = header.version();
     const bool head = header.method() == http::verb::head;
     const bool keep_alive = header.keep_alive() && !x.conn.probe_only;
+    if (auto who = resolve_client(opts.forwarded_for, raw.remote, forwarded_for_values(raw)); who.refusal) {
+      const bool pending = !parser.is_done();
+      co_return co_await answer(x, error_response(400, *who.refusal), version, keep_alive && !pending, head, pending);
+    } else {
+      raw.remote = std::move(who.remote);
+    }
     const bool is_inline = std::find(opts.inline_paths.begin(), opts.inline_paths.end(), path_of(raw.target)) !=
                            opts.inline_paths.end();
     const bool body_pending = !parser.is_done();

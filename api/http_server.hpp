@@ -51,6 +51,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/thread_pool.hpp>
 
+#include "api/forwarded_for.hpp"
 #include "api/http_request.hpp"
 #include "api/message.hpp"
 #include "broker/core/result.hpp"
@@ -66,6 +67,9 @@ struct server_options : request_limits {
   std::chrono::milliseconds write_timeout{std::chrono::seconds(30)};
   std::shared_ptr<boost::asio::ssl::context> tls;  // null: plain HTTP
   std::vector<std::string> inline_paths = default_inline_paths;  // see http_request.hpp
+  // X-Forwarded-For from trusted proxies (forwarded_for.hpp): raw_request::remote becomes the client
+  // it names, or the request is refused with 400 before the handler sees it.
+  forwarded_for_options forwarded_for;
 };
 
 // The connections this process can afford from its open-file limit (RLIMIT_NOFILE): the soft limit

@@ -81,6 +81,9 @@ struct request {
   bool operation_resolved = false;       // the existence check already ran (router::resolve_operation)
   std::map<std::string, std::string> captures;  // route parameters (":name", "*prefix")
   std::string mount;  // the mount the path fell under, e.g. "sys/"
+  // The client's IP: the TCP peer, or the address an authorized proxy named in X-Forwarded-For
+  // (forwarded_for.hpp). CIDR bindings (AppRole, token_bound_cidrs) are checked against it.
+  std::string client_address;
   // X-Vault-Wrap-TTL: the response is to be wrapped for this long (response_wrapping.hpp).
   std::optional<std::chrono::seconds> wrap_ttl;
 };

@@ -86,8 +86,11 @@ service::service(const services& svc)
 // unknown, revoked or expired one also "invalid token", which Vault Agent and Proxy take as their cue
 // to authenticate again (a token that only lacks a policy gets "permission denied" alone).
 namespace {
-reply token_refused(const request& req) {
+reply token_refused(const request& req, bool address_refused) {
   if (req.token.empty()) return reply::fail(403, "permission denied");
+  // A valid token bound to CIDR blocks the client is outside: Vault's CheckToken answers
+  // ErrPermissionDenied, without "invalid token" (the token still works from its addresses).
+  if (address_refused) return reply::fail(403, multierror_text("permission denied"));
   return reply::fail(403, "2 errors occurred:\n\t* permission denied\n\t* invalid token\n\n");
 }
 }  // namespace
@@ -152,7 +155,7 @@ head_decision service::inspect(const raw_request& head) const {
     d.refuse = std::move(h.refusal);
   } else if (!h.open) {
     if (h.p.req->token.empty()) {
-      d.refuse = refuse_token(h, head);
+      d.refuse = refuse_token(h, head, false);
     } else {
       d.needs_token = true;
     }
@@ -164,16 +167,17 @@ std::optional<raw_response> service::authenticate(raw_request& head) const {
   head_result h = examine(head);
   if (h.refusal) return std::move(h.refusal);
   if (h.open) return std::nullopt;
-  head.caller = authn_.authenticate(h.p.req->token);
-  if (!head.caller) return refuse_token(h, head);
+  auto presented = authn_.authenticate_from(h.p.req->token, h.p.req->client_address);
+  head.caller = std::move(presented.caller);
+  if (!head.caller) return refuse_token(h, head, presented.address_refused);
   return std::nullopt;
 }
 
-raw_response service::refuse_token(head_result& h, const raw_request& raw) const {
+raw_response service::refuse_token(head_result& h, const raw_request& raw, bool address_refused) const {
   request& req = *h.p.req;
   req.request_id = random_uuid();
   audit_trail trail(audit_, raw, req, h.m);
-  return render(trail.refused(token_refused(req)), &req, h.mount_type);
+  return render(trail.refused(token_refused(req, address_refused)), &req, h.mount_type);
 }
 
 raw_response service::handle(const raw_request& raw) const {
@@ -184,8 +188,15 @@ raw_response service::handle(const raw_request& raw) const {
   const router::match& m = h.m;
   const std::string& mount_type = h.mount_type;
   if (!h.open) {
-    req.caller = raw.caller ? raw.caller : authn_.authenticate(req.token);
-    if (!req.caller) return refuse_token(h, raw);
+    bool address_refused = false;
+    if (raw.caller) {
+      req.caller = raw.caller;
+    } else {
+      auto presented = authn_.authenticate_from(req.token, req.client_address);
+      req.caller = std::move(presented.caller);
+      address_refused = presented.address_refused;
+    }
+    if (!req.caller) return refuse_token(h, raw, address_refused);
   }
   if (auto bad = parse_body(raw, h.p, req)) return render(*bad, &req, mount_type);
   req.request_id = random_uuid();

@@ -95,7 +95,7 @@ class service final : public request_handler {
   // Step 6: resolves create vs update, then checks the caller's ACL. An error reply when denied.
   reply authorize(const router::match& m, request& req) const;
   // Step 4's 403 for a missing or refused token, audited as a refusal.
-  raw_response refuse_token(head_result& h, const raw_request& raw) const;
+  raw_response refuse_token(head_result& h, const raw_request& raw, bool address_refused) const;
   std::string hmac(std::string_view value) const;
 
   const node_status& node_;

@@ -185,7 +185,7 @@ std::vector<route> sys_internal_ui_routes(secret_mounts* mounts, auth_mounts* au
   all.unauthenticated = true;  // as Vault's; without a token it lists no mount (none is "unauth")
   all.operations[operation::read] = [mounts, auth, &authn, visible](request& req, const field_data&) {
     nlohmann::json secret = nlohmann::json::object(), methods = nlohmann::json::object();
-    if (auto who = req.token.empty() ? std::nullopt : authn.authenticate(req.token)) {
+    if (auto who = req.token.empty() ? std::nullopt : authn.authenticate_from(req.token, req.client_address).caller) {
       const nlohmann::json engines = mounts != nullptr ? mounts->table() : nlohmann::json::object();
       for (const auto& [path, info] : engines.items()) {
         if (visible(*who, path, path)) secret[path] = info;
@@ -206,7 +206,7 @@ std::vector<route> sys_internal_ui_routes(secret_mounts* mounts, auth_mounts* au
   one.operations[operation::read] = [mounts, auth, &authn, visible](request& req, const field_data&) {
     const std::string asked = req.captures.at("path");
     if (asked.empty()) return reply::fail(400, "path not set");
-    const auto who = req.token.empty() ? std::nullopt : authn.authenticate(req.token);
+    const auto who = req.token.empty() ? std::nullopt : authn.authenticate_from(req.token, req.client_address).caller;
     if (!who) return reply::fail(403, multierror_text("permission denied"));
     const reply denied = reply::fail(
         403, "preflight capability check returned 403, please ensure client's policies grant access to path \"" + asked + "/\"");

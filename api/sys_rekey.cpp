@@ -101,7 +101,7 @@ route init_route(const std::shared_ptr<rekey_operation>& op, auth::token_store& 
     if (!nonce) return reply::fail(400, nonce.err().message);
     bool privileged = false;
     if (!req.token.empty()) {
-      const auto caller = tokens.authenticate(req.token);
+      const auto caller = tokens.authenticate_from(req.token, req.client_address).caller;
       privileged = caller && caller->is_root();
     }
     if (auto s = op->cancel(*nonce, privileged); !s) return operator_failure(s.err());

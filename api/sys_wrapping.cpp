@@ -30,7 +30,7 @@ secret wrapping_token_of(const request& req, const field_data& fd) {
 // A third party's unwrap: its own token must be accepted and allowed update on the path.
 std::optional<reply> third_party_refusal(const request& req, auth::authenticator& authn, auth::policy_store* policies) {
   if (req.token.empty()) return reply::fail(403, "permission denied");
-  const auto who = authn.authenticate(req.token);
+  const auto who = authn.authenticate_from(req.token, req.client_address).caller;
   if (!who) return reply::fail(403, "2 errors occurred:\n\t* permission denied\n\t* invalid token\n\n");
   if (who->is_root()) return std::nullopt;
   if (policies == nullptr) return reply::fail(403, denied_text);

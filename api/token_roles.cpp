@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "broker/auth/token_roles.hpp"
+#include "broker/core/cidr.hpp"
 
 namespace credbroker::api {
 namespace {
@@ -86,6 +87,8 @@ nlohmann::json role_data(const token_role& r) {
       {"token_type", r.token_type},
   };
   if (r.token_num_uses > 0) d["token_num_uses"] = r.token_num_uses;
+  d["token_bound_cidrs"] = r.token_bound_cidrs.empty() ? nlohmann::json::array() : nlohmann::json(r.token_bound_cidrs);
+  if (!r.token_bound_cidrs.empty()) d["bound_cidrs"] = r.token_bound_cidrs;  // Vault: only when set
   return d;
 }
 
@@ -137,11 +140,15 @@ std::optional<reply> apply_fields(const field_data& fd, token_role& r, std::vect
   }
   apply_ttl_pair(fd, "token_period", "period", r.token_period, r.period, warnings);
   apply_ttl_pair(fd, "token_explicit_max_ttl", "explicit_max_ttl", r.token_explicit_max_ttl, r.explicit_max_ttl, warnings);
-  for (const char* cidrs : {"token_bound_cidrs", "bound_cidrs"}) {
-    if (fd.provided(cidrs) && !fd.get_strings(cidrs)->empty()) {
-      // Accepting and not enforcing them would let the tokens be used from anywhere.
-      return reply::fail(400, std::string(cidrs) + " on token roles is not supported by credbroker");
+  // token_bound_cidrs wins over the deprecated bound_cidrs; blocks or bare addresses, as Vault's ParseAddrs.
+  for (const char* cidrs : {"bound_cidrs", "token_bound_cidrs"}) {
+    if (!fd.provided(cidrs)) continue;
+    std::vector<std::string> v = *fd.get_strings(cidrs);
+    std::erase_if(v, [](const std::string& s) { return s.find_first_not_of(" \t") == std::string::npos; });
+    if (auto parsed = parse_cidr_list(v, true); !parsed) {
+      return reply::fail(400, "failed to validate CIDR blocks: " + parsed.err().message);
     }
+    r.token_bound_cidrs = std::move(v);
   }
   if (fd.provided("token_num_uses")) {
     const auto n = *fd.get_int("token_num_uses");
@@ -187,6 +194,7 @@ reply create_against_role(auth::token_store& tokens, token_role_store& roles, re
   r.no_default_policy = r.no_default_policy || role.token_no_default_policy;
   r.role_period = std::chrono::seconds(role.token_period);
   r.role_explicit_max_ttl = std::chrono::seconds(role.token_explicit_max_ttl);
+  r.bound_cidrs = role.token_bound_cidrs;
   if (role.has_policy_lists()) {
     auto policies = auth::role_policies(role, r.policies.value_or(std::vector<std::string>{}), req.caller->policies,
                                         r.no_default_policy);

@@ -2,6 +2,7 @@
 
 #include <cctype>
 
+#include "api/forwarded_for.hpp"
 #include "broker/core/duration.hpp"
 #include "broker/core/random.hpp"
 
@@ -112,6 +113,7 @@ parsed parse_head(const raw_request& raw) {
   parsed p;
   request req;
   req.method = raw.method;
+  req.client_address = host_of(raw.remote);
 
   // Target -> path + query.
   const std::string_view target = raw.target;

@@ -56,6 +56,18 @@
 namespace credbroker {
 namespace {
 
+// listener.tcp.x_forwarded_for_* as the HTTP server takes them (the blocks were validated on load).
+api::forwarded_for_options forwarded_for_options(const config::forwarded_for_config& c) {
+  api::forwarded_for_options o;
+  for (const auto& a : c.authorized_addrs) {
+    if (auto b = cidr_block::parse(a, true)) o.authorized.push_back(*b);
+  }
+  o.hop_skips = c.hop_skips;
+  o.reject_not_authorized = c.reject_not_authorized;
+  o.reject_not_present = c.reject_not_present;
+  return o;
+}
+
 const std::vector<cli::flag_spec> server_flags = {
     {"config", true, "FILE", "Path to the JSON configuration file (see docs/configuration.md)."},
     {"dev", false, "", "Dev mode: in-memory, unsealed, root token known; listens on 127.0.0.1:8200."},
@@ -397,6 +409,7 @@ int server_command(const std::vector<std::string>& args) {
   opts.idle_timeout = cfg.listener.idle_timeout;
   opts.write_timeout = cfg.listener.write_timeout;
   opts.tls = tls;
+  opts.forwarded_for = forwarded_for_options(cfg.listener.forwarded_for);
   api::http_server server(io, workers, svc, opts);
   if (auto s = server.listen(cfg.listener.address); !s) {
     spdlog::error("{}", s.err().message);

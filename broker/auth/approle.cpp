@@ -1,7 +1,10 @@
 #include "broker/auth/approle.hpp"
 
+#include <set>
+
 #include <nlohmann/json.hpp>
 
+#include "broker/core/cidr.hpp"
 #include "broker/core/random.hpp"
 #include "broker/storage/rename.hpp"
 
@@ -20,8 +23,34 @@ std::string info_json(const secret_id_info& i) {
   return nlohmann::json{{"accessor", i.accessor},     {"creation_time", i.creation_time},
                         {"expiration_time", i.expiration_time}, {"last_updated_time", i.last_updated_time},
                         {"num_uses", i.num_uses},     {"ttl", i.ttl},
-                        {"metadata", i.metadata}}
+                        {"metadata", i.metadata},     {"cidr_list", i.cidr_list},
+                        {"token_bound_cidrs", i.token_bound_cidrs}}
       .dump();
+}
+
+// Validated and normalised ("10.1.2.3/8" stays as written, as Vault keeps it; blanks dropped).
+result<std::vector<std::string>> checked_cidrs(const std::vector<std::string>& in, bool allow_bare_address) {
+  auto parsed = parse_cidr_list(in, allow_bare_address);
+  if (!parsed) return bad("failed to validate CIDR blocks: " + parsed.err().message);
+  std::vector<std::string> out;
+  for (const auto& c : in) {
+    std::string t = c;
+    while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.erase(t.begin());
+    while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.pop_back();
+    if (!t.empty()) out.push_back(std::move(t));
+  }
+  return out;
+}
+
+std::string joined(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
+  return out;
+}
+
+// The address check of a login: empty bindings allow every address.
+bool allowed_from(std::string_view client_address, const std::vector<std::string>& cidrs) {
+  return cidrs.empty() || address_in_cidrs(client_address, cidrs);
 }
 
 std::optional<secret_id_info> info_from_json(std::string_view text) {
@@ -36,6 +65,8 @@ std::optional<secret_id_info> info_from_json(std::string_view text) {
     i.num_uses = j.value("num_uses", std::int64_t{0});
     i.ttl = j.value("ttl", std::int64_t{0});
     i.metadata = j.value("metadata", std::map<std::string, std::string>{});
+    i.cidr_list = j.value("cidr_list", std::vector<std::string>{});
+    i.token_bound_cidrs = j.value("token_bound_cidrs", std::vector<std::string>{});
     return i;
   } catch (const nlohmann::json::exception&) {
     return std::nullopt;
@@ -137,6 +168,12 @@ status approle_backend::write_role(approle_role role) {
   if (role.token_type != "default" && role.token_type != "service") {
     return bad("token_type must be \"default\" or \"service\" (batch tokens are not supported)");
   }
+  auto bound = checked_cidrs(role.secret_id_bound_cidrs, false);
+  if (!bound) return std::move(bound).err();
+  role.secret_id_bound_cidrs = std::move(*bound);
+  auto token_bound = checked_cidrs(role.token_bound_cidrs, true);
+  if (!token_bound) return std::move(token_bound).err();
+  role.token_bound_cidrs = std::move(*token_bound);
   auto existing = read_role(role.name);
   if (!existing) return std::move(existing).err();
   std::vector<storage::operation> ops;
@@ -192,7 +229,8 @@ result<issued_secret_id> approle_backend::create_secret_id(const std::string& na
                                                            std::map<std::string, std::string> metadata,
                                                            std::optional<std::chrono::seconds> ttl,
                                                            std::optional<std::int64_t> num_uses,
-                                                           std::optional<std::string> custom) {
+                                                           std::optional<std::string> custom,
+                                                           secret_id_bindings bindings) {
   auto r = read_role(name);
   if (!r) return std::move(r).err();
   if (!r->has_value()) return bad("role \"" + name + "\" does not exist");
@@ -201,6 +239,21 @@ result<issued_secret_id> approle_backend::create_secret_id(const std::string& na
   if (num_uses && *num_uses < 0) return bad("num_uses cannot be negative");
   if (ttl && ttl->count() < 0) return bad("ttl cannot be negative");
   if (custom && custom->empty()) return bad("missing secret_id");
+  auto cidrs = checked_cidrs(bindings.cidr_list, false);
+  if (!cidrs) return std::move(cidrs).err();
+  if (!cidrs_subset(*cidrs, role.secret_id_bound_cidrs)) {
+    return bad("failed to verify subset relationship between CIDR blocks on the role \"" + joined(role.secret_id_bound_cidrs) +
+               "\" and CIDR blocks on the secret ID \"" + joined(*cidrs) + "\": CIDR blocks on the secret ID \"" +
+               joined(*cidrs) + "\" should be a subset of CIDR blocks on the role \"" + joined(role.secret_id_bound_cidrs) + "\"");
+  }
+  auto token_cidrs = checked_cidrs(bindings.token_bound_cidrs, true);
+  if (!token_cidrs) return std::move(token_cidrs).err();
+  if (!cidrs_subset(*token_cidrs, role.token_bound_cidrs)) {
+    return bad("failed to verify subset relationship between the token bound CIDR blocks on the role \"" +
+               joined(role.token_bound_cidrs) + "\" and the token bound CIDR blocks on the secret ID \"" +
+               joined(*token_cidrs) + "\": token bound CIDR blocks on the secret ID \"" + joined(*token_cidrs) +
+               "\" should be a subset of the token bound CIDR blocks on the role \"" + joined(role.token_bound_cidrs) + "\"");
+  }
   issued_secret_id out;
   out.secret_id = custom ? secret(*custom) : secret(random_uuid());
   auto h = tokens_.hash("secret-id:" + out.secret_id.reveal());
@@ -223,6 +276,8 @@ result<issued_secret_id> approle_backend::create_secret_id(const std::string& na
     i.num_uses = role.secret_id_num_uses;
   }
   i.metadata = std::move(metadata);
+  i.cidr_list = std::move(*cidrs);
+  i.token_bound_cidrs = std::move(*token_cidrs);
   auto where = accessor_path(i.accessor);
   if (!where) return std::move(where).err();
   std::vector<storage::operation> ops;
@@ -302,7 +357,8 @@ result<std::vector<std::string>> approle_backend::list_secret_id_accessors(const
   return out;
 }
 
-result<issued_token> approle_backend::login(const std::string& role_id, const secret& secret_id) {
+result<issued_token> approle_backend::login(const std::string& role_id, const secret& secret_id,
+                                            std::string_view client_address) {
   if (role_id.empty()) return bad("missing role_id");
   auto rh = tokens_.hash("role-id:" + role_id);
   if (!rh) return std::move(rh).err();
@@ -314,6 +370,8 @@ result<issued_token> approle_backend::login(const std::string& role_id, const se
   if (!r->has_value()) return bad(invalid_login);
   const approle_role role = **r;
   std::map<std::string, std::string> meta{{"role_name", role.name}};
+  const std::string from(client_address);
+  std::vector<std::string> token_cidrs = role.token_bound_cidrs;
   if (role.bind_secret_id) {
     if (secret_id.empty()) return bad("missing secret_id");
     auto sh = tokens_.hash("secret-id:" + secret_id.reveal());
@@ -330,6 +388,16 @@ result<issued_token> approle_backend::login(const std::string& role_id, const se
       (void)delete_secret(role.name, *sh, info->accessor);
       return bad(invalid_login);
     }
+    // Checked before the use is spent (Vault spends a counted use first): a refused address costs
+    // the holder nothing.
+    if (!cidrs_subset(info->cidr_list, role.secret_id_bound_cidrs)) return bad(invalid_login);
+    if (!allowed_from(from, info->cidr_list)) {
+      return bad("source address \"" + from + "\" unauthorized by CIDR restrictions on the secret ID");
+    }
+    if (!allowed_from(from, role.secret_id_bound_cidrs)) {
+      return bad("source address \"" + from + "\" unauthorized by CIDR restrictions on the role");
+    }
+    if (!info->token_bound_cidrs.empty()) token_cidrs = info->token_bound_cidrs;
     if (info->num_uses == 1) {
       if (auto s = delete_secret(role.name, *sh, info->accessor); !s) return std::move(s).err();
     } else if (info->num_uses > 1) {
@@ -338,6 +406,8 @@ result<issued_token> approle_backend::login(const std::string& role_id, const se
       if (auto s = store_.put(key, info_json(*info)); !s) return std::move(s).err();
     }
     for (const auto& [k, v] : info->metadata) meta.emplace(k, v);
+  } else if (!allowed_from(from, role.secret_id_bound_cidrs)) {
+    return bad("source address \"" + from + "\" unauthorized by CIDR restrictions on the role");
   }
   token_request tr;
   tr.policies = role.token_policies;
@@ -351,7 +421,51 @@ result<issued_token> approle_backend::login(const std::string& role_id, const se
   tr.mount = mount_;
   tr.display_name = mount_.substr(0, mount_.size() - 1);
   tr.role = role.name;
+  tr.bound_cidrs = std::move(token_cidrs);
   return tokens_.create(nullptr, true, std::move(tr));
+}
+
+result<std::size_t> approle_backend::tidy_secret_ids() {
+  std::lock_guard lock(login_mu_);
+  const std::int64_t now = now_seconds();
+  auto roles = store_.list(prefix_ + "secret-id/");
+  if (!roles) return std::move(roles).err();
+  std::size_t removed = 0;
+  std::set<std::string> live;  // "<role>/<hmac>" of every secret ID kept
+  for (const auto& dir : *roles) {
+    if (dir.empty() || dir.back() != '/') continue;
+    const std::string name = dir.substr(0, dir.size() - 1);
+    std::vector<std::pair<std::string, std::string>> expired;  // hmac, accessor
+    const std::string base = prefix_ + "secret-id/" + dir;
+    auto s = store_.scan(base, [&](const std::string& key, std::string_view value) {
+      const std::string hmac = key.substr(base.size());
+      auto i = info_from_json(value);
+      if (!i || (i->expiration_time != 0 && now >= i->expiration_time)) {
+        expired.emplace_back(hmac, i ? i->accessor : "");
+      } else {
+        live.insert(name + "/" + hmac);
+      }
+      return true;
+    });
+    if (!s) return std::move(s).err();
+    for (const auto& [hmac, accessor] : expired) {
+      if (auto d = delete_secret(name, hmac, accessor); !d) return std::move(d).err();
+      ++removed;
+    }
+  }
+  // Accessor entries that point at no secret ID (a secret ID lost its accessor's partner).
+  std::vector<std::string> dangling;
+  auto s = store_.scan(prefix_ + "accessor/", [&](const std::string& key, std::string_view value) {
+    if (live.count(std::string(value)) == 0) dangling.push_back(key);
+    return true;
+  });
+  if (!s) return std::move(s).err();
+  if (!dangling.empty()) {
+    std::vector<storage::operation> ops;
+    for (auto& k : dangling) ops.push_back(storage::operation::remove(std::move(k)));
+    if (auto a = store_.apply(std::move(ops)); !a) return std::move(a).err();
+  }
+  return removed;
 }
 
 status approle_backend::destroy_all() {

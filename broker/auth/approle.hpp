@@ -12,6 +12,12 @@
 // salt, with "role-id:", "secret-id:" and "secret-id-accessor:" in front), so no value a client
 // holds is a storage key in clear.
 //
+// CIDR bindings (Vault's path_role.go and path_login.go): a role's secret_id_bound_cidrs and
+// token_bound_cidrs, a secret ID's cidr_list and token_bound_cidrs; blocks are validated when
+// written (400 "failed to validate CIDR blocks: invalid CIDR address: x"; token_bound_cidrs also take
+// bare addresses), and a secret ID's must lie inside its role's. A login from outside them is a 400
+// "source address \"a\" unauthorized by CIDR restrictions on the role" (or "... on the secret ID").
+//
 // Contracts: every method is idempotent where Vault's is (destroy of an unknown secret ID is a
 // success); errors are errc::invalid_request with Vault's texts ("invalid role or secret ID",
 // "missing role_id", "missing secret_id", "role \"x\" does not exist" ...). Logins spend one use of
@@ -54,6 +60,14 @@ struct secret_id_info {
   std::int64_t num_uses = 0;         // uses left; 0 = unlimited
   std::int64_t ttl = 0;
   std::map<std::string, std::string> metadata;
+  std::vector<std::string> cidr_list;          // logins only from these blocks (within the role's)
+  std::vector<std::string> token_bound_cidrs;  // overrides the role's for the tokens it logs in
+};
+
+// A secret ID's own CIDR bindings (secret-id and custom-secret-id's cidr_list, token_bound_cidrs).
+struct secret_id_bindings {
+  std::vector<std::string> cidr_list;
+  std::vector<std::string> token_bound_cidrs;
 };
 
 struct issued_secret_id {
@@ -78,15 +92,23 @@ class approle_backend {
   result<issued_secret_id> create_secret_id(const std::string& name, std::map<std::string, std::string> metadata,
                                             std::optional<std::chrono::seconds> ttl,
                                             std::optional<std::int64_t> num_uses,
-                                            std::optional<std::string> custom = std::nullopt);
+                                            std::optional<std::string> custom = std::nullopt,
+                                            secret_id_bindings bindings = {});
   result<std::optional<secret_id_info>> lookup_secret_id(const std::string& name, const secret& secret_id);
   result<std::optional<secret_id_info>> lookup_secret_id_accessor(const std::string& name, const std::string& accessor);
   status destroy_secret_id(const std::string& name, const secret& secret_id);
   status destroy_secret_id_accessor(const std::string& name, const std::string& accessor);
   result<std::vector<std::string>> list_secret_id_accessors(const std::string& name);
 
-  // The whole login: role_id -> role, secret_id checked and spent, token issued.
-  result<issued_token> login(const std::string& role_id, const secret& secret_id);
+  // The whole login: role_id -> role, secret_id checked, the client address checked against the
+  // secret ID's cidr_list and the role's secret_id_bound_cidrs (before the use is spent), the use
+  // spent, token issued (bound to the secret ID's token_bound_cidrs, else the role's).
+  // client_address: the request's client IP ("" unknown: refused by any CIDR binding).
+  result<issued_token> login(const std::string& role_id, const secret& secret_id, std::string_view client_address = "");
+
+  // tidy/secret-id: deletes every expired secret ID of every role and its accessor entry, and
+  // accessor entries whose secret ID is gone. Returns how many secret IDs went.
+  result<std::size_t> tidy_secret_ids();
 
   // Deletes everything under the prefix (mount disabled).
   status destroy_all();

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "broker/core/secret.hpp"
@@ -31,10 +32,25 @@ struct identity {
   std::int64_t issue_time = 0;  // unix seconds; 0: unknown
 };
 
+// What presenting a token from a client address gave.
+struct presented_token {
+  std::optional<identity> caller;  // accepted (one use spent)
+  // The token is valid but bound to CIDR blocks (token_bound_cidrs) the address is outside: Vault's
+  // 403 "permission denied" without "invalid token" (the holder keeps its token); no use spent.
+  bool address_refused = false;
+};
+
 class authenticator {
  public:
   virtual ~authenticator() = default;
+  // As authenticate_from() from no known address (a token bound to CIDR blocks is refused).
   virtual std::optional<identity> authenticate(const secret& token) = 0;
+  // client_address: the request's client IP ("" when unknown). Authenticators without address
+  // bindings ignore it.
+  virtual presented_token authenticate_from(const secret& token, std::string_view client_address) {
+    (void)client_address;
+    return {authenticate(token), false};
+  }
 };
 
 // Knows exactly one token, the root token (dev mode, and until the token store exists).

@@ -106,7 +106,8 @@ std::string to_json(const token_role& r) {
                         {"token_type", r.token_type},
                         {"allowed_entity_aliases", r.allowed_entity_aliases},
                         {"token_no_default_policy", r.token_no_default_policy},
-                        {"token_num_uses", r.token_num_uses}}
+                        {"token_num_uses", r.token_num_uses},
+                        {"token_bound_cidrs", r.token_bound_cidrs}}
       .dump();
 }
 
@@ -132,6 +133,7 @@ std::optional<token_role> token_role_from_json(std::string_view text) {
     r.allowed_entity_aliases = j.value("allowed_entity_aliases", strings{});
     r.token_no_default_policy = j.value("token_no_default_policy", false);
     r.token_num_uses = j.value("token_num_uses", std::int64_t{0});
+    r.token_bound_cidrs = j.value("token_bound_cidrs", std::vector<std::string>{});
   } catch (const nlohmann::json::exception&) {
     return std::nullopt;
   }

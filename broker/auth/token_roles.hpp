@@ -47,6 +47,7 @@ struct token_role {
   std::vector<std::string> allowed_entity_aliases;
   bool token_no_default_policy = false;
   std::int64_t token_num_uses = 0;
+  std::vector<std::string> token_bound_cidrs;  // tokens made against the role: usable only from these
 
   bool has_policy_lists() const {
     return !allowed_policies.empty() || !disallowed_policies.empty() || !allowed_policies_glob.empty() ||

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "broker/core/cidr.hpp"
 #include "broker/core/duration.hpp"
 #include "broker/core/encoding.hpp"
 #include "broker/core/random.hpp"
@@ -78,7 +79,8 @@ std::string to_json(const token_entry& e) {
                         {"period", e.period},
                         {"renewable", e.renewable},
                         {"last_renewal_time", e.last_renewal_time},
-                        {"role", e.role}}
+                        {"role", e.role},
+                        {"bound_cidrs", e.bound_cidrs}}
       .dump();
 }
 
@@ -104,6 +106,7 @@ std::optional<token_entry> token_entry_from_json(std::string_view text) {
     e.renewable = j.value("renewable", false);
     e.last_renewal_time = j.value("last_renewal_time", std::int64_t{0});
     e.role = j.value("role", "");
+    e.bound_cidrs = j.value("bound_cidrs", std::vector<std::string>{});
   } catch (const nlohmann::json::exception&) {
     return std::nullopt;
   }
@@ -394,6 +397,7 @@ result<issued_token> token_store::create(const identity* parent, bool privileged
   e.period = period;
   e.renewable = ttl > 0 && r.renewable;
   e.role = r.role;
+  e.bound_cidrs = r.bound_cidrs;
   if (auto s = save(*h, e, true); !s) return std::move(s).err();
   out.token = std::move(token);
   out.ttl = ttl;
@@ -411,25 +415,30 @@ bool token_store::alive(const token_entry& e, std::int64_t now, int depth) const
   return alive(**pe, now, depth + 1);
 }
 
-std::optional<identity> token_store::authenticate(const secret& token) {
-  if (token.empty()) return std::nullopt;
+std::optional<identity> token_store::authenticate(const secret& token) { return authenticate_from(token, "").caller; }
+
+presented_token token_store::authenticate_from(const secret& token, std::string_view client_address) {
+  if (token.empty()) return {};
   auto h = hash(token.reveal());
-  if (!h) return std::nullopt;
+  if (!h) return {};
   auto e = load(*h);
-  if (!e || !e->has_value()) return std::nullopt;
+  if (!e || !e->has_value()) return {};
   token_entry entry = std::move(**e);
   if (!alive(entry, now_seconds(), 0)) {
     (void)revoke_tree(*h, false);
-    return std::nullopt;
+    return {};
+  }
+  if (!entry.bound_cidrs.empty() && !address_in_cidrs(client_address, entry.bound_cidrs)) {
+    return {std::nullopt, true};
   }
   if (entry.num_uses > 0) {
     if (entry.num_uses == 1) {
       // The last use: the token goes now; this request still runs with it.
-      if (auto s = revoke_tree(*h, false); !s) return std::nullopt;
+      if (auto s = revoke_tree(*h, false); !s) return {};
     } else {
       token_entry spent = entry;
       --spent.num_uses;
-      if (auto s = save(*h, spent, false); !s) return std::nullopt;
+      if (auto s = save(*h, spent, false); !s) return {};
     }
   }
   identity id;
@@ -441,7 +450,7 @@ std::optional<identity> token_store::authenticate(const secret& token) {
   id.accessor = entry.accessor;
   id.limited_uses = entry.num_uses > 0;
   id.expires = entry.expire_time != 0;
-  return id;
+  return {std::move(id), false};
 }
 
 result<token_entry> token_store::lookup(const secret& token) {

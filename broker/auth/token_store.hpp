@@ -64,6 +64,8 @@ struct token_entry {
   bool renewable = false;
   std::int64_t last_renewal_time = 0;
   std::string role;
+  // token_bound_cidrs: the token is usable only from these blocks (validated when created).
+  std::vector<std::string> bound_cidrs;
 };
 
 struct token_limits {
@@ -88,6 +90,7 @@ struct token_request {
   std::string path = "auth/token/create";
   std::string mount = "token/";
   std::string role;
+  std::vector<std::string> bound_cidrs;  // token_bound_cidrs (validated CIDR blocks or addresses)
   // Set by auth/token/create/:role (token_roles.hpp): the role decided `policies` (no subset-of-parent
   // check), and its period and explicit max TTL apply without sudo; with the request's own, the
   // lesser wins, with Vault's warning.
@@ -124,8 +127,10 @@ class token_store final : public authenticator {
   //   "number of uses cannot be negative" ...
   result<issued_token> create(const identity* parent, bool privileged, token_request r);
 
-  // Presents a token for one request: validates expiry and ancestry and spends one use.
+  // Presents a token for one request: validates expiry, ancestry and the client address against
+  // the token's bound CIDR blocks (before anything is spent, as Vault's CheckToken), then spends one use.
   std::optional<identity> authenticate(const secret& token) override;
+  presented_token authenticate_from(const secret& token, std::string_view client_address) override;
 
   // Reads without spending a use. errc::invalid_request "bad token" when unknown or expired.
   result<token_entry> lookup(const secret& token);

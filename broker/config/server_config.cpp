@@ -6,6 +6,7 @@
 #include <sstream>
 #include <thread>
 
+#include "broker/core/cidr.hpp"
 #include "broker/core/duration.hpp"
 
 namespace credbroker::config {
@@ -153,6 +154,39 @@ status parse_listener_telemetry(const nlohmann::json& tcp, telemetry_config& out
   return ok_v;
 }
 
+// listener.tcp.x_forwarded_for_* (Vault's names and defaults).
+status parse_forwarded_for(const nlohmann::json& tcp, forwarded_for_config& out) {
+  const std::string w = "listener.tcp.";
+  if (auto it = tcp.find("x_forwarded_for_authorized_addrs"); it != tcp.end() && !it->is_null()) {
+    std::vector<std::string> addrs;
+    if (it->is_string()) {
+      const std::string& text = it->get_ref<const std::string&>();
+      for (std::size_t start = 0; start <= text.size();) {
+        const auto comma = text.find(',', start);
+        addrs.push_back(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+      }
+    } else if (it->is_array()) {
+      for (const auto& v : *it) {
+        if (!v.is_string()) return bad(w + "x_forwarded_for_authorized_addrs", "a list of CIDR blocks", *it);
+        addrs.push_back(v.get<std::string>());
+      }
+    } else {
+      return bad(w + "x_forwarded_for_authorized_addrs", "a list of CIDR blocks", *it);
+    }
+    auto parsed = parse_cidr_list(addrs, true);
+    if (!parsed) return bad(w + "x_forwarded_for_authorized_addrs", "CIDR blocks such as \"10.0.0.0/8\"", *it);
+    out.authorized_addrs.clear();
+    for (const auto& b : *parsed) out.authorized_addrs.push_back(b.to_string());
+  }
+  unsigned long long hops = out.hop_skips;
+  if (auto s = get_uint(tcp, w, "x_forwarded_for_hop_skips", 64, hops); !s) return s;
+  out.hop_skips = static_cast<unsigned>(hops);
+  if (auto s = get_bool(tcp, w, "x_forwarded_for_reject_not_authorized", out.reject_not_authorized); !s) return s;
+  return get_bool(tcp, w, "x_forwarded_for_reject_not_present", out.reject_not_present);
+}
+
 }  // namespace
 
 bool valid_listen_address(const std::string& address) {
@@ -186,7 +220,9 @@ result<server_config> parse_server_config(const nlohmann::json& doc) {
     if (auto s = only_keys(*tcp, "listener.tcp",
                            {"address", "tls_disable", "tls_cert_file", "tls_key_file", "max_request_size",
                             "max_connections", "http_read_header_timeout", "http_read_timeout", "http_idle_timeout",
-                            "http_write_timeout", "telemetry"});
+                            "http_write_timeout", "telemetry", "x_forwarded_for_authorized_addrs",
+                            "x_forwarded_for_hop_skips", "x_forwarded_for_reject_not_authorized",
+                            "x_forwarded_for_reject_not_present"});
         !s) {
       return std::move(s).err();
     }
@@ -223,6 +259,7 @@ result<server_config> parse_server_config(const nlohmann::json& doc) {
       l.idle_timeout = l.read_timeout;
     }
     if (auto s = parse_listener_telemetry(*tcp, c.telemetry); !s) return std::move(s).err();
+    if (auto s = parse_forwarded_for(*tcp, l.forwarded_for); !s) return std::move(s).err();
     if (!l.tls_disable && (l.tls_cert_file.empty() || l.tls_key_file.empty())) {
       return make_error(errc::invalid_request,
                         "listener.tcp.tls_cert_file and listener.tcp.tls_key_file: required unless "

@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -29,8 +30,18 @@
 
 namespace credbroker::config {
 
+// Vault's listener X-Forwarded-For options: the header is honoured only on connections from
+// authorized_addrs (CIDR blocks or addresses); none configured: the header is ignored.
+struct forwarded_for_config {
+  std::vector<std::string> authorized_addrs;  // x_forwarded_for_authorized_addrs (list or comma string)
+  unsigned hop_skips = 0;                     // x_forwarded_for_hop_skips
+  bool reject_not_authorized = true;          // x_forwarded_for_reject_not_authorized
+  bool reject_not_present = true;             // x_forwarded_for_reject_not_present
+};
+
 struct listener_config {
   std::string address = "127.0.0.1:8200";
+  forwarded_for_config forwarded_for;
   bool tls_disable = false;
   std::string tls_cert_file;
   std::string tls_key_file;

@@ -64,6 +64,7 @@ TEST_F(token_roles_api, roles_are_written_read_listed_and_deleted_as_vault_does)
                                      {"path_suffix", "rev2"},
                                      {"period", 3600},
                                      {"renewable", true},
+                                     {"token_bound_cidrs", json::array()},
                                      {"token_explicit_max_ttl", 0},
                                      {"token_no_default_policy", false},
                                      {"token_period", 3600},
@@ -88,7 +89,8 @@ TEST_F(token_roles_api, roles_are_written_read_listed_and_deleted_as_vault_does)
            {{{"path_suffix", "abc..def"}}, "error registering path suffix: path cannot contain parent references"},
            {{{"token_type", "batch"}}, "token_type \"batch\" is not supported: credbroker issues service tokens only"},
            {{{"token_type", "nope"}}, "invalid 'token_type' value \"nope\""},
-           {{{"token_bound_cidrs", "10.0.0.0/8"}}, "token_bound_cidrs on token roles is not supported by credbroker"},
+           {{{"token_bound_cidrs", "10.0.0.0/33"}}, "failed to validate CIDR blocks: invalid CIDR address: 10.0.0.0/33"},
+           {{{"bound_cidrs", "nope"}}, "failed to validate CIDR blocks: invalid CIDR address: nope"},
            {{{"period", "soon"}}, nullptr}}) {
     SCOPED_TRACE(b.body.dump());
     const auto a = call("POST", "auth/token/roles/bad", root_, b.body);
@@ -166,6 +168,29 @@ TEST_F(token_roles_api, roles_survive_a_new_token_store_over_the_same_storage) {
   bool stored = false;
   for (const auto& [k, v] : store_.snapshot()) stored = stored || k == "auth/token/roles/keep";
   EXPECT_TRUE(stored);
+}
+
+TEST_F(token_roles_api, a_roles_token_bound_cidrs_bind_its_tokens_to_the_client_address) {
+  ASSERT_EQ(call("POST", "auth/token/roles/net", root_, {{"token_bound_cidrs", "10.0.0.0/8, 192.0.2.7"}}).status, 204);
+  EXPECT_EQ(call("GET", "auth/token/roles/net", root_).body["data"]["token_bound_cidrs"], json({"10.0.0.0/8", "192.0.2.7"}));
+  const auto made = call("POST", "auth/token/create/net", root_, json::object());
+  ASSERT_EQ(made.status, 200) << made.body.dump();
+  const std::string token = made.body["auth"]["client_token"];
+  struct row {
+    const char* remote;
+    int status;
+  };
+  for (const auto& r : {row{"10.1.2.3:4000", 200}, row{"192.0.2.7:4000", 200}, row{"127.0.0.1:4000", 403}, row{"", 403}}) {
+    SCOPED_TRACE(r.remote);
+    const auto a = test::call_api(*svc_, "GET", "auth/token/lookup-self", token, nullptr, {}, r.remote);
+    EXPECT_EQ(a.status, r.status) << a.body.dump();
+    if (r.status == 403) {
+      // Vault's CheckToken: permission denied, without "invalid token" (the token is fine elsewhere).
+      EXPECT_EQ(a.body, json({{"errors", {"1 error occurred:\n\t* permission denied\n\n"}}}));
+    } else {
+      EXPECT_EQ(a.body["data"]["bound_cidrs"], json({"10.0.0.0/8", "192.0.2.7"}));
+    }
+  }
 }
 
 }  // namespace

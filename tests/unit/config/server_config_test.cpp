@@ -56,7 +56,16 @@ TEST(server_config, table) {
       {"unknown listener key", [](json& j) { j["listener"]["tcp"]["adress"] = "x"; },
        "unknown key \"listener.tcp.adress\"; expected one of: address, http_idle_timeout, http_read_header_timeout, "
        "http_read_timeout, http_write_timeout, max_connections, max_request_size, telemetry, tls_cert_file, "
-       "tls_disable, tls_key_file"},
+       "tls_disable, tls_key_file, x_forwarded_for_authorized_addrs, x_forwarded_for_hop_skips, "
+       "x_forwarded_for_reject_not_authorized, x_forwarded_for_reject_not_present"},
+      {"x_forwarded_for as a list", [](json& j) { j["listener"]["tcp"]["x_forwarded_for_authorized_addrs"] = {"10.0.0.0/8", "::1"}; },
+       nullptr},
+      {"x_forwarded_for as a comma string", [](json& j) { j["listener"]["tcp"]["x_forwarded_for_authorized_addrs"] = "10.0.0.0/8, 192.0.2.1"; },
+       nullptr},
+      {"x_forwarded_for bad block", [](json& j) { j["listener"]["tcp"]["x_forwarded_for_authorized_addrs"] = "10.0.0.0/40"; },
+       "listener.tcp.x_forwarded_for_authorized_addrs: expected CIDR blocks such as \"10.0.0.0/8\", got \"10.0.0.0/40\""},
+      {"x_forwarded_for hop skips", [](json& j) { j["listener"]["tcp"]["x_forwarded_for_hop_skips"] = -1; },
+       "listener.tcp.x_forwarded_for_hop_skips: expected a whole number from 0 to 64, got -1"},
       {"max_connections", [](json& j) { j["listener"]["tcp"]["max_connections"] = 500; }, nullptr},
       {"max_connections negative", [](json& j) { j["listener"]["tcp"]["max_connections"] = -1; },
        "listener.tcp.max_connections: expected a whole number from 0 to 1000000, got -1"},
