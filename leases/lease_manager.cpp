@@ -141,6 +141,7 @@ result<bool> lease_manager::activate(const lease& issued) {
   l.state = lease_state::active;
   std::vector<storage::operation> ops;
   ops.push_back(storage::operation::put(lease_storage_prefix + l.id, encode(l)));
+  if (opts_.durable_activation) return activate_durably(issued.id, std::move(ops));
   std::lock_guard lock(mu_);
   auto it = in_flight_.find(issued.id);
   if (it == in_flight_.end() || it->second) return false;  // revoked or forced meanwhile
@@ -148,6 +149,32 @@ result<bool> lease_manager::activate(const lease& issued) {
   // Queued under the lock: a revocation that finds the mark gone queues its removal after this.
   store_.apply_lazy(std::move(ops));
   return true;
+}
+
+result<bool> lease_manager::activate_durably(const std::string& id, std::vector<storage::operation> ops) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = in_flight_.find(id);
+    if (it == in_flight_.end() || it->second) return false;  // revoked or forced meanwhile
+  }
+  // Outside mu_ (storage I/O). The mark stays meanwhile, so a revocation arriving now is deferred
+  // to the issuer and seen below; the issuer's roll-back then removes this record again.
+  if (auto s = store_.apply(std::move(ops)); !s) return std::move(s).err();
+  std::lock_guard lock(mu_);
+  auto it = in_flight_.find(id);
+  if (it == in_flight_.end() || it->second) return false;
+  in_flight_.erase(it);
+  return true;
+}
+
+void lease_manager::unload() {
+  std::lock_guard lock(mu_);
+  for (const std::uint32_t n : index_) (void)sched_.cancel(timers_[n]);
+  index_.clear();
+  slots_.clear();
+  timers_.clear();
+  free_slots_.clear();
+  pending_.clear();
 }
 
 void lease_manager::release(const std::string& id) {
@@ -239,6 +266,9 @@ seconds lease_manager::backoff(int attempts) {
 
 status lease_manager::attempt_revoke(const std::string& id, bool force) {
   if (defer_if_in_flight(id)) return ok_v;  // its issuer deletes the user once it exists
+  if (opts_.acting && !opts_.acting()) {
+    return make_error(errc::unavailable, "this node is no longer the active node: the active node revokes the lease");
+  }
   const auto per_lease = locks_.lock(id);
   // Read under the lease's lock: a renew or another revocation may have changed it.
   auto fresh = load(id);

@@ -78,6 +78,12 @@ struct manager_options {
   // The folder under sys/expire/token/ that holds the leases of a token accessor. The server passes
   // the token store's accessor_key() so no accessor is a storage key in clear; empty: the accessor.
   std::function<result<std::string>(const std::string& accessor)> token_index_key;
+  // HA (node/node.hpp): activate() writes durably instead of lazily, so a node that lost the
+  // leadership while creating a user learns it (its fenced write fails) and deletes the user.
+  bool durable_activation = false;
+  // HA: asked before each revocation's database call; false (this node is no longer the active
+  // one) ends the attempt with errc::unavailable and leaves the lease to the active node. Empty: always.
+  std::function<bool()> acting;
 };
 
 struct restore_report {
@@ -138,6 +144,10 @@ class lease_manager {
   // Rebuilds the index from storage. Unreadable records are reported in the result and kept.
   // Safe while requests run: leases they scheduled meanwhile keep their (fresher) due times.
   result<restore_report> restore();
+  // Empties the index (every scheduler entry cancelled) and the restored pending list; storage is
+  // untouched and issuances in flight stay marked. A node that stepped down (HA) holds no stale due
+  // times: its next restore() starts from storage.
+  void unload();
   // The leases restore() found pending (the broker stopped between writing them and creating or
   // confirming their users): the engine resolves them with user_exists. Empties the list. Leases
   // this process added as pending and has not yet activated or removed (issuance in flight) are
@@ -187,6 +197,8 @@ class lease_manager {
   // Runs f on the executor under key, counted in tasks_ (f captures this).
   template <class F>
   void post_counted(std::string_view key, F f);
+  // activate() with durable_activation: the write outside mu_, the in-flight mark checked around it.
+  result<bool> activate_durably(const std::string& id, std::vector<storage::operation> ops);
   // renew() once on the executor: under the lease's lock.
   result<renew_result> renew_now(const std::string& id, std::chrono::seconds increment);
   // One revocation attempt of the lease as stored now; records failures and schedules the retry.
