@@ -182,7 +182,12 @@ result<std::optional<secret>> node::start(boost::asio::io_context& io) {
   // io_context while this node is unsealed and active. Asks the barrier, not the seal manager: its
   // lock is held across init's and unseal's storage I/O.
   driver_ = std::make_unique<scheduler_driver>(io, timers_, wall_, [this] { return !barrier_.sealed() && acting(); });
-  if (loop_) loop_->start();
+  if (loop_) {
+    // An uninitialised cluster contends too: the node holding the leadership can be initialised
+    // (init writes through the fenced writer). A sealed, initialised node does not.
+    loop_->contend(!st.initialized);
+    loop_->start();
+  }
   if (!st.sealed) on_unseal();
   driver_->start();
   return made;
@@ -206,6 +211,8 @@ void node::on_unseal() {
     return;
   }
   loop_->contend(true);
+  // Initialised through this node, which held the leadership for it: active now.
+  if (leadership_->is_leader()) step_up(leadership_->epoch());
 }
 
 void node::on_seal() {
@@ -223,6 +230,11 @@ void node::step_up(std::uint64_t epoch) {
     stepped_up_ = false;
     if (mounts_ != nullptr) mounts_->unload();
     audit_devices_.unload();
+  }
+  if (loop_ && barrier_.sealed()) {
+    // Uninitialised: the leadership is held so that this node can be initialised; on_unseal steps up.
+    spdlog::info("HA: holding the leadership (epoch {}) while the storage is not initialised", epoch);
+    return;
   }
   if (loop_) {
     spdlog::info("HA: this node is the active node now (epoch {})", epoch);

@@ -16,7 +16,9 @@
 //   start(io)       loads the seal state; dev mode initialises, unseal_key_file unseals; from then on
 //                   the barrier's unseal and seal call on_unseal() and on_seal(); starts the timer
 //                   driver on `io` (it fires only while active()) and, with HA, the leadership loop
-//   on_unseal()     no HA: step_up(). HA: contend for the leadership (standby until acquired)
+//   on_unseal()     no HA: step_up(). HA: contend for the leadership (standby until acquired); a
+//                   node of an uninitialised cluster contends from the start and holds the
+//                   leadership without stepping up, so that `operator init` through it can write
 //   on_seal()       step_down(); HA: stop contending (a held leadership is released)
 //   step_up(epoch)  become the active node, in order:
 //                     1. (HA) reload the keyring (the former active may have rotated it) and clear
