@@ -124,24 +124,30 @@ class ThreeNodes(unittest.TestCase):
             self.addCleanup(n.stop)
         a = nodes[0]
         a.start()
-        init = requests.put(f"{a.addr}/v1/sys/init", json={"secret_shares": 1, "secret_threshold": 1}, timeout=30)
-        self.assertEqual(init.status_code, 200, init.text)
+        # The first node of a new cluster takes the leadership (within a round of its loop) and can
+        # then be initialised; before that, init answers that this node does not hold it.
+        init = wait_for(lambda: (lambda r: r if r.status_code == 200 else None)(
+            requests.put(f"{a.addr}/v1/sys/init", json={"secret_shares": 1, "secret_threshold": 1}, timeout=30)),
+            20, "init through the first node")
         token = init.json()["root_token"]
         for n in nodes:
             with open(n.key_file, "w") as f:
                 f.write(init.json()["keys"][0] + "\n")
+        # Sealed after init, as Vault; the others unseal themselves from their key files at start.
+        r = requests.put(f"{a.addr}/v1/sys/unseal", json={"key": init.json()["keys"][0]}, timeout=30)
+        self.assertEqual((r.status_code, r.json()["sealed"]), (200, False), r.text)
         wait_for(lambda: a.health() == 200, 20, "a active")
         for n in nodes[1:]:
             n.start()
         for n in nodes[1:]:
-            wait_for(lambda: n.health() == 429, 20, f"{n.name} a standby")
+            wait_for(lambda: n.health() == 429 and n.leader()["leader_address"] == a.addr, 20, f"{n.name} a standby")
         H = {"X-Vault-Token": token}
 
         # Standbys: Vault's health codes and sys/leader.
         b = nodes[1]
         self.assertEqual(b.health("?standbyok=true"), 200)
         self.assertEqual(b.health("?standbycode=472"), 472)
-        lb = b.leader()
+        lb = wait_for(lambda: (lambda l: l if l["leader_address"] else None)(b.leader()), 10, "b knows the active")
         self.assertEqual((lb["ha_enabled"], lb["is_self"], lb["leader_address"]), (True, False, a.addr), lb)
         la = a.leader()
         self.assertEqual((la["is_self"], la["leader_address"], la["leader_cluster_address"]),
