@@ -361,6 +361,9 @@ The listener holds at most listener.tcp.max_connections connections (default: wh
 limit leaves), closing the oldest idle one to make room, and keeps a few more for sys/health; idle
 keep-alive connections close after http_idle_timeout (30s). A request that needs a token and has
 none, or a bad one, is refused from its header before its body is read.
+With storage.postgresql.ha_enabled (and api_addr), several servers share one PostgreSQL table: one
+is active, the others are standbys that answer sys/health with 429 and forward every other request
+to the active (or answer 307 with disable_clustering); see docs/ha.md.
 A new data directory must be initialised once ("credbroker operator init") and unsealed after
 each start ("credbroker operator unseal", or unseal_key_file). The broker keeps its data directory
 0700 and its files 0600, and refuses a database file others may read or a directory others may
