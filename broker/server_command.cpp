@@ -313,6 +313,12 @@ void print_dev_banner(const std::string& addr, const std::optional<secret>& made
 int serve(node::node& n, const api_layer& api, const std::shared_ptr<boost::asio::ssl::context>& tls, bool dev) {
   const auto& cfg = n.config();
   boost::asio::io_context io;
+  // The node's threads and tasks use the API above it: they stop before it is destroyed, on every
+  // way out of here (n.stop() is idempotent).
+  struct stop_on_exit {
+    node::node& n;
+    ~stop_on_exit() { n.stop(); }
+  } stop_node{n};
   auto made_token = n.start(io);
   if (!made_token) return node_error(made_token.err());
   boost::asio::thread_pool workers(cfg.worker_threads);
