@@ -141,29 +141,15 @@ result<bool> lease_manager::activate(const lease& issued) {
   l.state = lease_state::active;
   std::vector<storage::operation> ops;
   ops.push_back(storage::operation::put(lease_storage_prefix + l.id, encode(l)));
-  if (opts_.durable_activation) return activate_durably(issued.id, std::move(ops));
+  if (opts_.acting && !opts_.acting()) {
+    return make_error(errc::unavailable, "this node lost the leadership while the credentials were being issued");
+  }
   std::lock_guard lock(mu_);
   auto it = in_flight_.find(issued.id);
   if (it == in_flight_.end() || it->second) return false;  // revoked or forced meanwhile
   in_flight_.erase(it);
   // Queued under the lock: a revocation that finds the mark gone queues its removal after this.
   store_.apply_lazy(std::move(ops));
-  return true;
-}
-
-result<bool> lease_manager::activate_durably(const std::string& id, std::vector<storage::operation> ops) {
-  {
-    std::lock_guard lock(mu_);
-    auto it = in_flight_.find(id);
-    if (it == in_flight_.end() || it->second) return false;  // revoked or forced meanwhile
-  }
-  // Outside mu_ (storage I/O). The mark stays meanwhile, so a revocation arriving now is deferred
-  // to the issuer and seen below; the issuer's roll-back then removes this record again.
-  if (auto s = store_.apply(std::move(ops)); !s) return std::move(s).err();
-  std::lock_guard lock(mu_);
-  auto it = in_flight_.find(id);
-  if (it == in_flight_.end() || it->second) return false;
-  in_flight_.erase(it);
   return true;
 }
 

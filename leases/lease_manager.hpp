@@ -78,11 +78,12 @@ struct manager_options {
   // The folder under sys/expire/token/ that holds the leases of a token accessor. The server passes
   // the token store's accessor_key() so no accessor is a storage key in clear; empty: the accessor.
   std::function<result<std::string>(const std::string& accessor)> token_index_key;
-  // HA (node/node.hpp): activate() writes durably instead of lazily, so a node that lost the
-  // leadership while creating a user learns it (its fenced write fails) and deletes the user.
-  bool durable_activation = false;
-  // HA: asked before each revocation's database call; false (this node is no longer the active
-  // one) ends the attempt with errc::unavailable and leaves the lease to the active node. Empty: always.
+  // HA (node/node.hpp): asked before each revocation's database call and before activate(); false
+  // (this node is no longer the active one) ends a revocation attempt with errc::unavailable,
+  // leaving the lease to the active node, and fails an activation, so the issuer deletes the user it
+  // created. Why that suffices for activate(): the node answers true only before its local deadline,
+  // i.e. before any other node can lead; the user exists by then, so if the lazy write below is lost
+  // to the takeover, the new active finds the pending lease and its user, and keeps both. Empty: always.
   std::function<bool()> acting;
 };
 
@@ -197,8 +198,6 @@ class lease_manager {
   // Runs f on the executor under key, counted in tasks_ (f captures this).
   template <class F>
   void post_counted(std::string_view key, F f);
-  // activate() with durable_activation: the write outside mu_, the in-flight mark checked around it.
-  result<bool> activate_durably(const std::string& id, std::vector<storage::operation> ops);
   // renew() once on the executor: under the lease's lock.
   result<renew_result> renew_now(const std::string& id, std::chrono::seconds increment);
   // One revocation attempt of the lease as stored now; records failures and schedules the retry.

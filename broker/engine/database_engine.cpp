@@ -588,7 +588,7 @@ result<issued_creds> database_engine::issue(const std::string& role_name, const 
   done.boot.clear();  // the user exists: nothing in doubt any more
   auto active = leases_.activate(done);
   if (!active) {
-    roll_back();  // the durable activation failed (HA: this node lost the leadership meanwhile)
+    roll_back();  // HA: this node lost the leadership meanwhile (lease_manager::activate)
     return std::move(active).err();
   }
   if (!*active) {

@@ -112,7 +112,6 @@ leases::manager_options node::lease_options() {
   o.irrevocable_retry = cfg_.revocation.irrevocable_retry;
   o.token_index_key = [this](const std::string& accessor) { return tokens_.accessor_key(accessor); };
   if (ha_backend_ != nullptr) {
-    o.durable_activation = true;
     o.acting = [this] { return acting(); };
   }
   return o;

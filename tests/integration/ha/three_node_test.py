@@ -12,6 +12,7 @@ Run with Debian's /usr/bin/python3; CREDBROKER_BIN names the binary."""
 import json
 import os
 import random
+import re
 import secrets
 import shutil
 import signal
@@ -280,6 +281,10 @@ class ThreeNodes(unittest.TestCase):
         third = next(n for n in nodes[1:] if n is not second)
         wait_for(lambda: third.health() == 429 and third.leader()["leader_address"] == second.addr, 20,
                  "the other standby follows the new active")
+        restored = wait_for(lambda: re.search(r"restored (\d+) leases in ([\d.]+)s", second.logs()), 60,
+                            "the new active's restore")
+        print(f"the new active served at once and restored {restored.group(1)} leases in {restored.group(2)}s "
+              f"in the background")
         epoch2, _, pid2 = holders()[0]
         time.sleep(2)
 
