@@ -252,14 +252,16 @@ seconds lease_manager::backoff(int attempts) {
 
 status lease_manager::attempt_revoke(const std::string& id, bool force) {
   if (defer_if_in_flight(id)) return ok_v;  // its issuer deletes the user once it exists
-  if (opts_.acting && !opts_.acting()) {
-    return make_error(errc::unavailable, "this node is no longer the active node: the active node revokes the lease");
-  }
   const auto per_lease = locks_.lock(id);
   // Read under the lease's lock: a renew or another revocation may have changed it.
   auto fresh = load(id);
   if (!fresh) return fresh.err().code == make_error_code(errc::not_found) ? status(ok_v) : status(std::move(fresh).err());
   lease l = std::move(*fresh);
+  // HA: asked last, right before the database call: true only before the local deadline, so the
+  // statement reaches the database before any other node can lead and revoke the lease again.
+  if (opts_.acting && !opts_.acting()) {
+    return make_error(errc::unavailable, "this node is no longer the active node: the active node revokes the lease");
+  }
   auto s = revoker_.revoke(l);
   if (s || force) {  // force: the database's answer is ignored (Vault's revoke-force)
     std::vector<storage::operation> ops;
