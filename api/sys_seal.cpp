@@ -48,18 +48,21 @@ route sys_init_route(const node_status& node) {
   return r;
 }
 
-// Vault's answer without HA (the vault CLI's status and unseal call it, and fail on an error).
-route sys_leader_route(const node_status&) {
+// Vault's answer (http/sys_leader.go): without HA ha_enabled false and the addresses empty (the vault
+// CLI's status and unseal call it, and fail on an error); with HA whether this node is the active
+// one, the active's api_addr, and active_time on the active only.
+route sys_leader_route(const node_status& node) {
   route r;
   r.pattern = "leader";
   r.unauthenticated = true;
   r.available_sealed = true;
-  r.operations[operation::read] = [](request&, const field_data&) {
-    return reply::raw(200, nlohmann::json{{"ha_enabled", false},
-                                          {"is_self", false},
-                                          {"active_time", "0001-01-01T00:00:00Z"},
-                                          {"leader_address", ""},
-                                          {"leader_cluster_address", ""},
+  r.operations[operation::read] = [&node](request&, const field_data&) {
+    const ha_snapshot ha = node.ha();
+    return reply::raw(200, nlohmann::json{{"ha_enabled", ha.enabled},
+                                          {"is_self", ha.enabled && ha.active},
+                                          {"active_time", ha.active_time.empty() ? "0001-01-01T00:00:00Z" : ha.active_time},
+                                          {"leader_address", ha.leader_address},
+                                          {"leader_cluster_address", ha.leader_cluster_address},
                                           {"performance_standby", false},
                                           {"performance_standby_last_remote_wal", 0}});
   };

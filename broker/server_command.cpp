@@ -1,4 +1,5 @@
-// "credbroker server": parse flags and config, wire the components, serve until SIGTERM/SIGINT.
+// "credbroker server": parse flags and config, build the node (broker/node) and the API above it,
+// serve until SIGTERM/SIGINT. The node owns and orders the components; this file only composes.
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -13,43 +14,23 @@
 #include <boost/asio/thread_pool.hpp>
 #include <spdlog/spdlog.h>
 
-#include <sys/stat.h>
-
-#include <filesystem>
-#include <fstream>
+#include <functional>
 #include <optional>
 
-#include "api/http_server.hpp"
-#include "broker/audit/audit_table.hpp"
-#include "broker/auth/policy_store.hpp"
-#include "broker/auth/token_store.hpp"
-#include "broker/barrier/barrier.hpp"
-#include "broker/barrier/seal_manager.hpp"
-#include "broker/storage/inmem_backend.hpp"
-#include "broker/storage/postgresql_backend.hpp"
-#include "broker/storage/rename.hpp"
-#include "broker/storage/sqlite_backend.hpp"
-#include "leases/lease_manager.hpp"
 #include "api/auth_mounts.hpp"
+#include "api/http_server.hpp"
 #include "api/response_wrapping.hpp"
 #include "api/secret_mounts.hpp"
 #include "api/service.hpp"
+#include "api/standby_forwarding.hpp"
 #include "api/sys_metrics.hpp"
-#include "broker/auth/authenticator.hpp"
 #include "broker/commands.hpp"
 #include "broker/config/server_config.hpp"
+#include "broker/core/cidr.hpp"
 #include "broker/core/logging.hpp"
-#include "broker/core/node_status.hpp"
-#include "broker/core/blocking_executor.hpp"
-#include "broker/core/periodic_jobs.hpp"
-#include "broker/core/random.hpp"
-#include "broker/core/scheduler.hpp"
-#include "broker/core/scheduler_driver.hpp"
-#include "broker/engine/rotation_scheduler.hpp"
-#include "broker/engine/usage_gauges.hpp"
-#include "broker/plugin/metered_plugin.hpp"
+#include "broker/node/node.hpp"
+#include "broker/storage/rename.hpp"
 #include "broker/telemetry/audit_source.hpp"
-#include "leases/metered_revoker.hpp"
 #include "cli/flags.hpp"
 #include "plugins/builtin.hpp"
 
@@ -113,6 +94,282 @@ int usage_error(const std::string& message) {
   return 2;
 }
 
+int runtime_error(const std::string& message) {
+  spdlog::error("{}", message);
+  std::fprintf(stderr, "credbroker server: %s\n", message.c_str());
+  return 1;
+}
+
+// A node error: errc::invalid_request is the configuration's fault (exit 2), anything else the
+// environment's (exit 1).
+int node_error(const error& e) {
+  if (e.code == make_error_code(errc::invalid_request)) return usage_error(e.message);
+  return runtime_error(e.message);
+}
+
+// What the flags and the configuration file ask for.
+struct server_setup {
+  config::server_config cfg;
+  bool dev = false;
+  bool fresh_store = false;
+  std::optional<std::string> dev_root_token;  // dev: given with -dev-root-token-id or VAULT_DEV_ROOT_TOKEN_ID
+};
+
+// Flags, then the file (or dev mode's settings), then the logging. nullopt with `exit_code` set:
+// stop here (help printed, or a usage error).
+std::optional<server_setup> parse_setup(const std::vector<std::string>& args, int& exit_code) {
+  exit_code = 0;
+  auto flags = cli::parse_flags(server_flags, args);
+  if (!flags) return exit_code = usage_error(flags.err().message), std::nullopt;
+  if (flags->help) {
+    std::fputs(server_help, stdout);
+    std::fputs(cli::describe_flags(server_flags).c_str(), stdout);
+    return std::nullopt;
+  }
+  if (!flags->positional.empty()) {
+    return exit_code = usage_error("unexpected argument \"" + flags->positional.front() + "\""), std::nullopt;
+  }
+  server_setup out;
+  out.dev = flags->flag("dev");
+  if (out.dev == flags->has("config")) return exit_code = usage_error("exactly one of -config FILE or -dev is required"), std::nullopt;
+  out.fresh_store = flags->flag("fresh-store");
+  if (out.dev && out.fresh_store) {
+    return exit_code = usage_error("-fresh-store needs -config: dev mode always starts fresh"), std::nullopt;
+  }
+  auto& cfg = out.cfg;
+  if (out.dev) {
+    cfg.listener.address = flags->value("dev-listen-address", "127.0.0.1:8200");
+    if (!config::valid_listen_address(cfg.listener.address)) {
+      return exit_code = usage_error("-dev-listen-address: expected host:port such as 127.0.0.1:8200, got \"" +
+                                     cfg.listener.address + "\""),
+             std::nullopt;
+    }
+    cfg.listener.tls_disable = true;
+    cfg.storage.type = "inmem";
+    cfg.api_addr = "http://" + cfg.listener.address;
+    cfg.telemetry.unauthenticated_metrics_access = true;  // as Vault's -dev
+    std::string given = flags->value("dev-root-token-id");
+    if (given.empty()) {
+      if (const char* env = std::getenv("VAULT_DEV_ROOT_TOKEN_ID")) given = env;
+    }
+    if (!given.empty()) out.dev_root_token = given;
+  } else {
+    if (flags->has("dev-root-token-id") || flags->has("dev-listen-address")) {
+      return exit_code = usage_error("-dev-root-token-id and -dev-listen-address need -dev"), std::nullopt;
+    }
+    auto loaded = config::load_server_config(flags->value("config"));
+    if (!loaded) return exit_code = usage_error(loaded.err().message), std::nullopt;
+    cfg = std::move(*loaded);
+  }
+  if (flags->has("log-level")) cfg.log_level = flags->value("log-level");
+  if (flags->has("log-format")) {
+    const auto f = flags->value("log-format");
+    if (f == "json") cfg.format = log_format::json;
+    else if (f == "standard" || f == "text") cfg.format = log_format::standard;
+    else return exit_code = usage_error("-log-format: expected standard or json, got \"" + f + "\""), std::nullopt;
+  }
+  if (auto s = configure_logging(cfg.log_level, cfg.format); !s) return exit_code = usage_error(s.err().message), std::nullopt;
+  return out;
+}
+
+// The listener's TLS context; null with tls_disable. A file that does not load is a usage error.
+result<std::shared_ptr<boost::asio::ssl::context>> tls_context(const config::listener_config& l) {
+  if (l.tls_disable) return std::shared_ptr<boost::asio::ssl::context>();
+  auto tls = std::make_shared<boost::asio::ssl::context>(boost::asio::ssl::context::tls_server);
+  boost::system::error_code ec;
+  tls->set_options(boost::asio::ssl::context::default_workarounds | boost::asio::ssl::context::no_sslv2 |
+                       boost::asio::ssl::context::no_sslv3 | boost::asio::ssl::context::no_tlsv1 |
+                       boost::asio::ssl::context::no_tlsv1_1,
+                   ec);
+  tls->use_certificate_chain_file(l.tls_cert_file, ec);
+  if (ec) return make_error(errc::invalid_request, "listener.tcp.tls_cert_file: cannot load \"" + l.tls_cert_file + "\": " + ec.message());
+  tls->use_private_key_file(l.tls_key_file, boost::asio::ssl::context::pem, ec);
+  if (ec) return make_error(errc::invalid_request, "listener.tcp.tls_key_file: cannot load \"" + l.tls_key_file + "\": " + ec.message());
+  return tls;
+}
+
+// The API above the node: the mount tables (stepped up and down by the node through
+// node::mount_tables), response wrapping, the metrics, the service, and the standby forwarding
+// in front of it all. Built after the node, destroyed before it.
+class api_layer final : public node::mount_tables {
+ public:
+  explicit api_layer(node::node& n)
+      : seal_routes_{n.seal(), n.encrypted(), n.tokens()},
+        auth_methods_(n.encrypted(), n.tokens(), n.wall()),
+        secret_engines_(api::engine_services{n.encrypted(), n.plugins(), n.leases(), n.passwords(), n.engines(), n.wall(),
+                                             n.limits(), &n.rotations()}),
+        wrapping_(n.encrypted(), n.tokens()),  // wrapped responses through the barrier
+        metrics_{telemetry::global_registry(),
+                 {n.config().telemetry.unauthenticated_metrics_access, n.config().telemetry.prometheus_retention_time,
+                  n.config().telemetry.disable_hostname,
+                  n.config().cluster_name.empty() ? "credbroker-cluster" : n.config().cluster_name}},
+        node_metrics_(api::watch_node(telemetry::global_registry(), n, &n.leases())),
+        service_(api::services{n, n.tokens(), &seal_routes_, &n.leases(), &n.wall(), &n.policies(), &n.tokens(),
+                               &auth_methods_, &secret_engines_, &n.passwords(), &n.audit_devices(), &n.audit(),
+                               &metrics_, &wrapping_}),
+        gate_(n, service_, {n.config().disable_clustering}) {
+    telemetry::register_audit_failures();  // the audit broker counts into them (docs/telemetry.md)
+  }
+
+  const api::request_handler& handler() const { return gate_; }
+
+  void load() override {
+    if (auto s = auth_methods_.load(); !s) spdlog::error("auth methods: {}", s.err().message);
+    if (auto s = secret_engines_.load(); !s) spdlog::error("secrets engines: {}", s.err().message);
+  }
+  void unload() override {
+    auth_methods_.unload();
+    secret_engines_.unload();
+  }
+  void recover_rotations() override { secret_engines_.recover_rotations(); }
+  void resolve_pending() override { secret_engines_.resolve_pending(); }
+  void reconcile_due() override { secret_engines_.reconcile_due(); }
+
+ private:
+  api::seal_services seal_routes_;
+  api::auth_mounts auth_methods_;
+  api::secret_mounts secret_engines_;
+  api::response_wrapping wrapping_;
+  const api::metrics_services metrics_;
+  const std::vector<telemetry::registration> node_metrics_;
+  api::service service_;
+  api::standby_forwarding gate_;
+};
+
+// SIGTERM/SIGINT: stop the timers, stop accepting, let requests in flight finish within
+// shutdown_timeout; a second signal stops at once. SIGHUP reopens the audit devices.
+class signal_handling {
+ public:
+  signal_handling(boost::asio::io_context& io, api::http_server& server, node::node& n)
+      : io_(io), server_(server), node_(n), control_(boost::asio::make_strand(io)), signals_(control_, SIGINT, SIGTERM),
+        hangup_(control_, SIGHUP), deadline_(control_) {}
+
+  void start() {
+    wait_signal();
+    wait_hangup();
+  }
+  int exit_code() const { return exit_code_; }
+
+ private:
+  void wait_signal() {
+    signals_.async_wait([this](const boost::system::error_code& ec, int signo) {
+      if (ec) return;
+      if (shutting_down_) {
+        spdlog::warn("second signal {}: stopping now", signo);
+        exit_code_ = 1;
+        io_.stop();
+        return;
+      }
+      shutting_down_ = true;
+      node_.stop_timers();  // an armed timer would keep io.run() from returning
+      spdlog::info("signal {} received: no new connections; finishing requests in flight", signo);
+      const auto timeout = node_.config().shutdown_timeout;
+      deadline_.expires_after(timeout);
+      deadline_.async_wait([this, timeout](const boost::system::error_code& tec) {
+        if (tec) return;
+        spdlog::error("shutdown_timeout ({}s) reached with requests still in flight: stopping", timeout.count());
+        exit_code_ = 1;
+        io_.stop();
+      });
+      server_.shutdown([this] {
+        boost::asio::post(control_, [this] {
+          spdlog::info("all connections closed: exiting");
+          boost::system::error_code ignored;
+          signals_.cancel(ignored);
+          hangup_.cancel(ignored);
+          deadline_.cancel();
+        });
+      });
+      wait_signal();
+    });
+  }
+  void wait_hangup() {
+    hangup_.async_wait([this](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      spdlog::info("SIGHUP received: reopening the audit devices' files and sockets");
+      node_.audit_devices().reopen();
+      wait_hangup();
+    });
+  }
+
+  boost::asio::io_context& io_;
+  api::http_server& server_;
+  node::node& node_;
+  boost::asio::strand<boost::asio::io_context::executor_type> control_;
+  boost::asio::signal_set signals_;
+  boost::asio::signal_set hangup_;  // reopens the audit devices
+  boost::asio::steady_timer deadline_;
+  int exit_code_ = 0;
+  bool shutting_down_ = false;
+};
+
+unsigned io_thread_count(const config::server_config& cfg) {
+  return cfg.io_threads == 0 ? std::max(1u, std::thread::hardware_concurrency()) : cfg.io_threads;
+}
+
+// The banner of dev mode goes to stdout, never to the log.
+void print_dev_banner(const std::string& addr, const std::optional<secret>& made_token) {
+  std::printf("==> credbroker server started in dev mode: in-memory, unsealed. Do not use it in production.\n");
+  std::printf("    Api Address: %s\n", addr.c_str());
+  if (made_token) {
+    std::printf("    Root Token: %s\n", made_token->reveal().c_str());
+  } else {
+    std::printf("    Root Token: (the value given with -dev-root-token-id)\n");
+  }
+  std::printf("    export VAULT_ADDR='%s'\n", addr.c_str());
+  std::fflush(stdout);
+}
+
+// The listener until the signals end it, then the stop in order: no more due work (the timers), no
+// more requests (the workers), then the node (the leadership released, the executor stopped:
+// queued tasks cancelled; a lease not revoked now fires again at the next start).
+int serve(node::node& n, const api_layer& api, const std::shared_ptr<boost::asio::ssl::context>& tls, bool dev) {
+  const auto& cfg = n.config();
+  boost::asio::io_context io;
+  // The node's threads and tasks use the API above it: they stop before it is destroyed, on every
+  // way out of here (n.stop() is idempotent).
+  struct stop_on_exit {
+    node::node& n;
+    ~stop_on_exit() { n.stop(); }
+  } stop_node{n};
+  auto made_token = n.start(io);
+  if (!made_token) return node_error(made_token.err());
+  boost::asio::thread_pool workers(cfg.worker_threads);
+  api::server_options opts;
+  opts.body_limit = cfg.listener.max_request_size;
+  opts.max_connections = cfg.listener.max_connections;
+  opts.header_timeout = cfg.listener.read_header_timeout;
+  opts.read_timeout = cfg.listener.read_timeout;
+  opts.idle_timeout = cfg.listener.idle_timeout;
+  opts.write_timeout = cfg.listener.write_timeout;
+  opts.tls = tls;
+  opts.forwarded_for = forwarded_for_options(cfg.listener.forwarded_for);
+  api::http_server server(io, workers, api.handler(), opts);
+  if (auto s = server.listen(cfg.listener.address); !s) return runtime_error(s.err().message);
+  const auto ep = server.local_endpoint();
+  const std::string addr = std::string(tls ? "https" : "http") + "://" + ep.address().to_string() + ":" + std::to_string(ep.port());
+  signal_handling signals(io, server, n);
+  signals.start();
+  server.start();
+  const unsigned threads_n = io_thread_count(cfg);
+  spdlog::info("credbroker v{} listening on {} (storage: {}{}, io threads: {}, workers: {}, executor threads: {})",
+               CREDBROKER_VERSION, addr, cfg.storage.type, n.ha().enabled ? ", HA" : "", threads_n,
+               cfg.worker_threads, cfg.executor_threads);
+  if (dev) print_dev_banner(addr, *made_token);
+  return [&] {
+    std::vector<std::thread> threads;
+    for (unsigned i = 1; i < threads_n; ++i) threads.emplace_back([&io] { io.run(); });
+    io.run();
+    for (auto& t : threads) t.join();
+    n.stop_timers();
+    if (signals.exit_code() != 0) workers.stop();
+    workers.join();
+    n.stop();
+    spdlog::info("credbroker stopped");
+    return signals.exit_code();
+  }();
+}
+
 }  // namespace
 
 const char* const server_help = R"(Usage: credbroker server [-config FILE | -dev] [options]
@@ -124,6 +381,9 @@ The listener holds at most listener.tcp.max_connections connections (default: wh
 limit leaves), closing the oldest idle one to make room, and keeps a few more for sys/health; idle
 keep-alive connections close after http_idle_timeout (30s). A request that needs a token and has
 none, or a bad one, is refused from its header before its body is read.
+With storage.postgresql.ha_enabled (and api_addr), several servers share one PostgreSQL table: one
+is active, the others are standbys that answer sys/health with 429 and forward every other request
+to the active (or answer 307 with disable_clustering); see docs/ha.md.
 A new data directory must be initialised once ("credbroker operator init") and unsealed after
 each start ("credbroker operator unseal", or unseal_key_file). The broker keeps its data directory
 0700 and its files 0600, and refuses a database file others may read or a directory others may
@@ -139,368 +399,23 @@ Options:
 )";
 
 int server_command(const std::vector<std::string>& args) {
-  auto flags = cli::parse_flags(server_flags, args);
-  if (!flags) return usage_error(flags.err().message);
-  if (flags->help) {
-    std::fputs(server_help, stdout);
-    std::fputs(cli::describe_flags(server_flags).c_str(), stdout);
-    return 0;
-  }
-  if (!flags->positional.empty()) return usage_error("unexpected argument \"" + flags->positional.front() + "\"");
-  const bool dev = flags->flag("dev");
-  if (dev == flags->has("config")) return usage_error("exactly one of -config FILE or -dev is required");
-  const bool fresh_store = flags->flag("fresh-store");
-  if (dev && fresh_store) return usage_error("-fresh-store needs -config: dev mode always starts fresh");
-
-  config::server_config cfg;
-  if (dev) {
-    cfg.listener.address = flags->value("dev-listen-address", "127.0.0.1:8200");
-    if (!config::valid_listen_address(cfg.listener.address)) {
-      return usage_error("-dev-listen-address: expected host:port such as 127.0.0.1:8200, got \"" +
-                         cfg.listener.address + "\"");
-    }
-    cfg.listener.tls_disable = true;
-    cfg.storage.type = "inmem";
-    cfg.api_addr = "http://" + cfg.listener.address;
-    cfg.telemetry.unauthenticated_metrics_access = true;  // as Vault's -dev
-  } else {
-    if (flags->has("dev-root-token-id") || flags->has("dev-listen-address")) {
-      return usage_error("-dev-root-token-id and -dev-listen-address need -dev");
-    }
-    auto loaded = config::load_server_config(flags->value("config"));
-    if (!loaded) return usage_error(loaded.err().message);
-    cfg = std::move(*loaded);
-  }
-  if (flags->has("log-level")) cfg.log_level = flags->value("log-level");
-  if (flags->has("log-format")) {
-    const auto f = flags->value("log-format");
-    if (f == "json") cfg.format = log_format::json;
-    else if (f == "standard" || f == "text") cfg.format = log_format::standard;
-    else return usage_error("-log-format: expected standard or json, got \"" + f + "\"");
-  }
-  if (auto s = configure_logging(cfg.log_level, cfg.format); !s) return usage_error(s.err().message);
-
-  std::shared_ptr<boost::asio::ssl::context> tls;
-  if (!cfg.listener.tls_disable) {
-    tls = std::make_shared<boost::asio::ssl::context>(boost::asio::ssl::context::tls_server);
-    boost::system::error_code ec;
-    tls->set_options(boost::asio::ssl::context::default_workarounds | boost::asio::ssl::context::no_sslv2 |
-                         boost::asio::ssl::context::no_sslv3 | boost::asio::ssl::context::no_tlsv1 |
-                         boost::asio::ssl::context::no_tlsv1_1,
-                     ec);
-    tls->use_certificate_chain_file(cfg.listener.tls_cert_file, ec);
-    if (ec) return usage_error("listener.tcp.tls_cert_file: cannot load \"" + cfg.listener.tls_cert_file + "\": " + ec.message());
-    tls->use_private_key_file(cfg.listener.tls_key_file, boost::asio::ssl::context::pem, ec);
-    if (ec) return usage_error("listener.tcp.tls_key_file: cannot load \"" + cfg.listener.tls_key_file + "\": " + ec.message());
-  }
-
-  // Storage -> barrier -> seal -> tokens.
-  std::unique_ptr<storage::physical> backend;
-  if (cfg.storage.type == "sqlite") {
-    storage::sqlite_options so;
-    so.path = (std::filesystem::path(cfg.storage.path) / "credbroker.db").string();
-    so.accept_empty_file = fresh_store;
-    auto opened = storage::sqlite_backend::open(so);
-    if (!opened) {
-      if (opened.err().code == make_error_code(errc::invalid_request)) return usage_error(opened.err().message);
-      std::fprintf(stderr, "credbroker server: %s\n", opened.err().message.c_str());
-      spdlog::error("{}", opened.err().message);
-      return 1;
-    }
-    backend = std::move(*opened);
-  } else if (cfg.storage.type == "postgresql") {
-    if (cfg.storage.ha_enabled) {
-      return usage_error("storage.postgresql.ha_enabled: this version runs one node per table; remove the key or "
-                         "set it to false (see docs/ha.md)");
-    }
-    storage::postgresql_options po;
-    po.connection_url = cfg.storage.connection_url;
-    po.table = cfg.storage.table;
-    po.max_parallel = cfg.storage.max_parallel;
-    auto opened = storage::postgresql_backend::open(po);
-    if (!opened) {
-      if (opened.err().code == make_error_code(errc::invalid_request)) return usage_error(opened.err().message);
-      std::fprintf(stderr, "credbroker server: %s\n", opened.err().message.c_str());
-      spdlog::error("{}", opened.err().message);
-      return 1;
-    }
-    backend = std::move(*opened);
-  } else {
-    backend = std::make_unique<storage::inmem_backend>();
-  }
-  barrier::barrier encrypted(*backend);
-  barrier::seal_manager seal(*backend, encrypted, cfg.storage.type,
-                             cfg.cluster_name.empty() ? "credbroker-cluster" : cfg.cluster_name);
-  system_clock wall;
-  auth::token_store tokens(encrypted, wall, {cfg.default_lease_ttl, cfg.max_lease_ttl});
-  register_security_state(seal.layout(), encrypted, tokens);
-  seal.layout().accept_lost_state(fresh_store);
-  if (auto s = seal.load(); !s) {
-    spdlog::error("{}", s.err().message);
-    std::fprintf(stderr, "credbroker server: %s\n", s.err().message.c_str());
-    return 1;
-  }
-  auth::policy_store policies(encrypted);
-  seal.on_seal([&tokens, &policies] {
-    tokens.clear_cache();
-    policies.clear_cache();
-  });
-
-  secret root_token;
-  bool generated_token = false;
-  if (dev) {
-    std::string given = flags->value("dev-root-token-id");
-    if (given.empty()) {
-      if (const char* env = std::getenv("VAULT_DEV_ROOT_TOKEN_ID")) given = env;
-    }
-    generated_token = given.empty();
-    auto keys = seal.init(1, 1);  // leaves the barrier unsealed
-    if (!keys) {
-      std::fprintf(stderr, "credbroker server: %s\n", keys.err().message.c_str());
-      return 1;
-    }
-    auto token = tokens.create_root(generated_token ? std::nullopt : std::optional<std::string>(given));
-    if (!token) {
-      std::fprintf(stderr, "credbroker server: %s\n", token.err().message.c_str());
-      return 1;
-    }
-    root_token = std::move(*token);
-  } else if (!cfg.unseal_key_file.empty()) {
-    // The file also follows every rekey (barrier/unseal_key_file.hpp).
-    seal.set_key_file(barrier::unseal_key_file(cfg.unseal_key_file));
-    if (auto s = barrier::auto_unseal(seal, barrier::unseal_key_file(cfg.unseal_key_file), fresh_store); !s) {
-      if (s.err().code == make_error_code(errc::invalid_request)) return usage_error(s.err().message);
-      spdlog::error("{}", s.err().message);
-      std::fprintf(stderr, "credbroker server: %s\n", s.err().message.c_str());
-      return 1;
-    }
-  }
-  {
-    const auto st = seal.status();
-    if (!st.initialized) {
-      spdlog::warn("storage is not initialised: run \"credbroker operator init\" against this server");
-    } else if (st.sealed) {
-      spdlog::warn("sealed: give {} unseal keys with \"credbroker operator unseal\"", st.threshold);
-    }
-  }
-  // The one timer of the process (lease expiry and retries, rotations, periodic jobs; driven on the
-  // io_context below while unsealed) and the one pool for blocking calls, capped per database
-  // connection (docs/architecture.md lists every thread). Stopped in order at the end.
-  scheduler timers(wall.now());
-  blocking_executor blocking({cfg.executor_threads, cfg.revocation.per_connection});
-  blocking.set_cap("startup", 1);  // one restore at a time (seal and unseal again: the next waits)
-  // Leases: durable through the barrier; the index is rebuilt at every unseal, and the scheduler
-  // hands due leases to revocation. Revocation goes to the database engine of the lease's mount.
-  plugin::registry plugin_registry;
-  plugins::register_builtin_plugins(plugin_registry);
-  plugin::meter_plugins(plugin_registry);  // vault_database_* (metered_plugin.hpp)
-  engine::engine_router engines;
-  engine::password_policies password_policies(encrypted);
-  leases::manager_options lease_opts;
-  lease_opts.limits = {cfg.default_lease_ttl, cfg.max_lease_ttl};
-  lease_opts.max_attempts = static_cast<int>(cfg.revocation.max_attempts);
-  lease_opts.backoff_base = cfg.revocation.backoff_base;
-  lease_opts.backoff_cap = cfg.revocation.backoff_cap;
-  lease_opts.irrevocable_retry = cfg.revocation.irrevocable_retry;
-  lease_opts.token_index_key = [&tokens](const std::string& accessor) { return tokens.accessor_key(accessor); };
-  leases::metered_revoker revoker(engines, wall, lease_opts.max_attempts);  // vault_expire_* (metered_revoker.hpp)
-  leases::lease_manager lease_mgr(encrypted, revoker, wall, timers, blocking, lease_opts);
-
-  // Revoking a token revokes the leases it created.
-  tokens.on_revoke([&lease_mgr](const std::string& accessor) {
-    if (auto s = lease_mgr.expire_by_token(accessor); !s) {
-      spdlog::error("leases of a revoked token could not be scheduled for revocation: {}", s.err().message);
-    }
-  });
-
-  api::seal_services seal_routes{seal, encrypted, tokens};
-  api::auth_mounts auth_methods(encrypted, tokens, wall);
-  engine::rotation_scheduler rotations(timers, blocking);
-  api::secret_mounts secret_engines(api::engine_services{encrypted, plugin_registry, lease_mgr, password_policies, engines,
-                                                         wall, lease_opts.limits, &rotations});
-  api::response_wrapping wrapping(encrypted, tokens);  // wrapped responses through the barrier
-  // Audit devices (core/audit): opened at every unseal before a request is served, closed at seal,
-  // reopened on SIGHUP (log rotation). Every request and response passes them (docs/audit.md).
-  audit::audit_broker audit_broker(wall);
-  audit::audit_table audit_devices(encrypted, audit_broker, {cfg.allow_audit_log_prefixing});
-  seal.on_unseal([&audit_devices] { (void)audit_devices.load(); });
-  seal.on_seal([&audit_devices] { audit_devices.unload(); });
-  if (!seal.status().sealed) (void)audit_devices.load();
-  // Telemetry (docs/telemetry.md): sys/metrics, the node's scrape-time series, the audit failure
-  // counters (the audit broker counts into them), and the periodic census of leases and rotations.
-  const api::metrics_services metrics{telemetry::global_registry(),
-                                      {cfg.telemetry.unauthenticated_metrics_access, cfg.telemetry.prometheus_retention_time,
-                                       cfg.telemetry.disable_hostname,
-                                       cfg.cluster_name.empty() ? "credbroker-cluster" : cfg.cluster_name}};
-  const auto node_metrics = api::watch_node(telemetry::global_registry(), seal, &lease_mgr);
-  telemetry::register_audit_failures();
-  engine::usage_gauges usage(encrypted, engines, wall);
-  api::service svc(api::services{seal, tokens, &seal_routes, &lease_mgr, &wall, &policies, &tokens, &auth_methods,
-                                 &secret_engines, &password_policies, &audit_devices, &audit_broker, &metrics, &wrapping});
-  // At every unseal: the default policy and the mount tables first (fast), so the engines exist
-  // before any lease fires; then, in the background while the API already serves, the lease index is
-  // rebuilt from storage (leases that expired while the broker was down fire at once) and leases left
-  // pending by a crash (between writing a lease and creating its user) are settled with user_exists.
-  // A database that is down holds up neither the start nor the other leases.
-  auto restore_in_background = [&lease_mgr, &secret_engines, &rotations, &usage] {
-    // Rotations cut by a crash first (revocations need a working root login), then the schedule.
-    secret_engines.recover_rotations();
-    rotations.start();
-    const auto started = std::chrono::steady_clock::now();
-    auto report = lease_mgr.restore();
-    if (!report) {
-      spdlog::error("lease restore failed: {}", report.err().message);
-      return;
-    }
-    for (const auto& id : report->unreadable) {
-      spdlog::error("lease {} could not be restored: its record is unreadable; it is kept", id);
-    }
-    spdlog::info("restored {} leases in {:.3f}s", report->restored,
-                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    secret_engines.resolve_pending();
-    usage.refresh();  // the first census of leases and rotations for the metrics
-  };
-  auto on_unsealed = [&] {
-    if (auto s = policies.ensure_default(); !s) spdlog::error("default policy: {}", s.err().message);
-    if (auto s = auth_methods.load(); !s) spdlog::error("auth methods: {}", s.err().message);
-    if (auto s = secret_engines.load(); !s) spdlog::error("secrets engines: {}", s.err().message);
-    blocking.post("startup", blocking_executor::task([restore_in_background](bool run) {
-      if (run) restore_in_background();
-    }));
-  };
-  seal.on_unseal(on_unsealed);
-  seal.on_seal([&auth_methods, &secret_engines] {
-    auth_methods.unload();
-    secret_engines.unload();
-  });
-  if (!seal.status().sealed) on_unsealed();
-  // Tasks on the executor use everything above: it stops (queued tasks cancelled, running ones
-  // finished) before any of it is destroyed, on every way out of this function.
-  struct stop_on_exit {
-    blocking_executor& e;
-    ~stop_on_exit() { e.stop(); }
-  } stop_blocking{blocking};
-  periodic_jobs periodic(timers, blocking, wall);
-  // Connections whose databases can list their users (Redis) are compared with their leases.
-  periodic.add("reconcile", std::chrono::seconds(5), [&secret_engines, &seal] {
-    if (!seal.status().sealed) secret_engines.reconcile_due();
-  });
-  // Expired tokens are revoked when presented; this sweep catches the ones nobody presents.
-  periodic.add("token-tidy", std::chrono::minutes(1), [&tokens, &seal] {
-    if (!seal.status().sealed) tokens.tidy();
-  });
-  // The census of leases and rotations behind the metrics' gauges (docs/telemetry.md).
-  if (cfg.telemetry.usage_gauge_period.count() > 0) {
-    periodic.add("usage-census", std::chrono::duration_cast<std::chrono::milliseconds>(cfg.telemetry.usage_gauge_period),
-                 [&usage, &seal] {
-                   if (!seal.status().sealed) usage.refresh();
-                 });
-  }
-
-  boost::asio::io_context io;
-  // Asks the barrier, not the seal manager: its lock is held across init's and unseal's storage I/O.
-  scheduler_driver timer_driver(io, timers, wall, [&encrypted] { return !encrypted.sealed(); });
-  boost::asio::thread_pool workers(cfg.worker_threads);
-  api::server_options opts;
-  opts.body_limit = cfg.listener.max_request_size;
-  opts.max_connections = cfg.listener.max_connections;
-  opts.header_timeout = cfg.listener.read_header_timeout;
-  opts.read_timeout = cfg.listener.read_timeout;
-  opts.idle_timeout = cfg.listener.idle_timeout;
-  opts.write_timeout = cfg.listener.write_timeout;
-  opts.tls = tls;
-  opts.forwarded_for = forwarded_for_options(cfg.listener.forwarded_for);
-  api::http_server server(io, workers, svc, opts);
-  if (auto s = server.listen(cfg.listener.address); !s) {
-    spdlog::error("{}", s.err().message);
-    std::fprintf(stderr, "credbroker server: %s\n", s.err().message.c_str());
-    return 1;
-  }
-  const auto ep = server.local_endpoint();
-  const std::string scheme = tls ? "https" : "http";
-  const std::string addr = scheme + "://" + ep.address().to_string() + ":" + std::to_string(ep.port());
-
-  auto control = boost::asio::make_strand(io);
-  boost::asio::signal_set signals(control, SIGINT, SIGTERM);
-  boost::asio::signal_set hangup(control, SIGHUP);  // reopens the audit devices
-  boost::asio::steady_timer deadline(control);
   int exit_code = 0;
-  bool shutting_down = false;
-  std::function<void()> wait_signal = [&] {
-    signals.async_wait([&](const boost::system::error_code& ec, int signo) {
-      if (ec) return;
-      if (shutting_down) {
-        spdlog::warn("second signal {}: stopping now", signo);
-        exit_code = 1;
-        io.stop();
-        return;
-      }
-      shutting_down = true;
-      timer_driver.stop();  // an armed timer would keep io.run() from returning
-      spdlog::info("signal {} received: no new connections; finishing requests in flight", signo);
-      deadline.expires_after(cfg.shutdown_timeout);
-      deadline.async_wait([&](const boost::system::error_code& tec) {
-        if (tec) return;
-        spdlog::error("shutdown_timeout ({}s) reached with requests still in flight: stopping",
-                      cfg.shutdown_timeout.count());
-        exit_code = 1;
-        io.stop();
-      });
-      server.shutdown([&] {
-        boost::asio::post(control, [&] {
-          spdlog::info("all connections closed: exiting");
-          boost::system::error_code ignored;
-          signals.cancel(ignored);
-          hangup.cancel(ignored);
-          deadline.cancel();
-        });
-      });
-      wait_signal();
-    });
-  };
-  wait_signal();
-  std::function<void()> wait_hangup = [&] {
-    hangup.async_wait([&](const boost::system::error_code& ec, int) {
-      if (ec) return;
-      spdlog::info("SIGHUP received: reopening the audit devices' files and sockets");
-      audit_devices.reopen();
-      wait_hangup();
-    });
-  };
-  wait_hangup();
-  server.start();
-  timer_driver.start();
-
-  spdlog::info("credbroker v{} listening on {} (storage: {}, io threads: {}, workers: {}, executor threads: {})",
-               CREDBROKER_VERSION, addr, cfg.storage.type,
-               cfg.io_threads == 0 ? std::max(1u, std::thread::hardware_concurrency()) : cfg.io_threads,
-               cfg.worker_threads, cfg.executor_threads);
-  if (dev) {
-    // The banner goes to stdout, never to the log.
-    std::printf("==> credbroker server started in dev mode: in-memory, unsealed. Do not use it in production.\n");
-    std::printf("    Api Address: %s\n", addr.c_str());
-    if (generated_token) {
-      std::printf("    Root Token: %s\n", root_token.reveal().c_str());
-    } else {
-      std::printf("    Root Token: (the value given with -dev-root-token-id)\n");
-    }
-    std::printf("    export VAULT_ADDR='%s'\n", addr.c_str());
-    std::fflush(stdout);
-  }
-
-  const unsigned n = cfg.io_threads == 0 ? std::max(1u, std::thread::hardware_concurrency()) : cfg.io_threads;
-  std::vector<std::thread> threads;
-  for (unsigned i = 1; i < n; ++i) threads.emplace_back([&io] { io.run(); });
-  io.run();
-  for (auto& t : threads) t.join();
-  // In order: no more due work (the driver), no more requests (workers), then the blocking calls
-  // (queued ones cancelled: a lease not revoked now fires again at the next start).
-  timer_driver.stop();
-  if (exit_code != 0) workers.stop();
-  workers.join();
-  blocking.stop();
-  spdlog::info("credbroker stopped");
-  return exit_code;
+  auto setup = parse_setup(args, exit_code);
+  if (!setup) return exit_code;
+  auto tls = tls_context(setup->cfg.listener);
+  if (!tls) return usage_error(tls.err().message);
+  node::node_options options;
+  options.config = setup->cfg;
+  options.dev = setup->dev;
+  options.fresh_store = setup->fresh_store;
+  options.dev_root_token = setup->dev_root_token;
+  options.security_state = register_security_state;
+  options.register_plugins = [](plugin::registry& r) { plugins::register_builtin_plugins(r); };
+  auto n = node::node::open(std::move(options));
+  if (!n) return node_error(n.err());
+  api_layer api(**n);
+  (*n)->attach(api);
+  return serve(**n, api, *tls, setup->dev);
 }
 
 }  // namespace credbroker

@@ -141,6 +141,9 @@ result<bool> lease_manager::activate(const lease& issued) {
   l.state = lease_state::active;
   std::vector<storage::operation> ops;
   ops.push_back(storage::operation::put(lease_storage_prefix + l.id, encode(l)));
+  if (opts_.acting && !opts_.acting()) {
+    return make_error(errc::unavailable, "this node lost the leadership while the credentials were being issued");
+  }
   std::lock_guard lock(mu_);
   auto it = in_flight_.find(issued.id);
   if (it == in_flight_.end() || it->second) return false;  // revoked or forced meanwhile
@@ -148,6 +151,16 @@ result<bool> lease_manager::activate(const lease& issued) {
   // Queued under the lock: a revocation that finds the mark gone queues its removal after this.
   store_.apply_lazy(std::move(ops));
   return true;
+}
+
+void lease_manager::unload() {
+  std::lock_guard lock(mu_);
+  for (const std::uint32_t n : index_) (void)sched_.cancel(timers_[n]);
+  index_.clear();
+  slots_.clear();
+  timers_.clear();
+  free_slots_.clear();
+  pending_.clear();
 }
 
 void lease_manager::release(const std::string& id) {
@@ -238,6 +251,11 @@ status lease_manager::attempt_revoke(const std::string& id, bool force) {
   auto fresh = load(id);
   if (!fresh) return fresh.err().code == make_error_code(errc::lease_not_found) ? status(ok_v) : status(std::move(fresh).err());
   lease l = std::move(*fresh);
+  // HA: asked last, right before the database call: true only before the local deadline, so the
+  // statement reaches the database before any other node can lead and revoke the lease again.
+  if (opts_.acting && !opts_.acting()) {
+    return make_error(errc::unavailable, "this node is no longer the active node: the active node revokes the lease");
+  }
   auto s = revoker_.revoke(l);
   if (s || force) {  // force: the database's answer is ignored (Vault's revoke-force)
     std::vector<storage::operation> ops;

@@ -78,6 +78,13 @@ struct manager_options {
   // The folder under sys/expire/token/ that holds the leases of a token accessor. The server passes
   // the token store's accessor_key() so no accessor is a storage key in clear; empty: the accessor.
   std::function<result<std::string>(const std::string& accessor)> token_index_key;
+  // HA (node/node.hpp): asked before each revocation's database call and before activate(); false
+  // (this node is no longer the active one) ends a revocation attempt with errc::unavailable,
+  // leaving the lease to the active node, and fails an activation, so the issuer deletes the user it
+  // created. Why that suffices for activate(): the node answers true only before its local deadline,
+  // i.e. before any other node can lead; the user exists by then, so if the lazy write below is lost
+  // to the takeover, the new active finds the pending lease and its user, and keeps both. Empty: always.
+  std::function<bool()> acting;
 };
 
 struct restore_report {
@@ -138,6 +145,10 @@ class lease_manager {
   // Rebuilds the index from storage. Unreadable records are reported in the result and kept.
   // Safe while requests run: leases they scheduled meanwhile keep their (fresher) due times.
   result<restore_report> restore();
+  // Empties the index (every scheduler entry cancelled) and the restored pending list; storage is
+  // untouched and issuances in flight stay marked. A node that stepped down (HA) holds no stale due
+  // times: its next restore() starts from storage.
+  void unload();
   // The leases restore() found pending (the broker stopped between writing them and creating or
   // confirming their users): the engine resolves them with user_exists. Empties the list. Leases
   // this process added as pending and has not yet activated or removed (issuance in flight) are

@@ -110,6 +110,16 @@ status barrier::unseal(const secret& root_key) {
   return ok_v;
 }
 
+status barrier::reload_keyring() {
+  secret key;
+  {
+    std::shared_lock lock(mu_);
+    if (!unsealed_) return make_error(errc::sealed, "Vault is sealed");
+    key = root_key_;
+  }
+  return unseal(key);
+}
+
 void barrier::seal() {
   std::unique_lock lock(mu_);
   unsealed_ = false;

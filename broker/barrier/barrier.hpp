@@ -49,6 +49,10 @@ class barrier final : public storage::physical {
   status unseal(const secret& root_key);
   void seal();
   bool sealed() const;
+  // Reads core/keyring again with the root key held (HA: the active node may have rotated it while
+  // this one was a standby). errc::permission_denied when the root key changed (a rekey on another
+  // node): this node must be unsealed again. errc::sealed while sealed.
+  status reload_keyring();
   // Adds a key term; new writes use it. Durable before it returns.
   result<key_info> rotate();
   result<key_info> key_status() const;

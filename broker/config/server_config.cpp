@@ -89,7 +89,8 @@ result<nlohmann::json> single_block(const nlohmann::json& v, const std::string& 
 // storage.postgresql: Vault's keys. max_parallel may be a number or a numeric string (Vault's HCL).
 status parse_postgresql_storage(const nlohmann::json& settings, storage_config& out) {
   const std::string w = "storage.postgresql.";
-  if (auto s = only_keys(settings, "storage.postgresql", {"connection_url", "table", "max_parallel", "ha_enabled", "ha_table"});
+  if (auto s = only_keys(settings, "storage.postgresql", {"connection_url", "table", "max_parallel", "ha_enabled", "ha_table",
+                                                              "ha_lock_ttl"});
       !s) {
     return s;
   }
@@ -118,6 +119,12 @@ status parse_postgresql_storage(const nlohmann::json& settings, storage_config& 
     if (n < 2 || n > 10000) return bad(w + "max_parallel", "a whole number from 2 to 10000", *it);
     out.max_parallel = static_cast<unsigned>(n);
   }
+  std::chrono::seconds ttl{std::chrono::duration_cast<std::chrono::seconds>(out.ha_lock_ttl)};
+  if (auto s = get_duration(settings, w, "ha_lock_ttl", ttl); !s) return s;
+  if (ttl < std::chrono::seconds(2) || ttl > std::chrono::hours(1)) {
+    return bad(w + "ha_lock_ttl", "a duration from 2s to 1h such as \"10s\"", settings["ha_lock_ttl"]);
+  }
+  out.ha_lock_ttl = ttl;
   return get_bool(settings, w, "ha_enabled", out.ha_enabled);
 }
 
@@ -200,7 +207,7 @@ bool valid_listen_address(const std::string& address) {
 result<server_config> parse_server_config(const nlohmann::json& doc) {
   if (!doc.is_object()) return bad("(top level)", "a JSON object", doc);
   server_config c;
-  if (auto s = only_keys(doc, "", {"listener", "storage", "api_addr", "log_level", "log_format", "default_lease_ttl",
+  if (auto s = only_keys(doc, "", {"listener", "storage", "api_addr", "cluster_addr", "disable_clustering", "log_level", "log_format", "default_lease_ttl",
                                    "max_lease_ttl", "io_threads", "worker_threads", "executor_threads", "shutdown_timeout",
                                    "disable_mlock", "ui", "cluster_name", "unseal_key_file", "lease_revocation",
                                    "allow_audit_log_prefixing", "telemetry"});
@@ -298,6 +305,8 @@ result<server_config> parse_server_config(const nlohmann::json& doc) {
   }
 
   if (auto s = get_string(doc, "", "api_addr", c.api_addr); !s) return std::move(s).err();
+  if (auto s = get_string(doc, "", "cluster_addr", c.cluster_addr); !s) return std::move(s).err();
+  if (auto s = get_bool(doc, "", "disable_clustering", c.disable_clustering); !s) return std::move(s).err();
   if (auto s = get_string(doc, "", "log_level", c.log_level); !s) return std::move(s).err();
   static const std::set<std::string> levels = {"trace", "debug", "info", "warn", "error", "off"};
   if (!levels.contains(c.log_level)) return bad("log_level", "one of trace, debug, info, warn, error, off", doc["log_level"]);

@@ -63,6 +63,8 @@ struct storage_config {
   unsigned max_parallel = 128;  // sessions to the server at most
   bool ha_enabled = false;
   std::string ha_table = "credbroker_ha_locks";
+  // HA: the server ends a silent active's lock session after this (docs/ha.md); credbroker's key.
+  std::chrono::milliseconds ha_lock_ttl{10000};
 };
 
 // How failed revocations are retried (our own keys; Vault hard-codes 6 attempts from 10 s).
@@ -86,6 +88,8 @@ struct server_config {
   listener_config listener;
   storage_config storage;
   std::string api_addr;
+  std::string cluster_addr;         // Vault's; reported by sys/leader, not used for traffic (docs/ha.md)
+  bool disable_clustering = false;  // Vault's; HA standbys answer 307 to the active instead of forwarding
   std::string cluster_name;
   std::string unseal_key_file;  // auto-unseal: unseal keys, one per line; must be mode 0600 or stricter
   std::string log_level = "info";

@@ -19,10 +19,21 @@ struct seal_snapshot {
   std::string cluster_id;
 };
 
+// High availability as sys/leader and the standby forwarding see it (node/node.hpp fills it in).
+struct ha_snapshot {
+  bool enabled = false;          // storage.postgresql.ha_enabled
+  bool active = false;           // this node is the active one (is_self)
+  std::string leader_address;    // the active's api_addr; empty: no active known
+  std::string leader_cluster_address;  // the active's cluster_addr when this node is it; else empty
+  std::string active_time;       // RFC 3339, when this node became active; "0001-01-01T00:00:00Z" otherwise
+};
+
 class node_status {
  public:
   virtual ~node_status() = default;
   virtual seal_snapshot status() const = 0;
+  // A node without HA: not enabled. Thread: safe from any thread, never blocks.
+  virtual ha_snapshot ha() const { return {}; }
 };
 
 // Dev mode and tests: initialised, unsealed, active.

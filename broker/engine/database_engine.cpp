@@ -610,7 +610,11 @@ result<issued_creds> database_engine::issue(const std::string& role_name, const 
   leases::lease done = l;
   done.boot.clear();  // the user exists: nothing in doubt any more
   auto active = leases_.activate(done);
-  if (!active || !*active) {
+  if (!active) {
+    roll_back();  // HA: this node lost the leadership meanwhile (lease_manager::activate)
+    return std::move(active).err();
+  }
+  if (!*active) {
     roll_back();  // revoked (its token, its prefix) while the user was being created
     return make_error(errc::internal, "lease " + l.id + " was revoked while its credentials were being issued");
   }

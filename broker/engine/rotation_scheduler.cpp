@@ -97,6 +97,11 @@ void rotation_scheduler::start() {
   run(std::move(jobs));
 }
 
+void rotation_scheduler::stop() {
+  std::lock_guard lock(mu_);
+  started_ = false;
+}
+
 void rotation_scheduler::run(std::vector<due_job> jobs) {
   // In due order: the executor keeps it per serial key.
   std::stable_sort(jobs.begin(), jobs.end(), [](const due_job& a, const due_job& b) { return a.due < b.due; });

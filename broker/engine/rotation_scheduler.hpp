@@ -47,6 +47,9 @@ class rotation_scheduler {
   std::size_t size() const;
   // Due jobs run from now on (those that fell due before, at once). Idempotent.
   void start();
+  // Due jobs wait again until the next start() (HA: the node stepped down; the next active settles
+  // the rotation WALs before it starts). Jobs already on the executor finish. Idempotent.
+  void stop();
 
  private:
   struct entry {

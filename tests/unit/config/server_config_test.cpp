@@ -37,7 +37,7 @@ TEST(server_config, table) {
       {"inmem storage", [](json& j) { j["storage"] = {{"inmem", json::object()}}; }, nullptr},
       {"unknown top key", [](json& j) { j["listner"] = 1; },
        "unknown key \"listner\"; expected one of: allow_audit_log_prefixing, "
-       "api_addr, cluster_name, default_lease_ttl, disable_mlock, executor_threads, io_threads, "
+       "api_addr, cluster_addr, cluster_name, default_lease_ttl, disable_clustering, disable_mlock, executor_threads, io_threads, "
        "lease_revocation, listener, log_format, log_level, max_lease_ttl, shutdown_timeout, storage, telemetry, ui, "
        "unseal_key_file, worker_threads"},
       {"revocation settings", [](json& j) {
@@ -165,12 +165,25 @@ TEST(server_config, postgresql_storage) {
   EXPECT_EQ(defaults->storage.table, "credbroker_kv_store");
   EXPECT_EQ(defaults->storage.max_parallel, 128u);
   EXPECT_FALSE(defaults->storage.ha_enabled);
+  EXPECT_EQ(defaults->storage.ha_lock_ttl, std::chrono::seconds(10));
+  auto ttl = with({{"connection_url", url}, {"ha_enabled", true}, {"ha_lock_ttl", "3s"}});
+  ASSERT_TRUE(ttl.ok()) << ttl.err().message;
+  EXPECT_EQ(ttl->storage.ha_lock_ttl, std::chrono::seconds(3));
+  json cluster = base();
+  cluster["cluster_addr"] = "https://10.0.0.5:8201";
+  cluster["disable_clustering"] = true;
+  auto c = config::parse_server_config(cluster);
+  ASSERT_TRUE(c.ok()) << c.err().message;
+  EXPECT_EQ(c->cluster_addr, "https://10.0.0.5:8201");
+  EXPECT_TRUE(c->disable_clustering);
 
   const std::vector<std::pair<json, std::string>> bad = {
       {json::object(), "storage.postgresql.connection_url: required (or VAULT_PG_CONNECTION_URL), e.g. "
                        "\"postgresql://credbroker:PASSWORD@db.internal:5432/credbroker\""},
       {{{"connection_url", url}, {"tabel", "x"}},
-       "unknown key \"storage.postgresql.tabel\"; expected one of: connection_url, ha_enabled, ha_table, max_parallel, table"},
+       "unknown key \"storage.postgresql.tabel\"; expected one of: connection_url, ha_enabled, ha_lock_ttl, ha_table, max_parallel, table"},
+      {{{"connection_url", url}, {"ha_lock_ttl", "1s"}},
+       "storage.postgresql.ha_lock_ttl: expected a duration from 2s to 1h such as \"10s\", got \"1s\""},
       {{{"connection_url", url}, {"max_parallel", 1}}, "storage.postgresql.max_parallel: expected a whole number from 2 to 10000, got 1"},
       {{{"connection_url", url}, {"max_parallel", "many"}},
        "storage.postgresql.max_parallel: expected a whole number from 2 to 10000, got \"many\""},
