@@ -167,7 +167,7 @@ std::optional<raw_response> service::authenticate(raw_request& head) const {
   head_result h = examine(head);
   if (h.refusal) return std::move(h.refusal);
   if (h.open) return std::nullopt;
-  auto presented = authn_.authenticate_from(h.p.req->token, h.p.req->client_address);
+  auto presented = authn_.check_from(h.p.req->token, h.p.req->client_address);  // spent in handle()
   head.caller = std::move(presented.caller);
   if (!head.caller) return refuse_token(h, head, presented.address_refused);
   return std::nullopt;
@@ -192,7 +192,7 @@ raw_response service::handle(const raw_request& raw) const {
     if (raw.caller) {
       req.caller = raw.caller;
     } else {
-      auto presented = authn_.authenticate_from(req.token, req.client_address);
+      auto presented = authn_.check_from(req.token, req.client_address);
       req.caller = std::move(presented.caller);
       address_refused = presented.address_refused;
     }
@@ -204,6 +204,8 @@ raw_response service::handle(const raw_request& raw) const {
   audit_trail trail(sealed_ok ? nullptr : audit_, raw, req, m);
   if (!h.open) {
     if (reply a = authorize(m, req); a.k == reply::kind::error) return render(trail.refused(a), &req, mount_type);
+    // Allowed: now the use is spent (a refused request spends none, as Vault's UseToken after the ACL).
+    if (req.caller->limited_uses && !authn_.spend_use(req.token)) return refuse_token(h, raw, false);
   }
   if (!trail.record_request()) return render(reply::fail(500, multierror_text("internal error")), &req, mount_type);
   if (!m.mount) {

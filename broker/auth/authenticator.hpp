@@ -34,7 +34,7 @@ struct identity {
 
 // What presenting a token from a client address gave.
 struct presented_token {
-  std::optional<identity> caller;  // accepted (one use spent)
+  std::optional<identity> caller;  // accepted (one use spent, except by check_from)
   // The token is valid but bound to CIDR blocks (token_bound_cidrs) the address is outside: Vault's
   // 403 "permission denied" without "invalid token" (the holder keeps its token); no use spent.
   bool address_refused = false;
@@ -50,6 +50,18 @@ class authenticator {
   virtual presented_token authenticate_from(const secret& token, std::string_view client_address) {
     (void)client_address;
     return {authenticate(token), false};
+  }
+  // As authenticate_from(), but spends nothing. The API checks the token, then the ACL, and only
+  // then spends a use with spend_use() (Vault's CheckToken before UseToken), so a request the ACL
+  // refuses costs a use-limited token (a wrapping token, a num_uses token) nothing.
+  virtual presented_token check_from(const secret& token, std::string_view client_address) {
+    return authenticate_from(token, client_address);
+  }
+  // Spends one use of a token check_from() accepted; false when none was left (a concurrent
+  // request took the last one, or the token died meanwhile). Default: nothing to spend.
+  virtual bool spend_use(const secret& token) {
+    (void)token;
+    return true;
   }
 };
 

@@ -418,6 +418,12 @@ bool token_store::alive(const token_entry& e, std::int64_t now, int depth) const
 std::optional<identity> token_store::authenticate(const secret& token) { return authenticate_from(token, "").caller; }
 
 presented_token token_store::authenticate_from(const secret& token, std::string_view client_address) {
+  presented_token p = check_from(token, client_address);
+  if (p.caller && p.caller->limited_uses && !spend_use(token)) return {};
+  return p;
+}
+
+presented_token token_store::check_from(const secret& token, std::string_view client_address) {
   if (token.empty()) return {};
   auto h = hash(token.reveal());
   if (!h) return {};
@@ -431,16 +437,6 @@ presented_token token_store::authenticate_from(const secret& token, std::string_
   if (!entry.bound_cidrs.empty() && !address_in_cidrs(client_address, entry.bound_cidrs)) {
     return {std::nullopt, true};
   }
-  if (entry.num_uses > 0) {
-    if (entry.num_uses == 1) {
-      // The last use: the token goes now; this request still runs with it.
-      if (auto s = revoke_tree(*h, false); !s) return {};
-    } else {
-      token_entry spent = entry;
-      --spent.num_uses;
-      if (auto s = save(*h, spent, false); !s) return {};
-    }
-  }
   identity id;
   id.meta = entry.meta;
   id.ttl = entry.creation_ttl;
@@ -451,6 +447,19 @@ presented_token token_store::authenticate_from(const secret& token, std::string_
   id.limited_uses = entry.num_uses > 0;
   id.expires = entry.expire_time != 0;
   return {std::move(id), false};
+}
+
+bool token_store::spend_use(const secret& token) {
+  auto h = hash(token.reveal());
+  if (!h) return false;
+  auto e = load(*h);
+  if (!e || !e->has_value()) return false;  // revoked meanwhile (its last use was spent)
+  token_entry entry = std::move(**e);
+  if (!alive(entry, now_seconds(), 0)) return false;
+  if (entry.num_uses == 0) return true;
+  if (entry.num_uses == 1) return revoke_tree(*h, false).ok();  // the last use: the token goes now
+  --entry.num_uses;
+  return save(*h, entry, false).ok();
 }
 
 result<token_entry> token_store::lookup(const secret& token) {

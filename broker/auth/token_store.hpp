@@ -131,6 +131,10 @@ class token_store final : public authenticator {
   // the token's bound CIDR blocks (before anything is spent, as Vault's CheckToken), then spends one use.
   std::optional<identity> authenticate(const secret& token) override;
   presented_token authenticate_from(const secret& token, std::string_view client_address) override;
+  // The same checks without spending; spend_use() then spends one (the last use revokes the token,
+  // whose request still runs).
+  presented_token check_from(const secret& token, std::string_view client_address) override;
+  bool spend_use(const secret& token) override;
 
   // Reads without spending a use. errc::invalid_request "bad token" when unknown or expired.
   result<token_entry> lookup(const secret& token);

@@ -315,3 +315,41 @@ TEST_F(wrapping_api, approle_secret_id_wrapped_for_a_workload) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(wrapping_api, a_wrapping_token_refused_elsewhere_keeps_its_single_use) {
+  // Vault checks the ACL before it spends a use (CheckToken, then UseToken): a wrapping token shown
+  // on another path is refused and can still be unwrapped once.
+  auto wrapped = call("POST", "sys/wrapping/wrap", root_, {{"k", "v"}}, "5m");
+  ASSERT_EQ(wrapped.status, 200) << wrapped.body.dump();
+  const std::string wt = wrapped.body["wrap_info"]["token"];
+  for (const auto& [method, path] : std::vector<std::pair<std::string, std::string>>{
+           {"GET", "sys/policy/default"}, {"GET", "auth/token/lookup-self"}, {"POST", "auth/token/create"}}) {
+    SCOPED_TRACE(method + " " + path);
+    auto refused = call(method, path, wt);
+    EXPECT_EQ(refused.status, 403) << refused.body.dump();
+    EXPECT_EQ(refused.body, json({{"errors", {denied}}}));
+  }
+  ASSERT_TRUE(tokens_.lookup(secret(wt)));
+  EXPECT_EQ(tokens_.lookup(secret(wt))->num_uses, 1);
+  auto unwrapped = call("PUT", "sys/wrapping/unwrap", wt);
+  ASSERT_EQ(unwrapped.status, 200) << unwrapped.body.dump();
+  EXPECT_EQ(unwrapped.body["data"], json({{"k", "v"}}));
+}
+
+TEST_F(wrapping_api, a_use_limited_token_spends_a_use_only_when_allowed) {
+  auto made = call("POST", "auth/token/create", root_, {{"policies", {"default"}}, {"num_uses", 2}});
+  ASSERT_EQ(made.status, 200) << made.body.dump();
+  const std::string t = made.body["auth"]["client_token"];
+  EXPECT_EQ(call("GET", "sys/policy/default", t).status, 403);  // not in the default policy: no use spent
+  EXPECT_EQ(tokens_.lookup(secret(t))->num_uses, 2);
+  EXPECT_EQ(call("GET", "auth/token/lookup-self", t).status, 200);  // allowed: one use
+  EXPECT_EQ(tokens_.lookup(secret(t))->num_uses, 1);
+  // The last use: the request runs with the token's identity, and the token goes.
+  EXPECT_EQ(call("POST", "sys/capabilities-self", t, {{"paths", {"secret/x"}}}).status, 200);
+  EXPECT_FALSE(tokens_.lookup(secret(t)));
+  EXPECT_EQ(call("GET", "auth/token/lookup-self", t).status, 403);
+}
+
+}  // namespace
