@@ -3,7 +3,7 @@
 // Invariants checked: no crash, no hang, no sanitizer report; rendering with a fixed environment is
 // deterministic; output never exceeds the 64 KiB bound; errors start with "template: " and never
 // contain the metadata (they are shown to callers who did not write it); validate_template agrees
-// with rendering on empty metadata.
+// with rendering on empty metadata in the same fixed environment (validation_env).
 // Build and run: scripts/fuzz.sh [seconds]. The unit tests replay fuzz/corpus/username_template.
 #include <cstdlib>
 #include <string>
@@ -15,10 +15,7 @@
 int credbroker::fuzz::fuzz_username_template_one(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
   const std::string_view tmpl(reinterpret_cast<const char*>(data + 1), size - 1);
-  static const plugin::template_env fixed{
-      [](std::size_t n) { return std::string(n, 'Q'); },
-      [] { return std::chrono::system_clock::time_point(std::chrono::seconds(1'700'000'000)); },
-      [] { return std::string("00000000-0000-4000-8000-000000000000"); }};
+  const plugin::template_env& fixed = plugin::validation_env();
   // Metadata that a caller controls (a token's display name) and that must never leak into errors.
   const plugin::template_data meta = (data[0] & 1) != 0 ? plugin::template_data{"ZZdisplayZZ", "ZZroleZZ"}
                                                         : plugin::template_data{"", ""};
@@ -37,7 +34,7 @@ int credbroker::fuzz::fuzz_username_template_one(const std::uint8_t* data, std::
   }
   if (meta.role_name.empty()) {
     const bool valid = plugin::validate_template(tmpl).ok();
-    // random/uuid/time differ between runs but never decide validity.
+    // Validation renders in validation_env too, so chance never decides validity.
     if (valid != a.ok()) std::abort();
   }
   return 0;

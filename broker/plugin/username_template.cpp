@@ -449,8 +449,16 @@ result<std::string> render_template(std::string_view tmpl, const template_data& 
   }
 }
 
+const template_env& validation_env() {
+  static const template_env env{
+      [](std::size_t n) { return std::string(n, 'Q'); },
+      [] { return std::chrono::system_clock::time_point(std::chrono::seconds(1'700'000'000)); },
+      [] { return std::string("00000000-0000-4000-8000-000000000000"); }};
+  return env;
+}
+
 status validate_template(std::string_view tmpl) {
-  auto r = render_template(tmpl, template_data{});
+  auto r = render_template(tmpl, template_data{}, validation_env());
   if (!r) return std::move(r).err();
   return ok_v;
 }

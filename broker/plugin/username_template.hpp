@@ -42,7 +42,15 @@ struct template_env {
 
 result<std::string> render_template(std::string_view tmpl, const template_data& data, const template_env& env = {});
 
-// Checks syntax and function names by rendering with empty data (as Vault does at config time).
+// The environment validate_template renders with: random N gives N x 'Q' (alphanumeric like the
+// real generator, not hexadecimal), a fixed clock (2023-11-14T22:13:20Z) and a fixed uuid, so that
+// validation never depends on chance. Example: `{{ random 4 | decode_hex }}` is refused every time
+// ("QQQQ" is not hexadecimal, as real random alphanumerics almost never are), where rendering with
+// real randomness would accept it on some calls and refuse it on others.
+const template_env& validation_env();
+
+// Checks syntax and function names by rendering once with empty data (as Vault does at config
+// time) in validation_env().
 status validate_template(std::string_view tmpl);
 
 // Vault's default username template for PostgreSQL.
