@@ -9,6 +9,7 @@
 #include "broker/core/random.hpp"
 #include "broker/plugin/sanitize.hpp"
 #include "broker/plugin/username_template.hpp"
+#include "plugins/common/config_reader.hpp"
 #include "plugins/postgres/statements.hpp"
 
 namespace credbroker::plugins::postgres {
@@ -29,28 +30,6 @@ namespace {
 
 constexpr std::size_t max_identifier = 63;
 constexpr std::int64_t max_scram_iterations = 1'000'000;  // PBKDF2 at 1M: ~0.5 s of CPU per password
-
-result<std::string> string_field(const nlohmann::json& cfg, const char* key) {
-  auto it = cfg.find(key);
-  if (it == cfg.end() || it->is_null()) return std::string();
-  if (!it->is_string()) return make_error(errc::invalid_request, std::string(key) + " must be a string");
-  return it->get<std::string>();
-}
-
-result<std::int64_t> int_field(const nlohmann::json& cfg, const char* key, std::int64_t dflt) {
-  auto it = cfg.find(key);
-  if (it == cfg.end() || it->is_null()) return dflt;
-  if (it->is_number_integer()) return it->get<std::int64_t>();
-  if (it->is_string()) {
-    try {
-      std::size_t used = 0;
-      const auto v = std::stoll(it->get<std::string>(), &used);
-      if (used == it->get_ref<const std::string&>().size()) return v;
-    } catch (const std::exception&) {
-    }
-  }
-  return make_error(errc::invalid_request, std::string(key) + " must be an integer");
-}
 
 quoting quoting_of(pqxx::connection& c) {
   // libpq's escaping doubles a backslash only when the session has standard_conforming_strings off.
@@ -154,6 +133,15 @@ bool broken(const std::exception& e) {
 
 }  // namespace
 
+common::pool_limits postgres_plugin::limits_of(const settings& s) {
+  common::pool_limits l;
+  l.max_open = s.max_open;
+  l.max_idle = s.max_idle;
+  l.max_lifetime = s.max_lifetime;
+  l.max_idle_time = s.max_idle_time;
+  return l;
+}
+
 class postgres_plugin::checkout {
  public:
   checkout(postgres_plugin* owner, pooled p) : owner_(owner), p_(std::move(p)) {}
@@ -162,8 +150,8 @@ class postgres_plugin::checkout {
   ~checkout() {
     if (owner_ != nullptr) owner_->give_back(std::move(p_), broken_);
   }
-  pqxx::connection& conn() { return p_.c->c; }
-  const pg_session& session() const { return *p_.c; }
+  pqxx::connection& conn() { return p_.session->c; }
+  const pg_session& session() const { return *p_.session; }
   void mark_broken() { broken_ = true; }
 
  private:
@@ -172,11 +160,11 @@ class postgres_plugin::checkout {
   bool broken_ = false;
 };
 
-postgres_plugin::postgres_plugin() = default;
+postgres_plugin::postgres_plugin() : reaper_([this](common::pool_reaper::time_point now) { return pool_.reap(now); }) {}
 
 postgres_plugin::~postgres_plugin() {
   (void)close();
-  stop_reaper();
+  reaper_.stop();
 }
 
 std::shared_ptr<const postgres_plugin::settings> postgres_plugin::current() const {
@@ -185,69 +173,58 @@ std::shared_ptr<const postgres_plugin::settings> postgres_plugin::current() cons
 }
 
 plugin::pool_stats postgres_plugin::pool() const {
-  std::lock_guard lock(mu_);
+  const auto c = pool_.counts();
   plugin::pool_stats p;
-  p.open = open_;
-  p.in_use = open_ - std::min(open_, idle_.size());
-  p.waiters = waiting_;
-  p.max_open = settings_ ? settings_->max_open : 0;
+  p.open = c.open;
+  p.in_use = c.in_use;
+  p.waiters = c.waiters;
+  p.max_open = c.max_open;
   return p;
 }
 
-std::size_t postgres_plugin::open_connections() const {
-  std::lock_guard lock(mu_);
-  return open_;
-}
+std::size_t postgres_plugin::open_connections() const { return pool_.counts().open; }
 
 result<plugin::initialize_response> postgres_plugin::initialize(plugin::initialize_request req) {
   if (!req.config.is_object()) return make_error(errc::invalid_request, "config must be a JSON object");
   auto s = std::make_shared<settings>();
-  auto url = string_field(req.config, "connection_url");
+  auto url = common::optional_string(req.config, "connection_url");
   if (!url) return std::move(url).err();
   if (url->empty()) return make_error(errc::invalid_request, "connection_url cannot be empty");
-  auto user = string_field(req.config, "username");
+  auto user = common::optional_string(req.config, "username");
   if (!user) return std::move(user).err();
-  auto pass = string_field(req.config, "password");
+  auto pass = common::optional_string(req.config, "password");
   if (!pass) return std::move(pass).err();
   for (const std::string* v : {&*user, &*pass}) {
     if (v->find("{{username}}") != std::string::npos || v->find("{{password}}") != std::string::npos) {
       return make_error(errc::invalid_request, "username and/or password cannot contain the template variables");
     }
   }
-  auto max_open = int_field(req.config, "max_open_connections", 4);
+  auto max_open = common::integer(req.config, "max_open_connections", 4);
   if (!max_open) return std::move(max_open).err();
   if (*max_open < 1) return make_error(errc::invalid_request, "max_open_connections must be at least 1");
-  auto max_idle = int_field(req.config, "max_idle_connections", 0);
+  auto max_idle = common::integer(req.config, "max_idle_connections", 0);
   if (!max_idle) return std::move(max_idle).err();
   if (*max_idle < 0) return make_error(errc::invalid_request, "max_idle_connections cannot be negative");
-  auto timeout = int_field(req.config, "connect_timeout", 10);
+  auto timeout = common::integer(req.config, "connect_timeout", 10);
   if (!timeout) return std::move(timeout).err();
   if (*timeout < 1) return make_error(errc::invalid_request, "connect_timeout must be at least 1 second");
-  std::chrono::seconds lifetime{0};
-  if (auto it = req.config.find("max_connection_lifetime"); it != req.config.end() && !it->is_null()) {
-    auto d = parse_duration_value(*it);
-    if (!d) return make_error(errc::invalid_request, "invalid max_connection_lifetime: " + d.err().message);
-    lifetime = *d;
-  }
-  std::chrono::seconds idle_time{300};
-  if (auto it = req.config.find("max_connection_idle_time"); it != req.config.end() && !it->is_null()) {
-    auto d = parse_duration_value(*it);
-    if (!d) return make_error(errc::invalid_request, "invalid max_connection_idle_time: " + d.err().message);
-    idle_time = *d;
-  }
-  auto tmpl = string_field(req.config, "username_template");
+  auto lifetime = common::duration(req.config, "max_connection_lifetime", std::chrono::seconds(0));
+  if (!lifetime) return std::move(lifetime).err();
+  auto idle_time = common::duration(req.config, "max_connection_idle_time", std::chrono::seconds(300));
+  if (!idle_time) return std::move(idle_time).err();
+  auto tmpl = common::optional_string(req.config, "username_template");
   if (!tmpl) return std::move(tmpl).err();
   if (!tmpl->empty()) {
     if (auto v = plugin::validate_template(*tmpl); !v) {
       return make_error(errc::invalid_request, "invalid username template: " + v.err().message);
     }
   }
-  auto auth = string_field(req.config, "password_authentication");
+  auto auth = common::optional_string(req.config, "password_authentication");
   if (!auth) return std::move(auth).err();
   if (!auth->empty() && *auth != "password" && *auth != "scram-sha-256") {
     return make_error(errc::invalid_request, "'password_authentication' must be one of \"password\" or \"scram-sha-256\"");
   }
-  auto iterations = int_field(req.config, "scram_iterations", default_scram_iterations);
+  auto iterations = common::integer(req.config, "scram_iterations", default_scram_iterations);
   if (!iterations) return std::move(iterations).err();
   if (auto it = req.config.find("scram_iterations"); it != req.config.end() && !it->is_null() && *auth != "scram-sha-256") {
     return make_error(errc::invalid_request, "scram_iterations applies only with password_authentication=scram-sha-256");
@@ -268,8 +245,8 @@ result<plugin::initialize_response> postgres_plugin::initialize(plugin::initiali
   if (auto rendered = render_connection_string(s->conn); !rendered) return std::move(rendered).err();
   s->max_open = static_cast<std::size_t>(*max_open);
   s->max_idle = *max_idle == 0 ? s->max_open : std::min<std::size_t>(static_cast<std::size_t>(*max_idle), s->max_open);
-  s->max_lifetime = lifetime;
-  s->max_idle_time = idle_time;
+  s->max_lifetime = *lifetime;
+  s->max_idle_time = *idle_time;
   s->username_template = tmpl->empty() ? std::string(plugin::default_postgres_username_template) : *tmpl;
   s->scram = *auth == "scram-sha-256";
   s->scram_iterations = static_cast<int>(*iterations);
@@ -278,15 +255,9 @@ result<plugin::initialize_response> postgres_plugin::initialize(plugin::initiali
   {
     std::lock_guard lock(mu_);
     settings_ = s;
-    ++generation_;
-    idle_.clear();  // closed outside the pool count below
-    open_ = 0;
-    closed_ = false;
-    stop_reaper_ = false;
-    if (!reaper_.joinable()) reaper_ = std::thread([this] { reaper_loop(); });
   }
-  cv_.notify_all();
-  reaper_cv_.notify_all();
+  pool_.open(limits_of(*s));  // a new generation: sessions of the previous settings close
+  reaper_.start();
   if (req.verify_connection) {
     if (auto v = verify(); !v) return make_error(errc::unavailable, "error verifying connection: " + v.err().message);
   }
@@ -294,61 +265,40 @@ result<plugin::initialize_response> postgres_plugin::initialize(plugin::initiali
 }
 
 result<postgres_plugin::checkout> postgres_plugin::acquire() {
-  std::shared_ptr<const settings> s;
-  std::uint64_t gen = 0;
-  {
-    std::unique_lock lock(mu_);
-    if (closed_ || !settings_) return make_error(errc::internal, "plugin is not initialized");
-    s = settings_;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(s->conn.connect_timeout_seconds);
-    for (;;) {
-      while (!idle_.empty()) {
-        pooled p = std::move(idle_.back());
-        idle_.pop_back();
-        const bool stale = p.generation != generation_ ||
-                           (s->max_lifetime.count() > 0 && std::chrono::steady_clock::now() - p.created > s->max_lifetime) ||
-                           !p.c->c.is_open();
-        if (!stale) return checkout(this, std::move(p));
-        --open_;  // dropped: closes when p goes out of scope
-      }
-      if (open_ < s->max_open) {
-        ++open_;
-        gen = generation_;
-        break;
-      }
-      ++waiting_;
-      const auto woke = cv_.wait_until(lock, deadline);
-      --waiting_;
-      if (woke == std::cv_status::timeout) {
-        return make_error(errc::unavailable, "timed out after " + std::to_string(s->conn.connect_timeout_seconds) +
-                                                 "s waiting for a database connection (max_open_connections=" +
-                                                 std::to_string(s->max_open) + ")");
-      }
-      if (closed_) return make_error(errc::internal, "plugin is closed");
-    }
+  auto s = current();
+  if (!s) return make_error(errc::internal, "plugin is not initialized");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(s->conn.connect_timeout_seconds);
+  auto got = pool_.acquire(deadline, [](const std::unique_ptr<pg_session>& c) { return c->c.is_open(); });
+  switch (got.refused) {
+    case session_pool::refusal::none:
+      break;
+    case session_pool::refusal::not_open:
+      return make_error(errc::internal, "plugin is not initialized");
+    case session_pool::refusal::closed:
+      return make_error(errc::internal, "plugin is closed");
+    case session_pool::refusal::timed_out:
+      return make_error(errc::unavailable, "timed out after " + std::to_string(s->conn.connect_timeout_seconds) +
+                                               "s waiting for a database connection (max_open_connections=" +
+                                               std::to_string(s->max_open) + ")");
   }
+  if (!got.fresh) return checkout(this, std::move(got.e));
+  std::uint64_t gen = got.e.generation;
   // New logins wait while a root rotation switches passwords, and then use the current settings.
   std::shared_lock logins(login_mu_);
-  {
-    std::lock_guard lock(mu_);
-    if (!settings_) return make_error(errc::internal, "plugin is closed");
-    if (generation_ != gen) {  // the settings changed while we waited: count the session in the new pool
-      ++open_;
-      gen = generation_;
-    }
-    s = settings_;
+  // The settings may have changed while we waited: the session is counted in the new pool.
+  if (!pool_.recount(gen)) return make_error(errc::internal, "plugin is closed");
+  s = current();
+  if (!s) {
+    pool_.abandon(gen);
+    return make_error(errc::internal, "plugin is closed");
   }
   auto conninfo = render_connection_string(s->conn);
   try {
     if (!conninfo) throw std::runtime_error(conninfo.err().message);
-    pooled p{std::make_unique<pg_session>(conninfo->reveal()), std::chrono::steady_clock::now(), gen};
+    pooled p{std::make_unique<pg_session>(conninfo->reveal()), pool_.now(), gen, {}};
     return checkout(this, std::move(p));
   } catch (const std::exception& e) {
-    {
-      std::lock_guard lock(mu_);
-      if (gen == generation_ && open_ > 0) --open_;
-    }
-    cv_.notify_one();
+    pool_.abandon(gen);
     if (lack_of_slots(e.what())) refused_for_lack_of_slots();
     std::vector<const secret*> secrets{&s->conn.password};
     if (conninfo) secrets.push_back(&*conninfo);
@@ -356,101 +306,14 @@ result<postgres_plugin::checkout> postgres_plugin::acquire() {
   }
 }
 
-namespace {
-
-// When an idle session must be closed: idle too long, or too old.
-std::chrono::steady_clock::time_point close_due(std::chrono::steady_clock::time_point idle_since,
-                                                std::chrono::steady_clock::time_point created,
-                                                std::chrono::seconds max_idle, std::chrono::seconds max_lifetime) {
-  auto due = std::chrono::steady_clock::time_point::max();
-  if (max_idle.count() > 0) due = std::min(due, idle_since + max_idle);
-  if (max_lifetime.count() > 0) due = std::min(due, created + max_lifetime);
-  return due;
-}
-
-}  // namespace
-
 void postgres_plugin::give_back(pooled p, bool is_broken) {
-  bool wake_reaper = false;
-  {
-    std::lock_guard lock(mu_);
-    const auto now = std::chrono::steady_clock::now();
-    const bool keep = !is_broken && !closed_ && p.generation == generation_ && settings_ &&
-                      idle_.size() < settings_->max_idle &&
-                      (settings_->max_lifetime.count() == 0 || now - p.created <= settings_->max_lifetime) &&
-                      !(refused_ && now - refused_at_ < keep_no_idle_after_refusal);
-    if (keep) {
-      p.idle_since = now;
-      const auto due = close_due(p.idle_since, p.created, settings_->max_idle_time, settings_->max_lifetime);
-      if (due < reaper_wakes_) {
-        reaper_wakes_ = due;
-        wake_reaper = true;
-      }
-      idle_.push_back(std::move(p));
-    } else if (p.generation == generation_ && open_ > 0) {
-      --open_;
-    }
-  }
-  cv_.notify_one();
-  if (wake_reaper) reaper_cv_.notify_one();
-  // A dropped connection closes here, outside the lock.
+  const auto due = pool_.give_back(std::move(p), is_broken);
+  if (due != session_pool::time_point::max()) reaper_.wake_by(due);
 }
 
 void postgres_plugin::refused_for_lack_of_slots() {
-  std::vector<pooled> drop;
-  {
-    std::lock_guard lock(mu_);
-    refused_ = true;
-    refused_at_ = std::chrono::steady_clock::now();
-    drop.swap(idle_);
-    open_ -= std::min(open_, drop.size());
-  }
-  cv_.notify_all();
-  // The sessions close here, outside the lock: their slots go back to the database at once.
-}
-
-void postgres_plugin::reaper_loop() {
-  std::unique_lock lock(mu_);
-  while (!stop_reaper_) {
-    const auto now = std::chrono::steady_clock::now();
-    auto next = std::chrono::steady_clock::time_point::max();
-    std::vector<pooled> expired;
-    if (settings_) {
-      for (auto it = idle_.begin(); it != idle_.end();) {
-        const auto due = close_due(it->idle_since, it->created, settings_->max_idle_time, settings_->max_lifetime);
-        if (due <= now) {
-          expired.push_back(std::move(*it));
-          it = idle_.erase(it);
-          if (open_ > 0) --open_;
-        } else {
-          next = std::min(next, due);
-          ++it;
-        }
-      }
-    }
-    if (!expired.empty()) {
-      lock.unlock();
-      expired.clear();  // closed outside the lock
-      cv_.notify_all();
-      lock.lock();
-      continue;
-    }
-    reaper_wakes_ = next;
-    if (next == std::chrono::steady_clock::time_point::max()) {
-      reaper_cv_.wait(lock, [&] { return stop_reaper_ || reaper_wakes_ != next; });
-    } else {
-      reaper_cv_.wait_until(lock, next, [&] { return stop_reaper_ || reaper_wakes_ < next; });
-    }
-  }
-}
-
-void postgres_plugin::stop_reaper() {
-  {
-    std::lock_guard lock(mu_);
-    stop_reaper_ = true;
-  }
-  reaper_cv_.notify_all();
-  if (reaper_.joinable()) reaper_.join();
+  // The idle sessions close now: their slots go back to the database at once.
+  pool_.keep_no_idle_until(pool_.now() + keep_no_idle_after_refusal);
 }
 
 template <class... Args>
@@ -698,14 +561,12 @@ result<bool> postgres_plugin::user_exists(const std::string& username) {
 }
 
 void postgres_plugin::replace_settings(std::shared_ptr<const settings> s) {
+  const auto limits = limits_of(*s);
   {
     std::lock_guard lock(mu_);
     settings_ = std::move(s);
-    ++generation_;  // sessions made with the previous settings close when they come back
-    idle_.clear();
-    open_ = 0;
   }
-  cv_.notify_all();
+  pool_.renew(limits);  // sessions made with the previous settings close when they come back
 }
 
 result<plugin::initialize_response> postgres_plugin::rotate_root(const plugin::rotate_root_request& req) {
@@ -776,17 +637,11 @@ result<plugin::verify_response> postgres_plugin::verify() {
 }
 
 result<plugin::close_response> postgres_plugin::close() {
-  std::vector<pooled> drop;
+  pool_.close();  // nothing idle: the reaper sleeps until the next initialize or the destructor
   {
     std::lock_guard lock(mu_);
-    closed_ = true;
-    drop.swap(idle_);
-    ++generation_;
-    open_ = 0;
     settings_.reset();
   }
-  cv_.notify_all();
-  reaper_cv_.notify_all();  // nothing idle: it sleeps until the next initialize or the destructor
   return plugin::close_response{};
 }
 

@@ -17,14 +17,15 @@
 // (pg_terminate_backend: the root user may end sessions of its own role) and waits until none is
 // left, so no creation of a dead broker can commit after the restart asked user_exists.
 //
-// Pool: at most max_open_connections sessions; a caller waits up to connect_timeout for one. A
+// Pool (plugins/common/session_pool.hpp): at most max_open_connections sessions; a caller waits up
+// to connect_timeout for one. A
 // connection found broken is dropped and the call retried once on a fresh one, so a restarted
 // database never hangs or fails issuance more than once; a creation whose session broke while its
 // statements ran is retried only once that backend is gone (ended from a fresh session, so its
 // transaction can no longer commit behind the retry or the rollback); until it can be ended, every
 // call that could see its outcome fails. Sessions idle longer than max_connection_idle_time, or
-// older than max_connection_lifetime, are closed by a reaper thread (one per instance, sleeping
-// until the next such deadline). When the database refuses a login for lack of connection slots
+// older than max_connection_lifetime, are closed by a reaper thread (plugins/common/pool_reaper.hpp:
+// one per instance, sleeping until the next such deadline). When the database refuses a login for lack of connection slots
 // ("too many clients", the superuser reserve), the pool closes its idle sessions at once and keeps
 // none for a minute, so the broker gives the slots back to the DBA as soon as its calls end.
 // initialize/rotate_root start a new generation: older connections are closed as they come back.
@@ -44,6 +45,8 @@
 
 #include "broker/core/secret.hpp"
 #include "broker/plugin/database_plugin.hpp"
+#include "plugins/common/pool_reaper.hpp"
+#include "plugins/common/session_pool.hpp"
 #include "plugins/postgres/connection_string.hpp"
 
 namespace credbroker::plugins::postgres {
@@ -107,12 +110,8 @@ class postgres_plugin final : public plugin::database_plugin {
     int scram_iterations = 4096;  // configured; scram_iterations_for() picks per credential
     nlohmann::json config;  // as returned by initialize
   };
-  struct pooled {
-    std::unique_ptr<pg_session> c;
-    std::chrono::steady_clock::time_point created;
-    std::uint64_t generation = 0;
-    std::chrono::steady_clock::time_point idle_since{};
-  };
+  using session_pool = common::session_pool<std::unique_ptr<pg_session>>;
+  using pooled = session_pool::entry;
   // A session that broke while a creation ran on it: its backend may still commit.
   struct lost_backend {
     int pid = 0;
@@ -135,32 +134,23 @@ class postgres_plugin final : public plugin::database_plugin {
   status end_lost();
   // The login was refused for lack of connection slots: close the idle sessions, keep none a while.
   void refused_for_lack_of_slots();
-  void reaper_loop();
-  void stop_reaper();
   // What {{password}} becomes: the password, or with scram-sha-256 a verifier of the iterations
   // scram_iterations_for(configured, entropy_bits) gives.
   std::string password_value(const secret& password, double entropy_bits) const;
   std::shared_ptr<const settings> current() const;
+  static common::pool_limits limits_of(const settings& s);
   void replace_settings(std::shared_ptr<const settings> s);
 
   conflict_gate gate_;
-  mutable std::mutex mu_;
+  // Lock order: login_mu_ -> mu_; the pool's and the reaper's own locks are leaves, never held
+  // while mu_ is taken.
+  mutable std::mutex mu_;  // settings_ and lost_
   std::shared_mutex login_mu_;  // connecting: shared; a root rotation's password switch: exclusive
-  std::condition_variable cv_;
   std::shared_ptr<const settings> settings_;
-  std::vector<pooled> idle_;
-  std::size_t open_ = 0;
-  std::size_t waiting_ = 0;  // callers of acquire() waiting for a session
-  std::uint64_t generation_ = 0;
-  bool closed_ = false;
-  bool refused_ = false;                                // a login was refused for lack of slots ...
-  std::chrono::steady_clock::time_point refused_at_{};  // ... last at this time
   std::vector<lost_backend> lost_;
-  // The reaper (guarded by mu_): wakes at the next idle or lifetime deadline, or when told.
-  std::condition_variable reaper_cv_;
-  std::thread reaper_;
-  bool stop_reaper_ = false;
-  std::chrono::steady_clock::time_point reaper_wakes_{std::chrono::steady_clock::time_point::max()};
+  session_pool pool_;
+  // Closes the pool's expired idle sessions: wakes at the next idle or lifetime deadline.
+  common::pool_reaper reaper_;
 };
 
 }  // namespace credbroker::plugins::postgres

@@ -12,6 +12,7 @@
 #include "broker/core/random.hpp"
 #include "broker/plugin/sanitize.hpp"
 #include "broker/plugin/username_template.hpp"
+#include "plugins/common/config_reader.hpp"
 #include "plugins/redis/parsers.hpp"
 
 namespace credbroker::plugins::redis {
@@ -28,76 +29,17 @@ using reply_ptr = std::unique_ptr<redisReply, reply_deleter>;
 
 constexpr std::chrono::seconds end_sessions_wait{10};
 
-result<std::string> required_string(const nlohmann::json& cfg, const char* key) {
-  auto it = cfg.find(key);
-  if (it == cfg.end() || it->is_null() || (it->is_string() && it->get_ref<const std::string&>().empty())) {
-    return make_error(errc::invalid_request, std::string(key) + " cannot be empty");
-  }
-  if (!it->is_string()) return make_error(errc::invalid_request, std::string(key) + " must be a string");
-  return it->get<std::string>();
-}
-
-result<int> port_of(const nlohmann::json& v, const std::string& what) {
-  int port = 0;
-  if (v.is_number_integer()) {
-    port = v.get<int>();
-  } else if (v.is_string()) {
-    try {
-      std::size_t used = 0;
-      port = std::stoi(v.get<std::string>(), &used);
-      if (used != v.get_ref<const std::string&>().size()) throw std::invalid_argument("trailing");
-    } catch (const std::exception&) {
-      return make_error(errc::invalid_request, what + " must be an integer");
-    }
-  } else {
-    return make_error(errc::invalid_request, what + " must be an integer");
-  }
-  if (port < 1 || port > 65535) return make_error(errc::invalid_request, what + " must be between 1 and 65535");
-  return port;
-}
-
-bool truthy(const nlohmann::json& cfg, const char* key) {
-  auto it = cfg.find(key);
-  if (it == cfg.end() || it->is_null()) return false;
-  if (it->is_boolean()) return it->get<bool>();
-  if (it->is_string()) {
-    const auto& s = it->get_ref<const std::string&>();
-    return s == "true" || s == "1" || s == "True" || s == "TRUE" || s == "t";
-  }
-  return false;
-}
-
-result<std::int64_t> int_field(const nlohmann::json& cfg, const char* key, std::int64_t dflt, std::int64_t min,
-                               std::int64_t max) {
-  auto it = cfg.find(key);
-  if (it == cfg.end() || it->is_null()) return dflt;
-  std::int64_t v = 0;
-  if (it->is_number_integer()) {
-    v = it->get<std::int64_t>();
-  } else if (it->is_string()) {
-    try {
-      std::size_t used = 0;
-      v = std::stoll(it->get<std::string>(), &used);
-      if (used != it->get_ref<const std::string&>().size()) throw std::invalid_argument("trailing");
-    } catch (const std::exception&) {
-      return make_error(errc::invalid_request, std::string(key) + " must be an integer");
-    }
-  } else {
-    return make_error(errc::invalid_request, std::string(key) + " must be an integer");
-  }
-  if (v < min || v > max) {
-    return make_error(errc::invalid_request,
-                      std::string(key) + " must be between " + std::to_string(min) + " and " + std::to_string(max));
-  }
-  return v;
-}
-
 // The literal text before the first action of a username template ("V_" for the default names).
 std::string literal_prefix(const std::string& tmpl) { return tmpl.substr(0, tmpl.find("{{")); }
 
 }  // namespace
 
 // One Redis server and its pool of authenticated connections.
+struct redis_plugin::node_conn {
+  context_ptr ctx;
+  long long id = -1;
+};
+
 struct redis_plugin::node {
   std::string host;
   int port = 0;
@@ -105,18 +47,11 @@ struct redis_plugin::node {
   std::string name() const { return host + ":" + std::to_string(port); }
 
   // An authenticated connection, named with the boot's tag, and its CLIENT ID (-1: unknown).
-  struct conn {
-    context_ptr ctx;
-    long long id = -1;
-  };
+  using conn = node_conn;
 
+  node_pool pool;  // its own lock, a leaf: never taken while mu is held, nor mu under it
   std::mutex mu;
   secret password;  // guarded by mu: rotate_root changes it under live calls
-  std::condition_variable cv;
-  std::vector<conn> idle;
-  std::size_t open = 0;
-  std::size_t waiting = 0;  // calls waiting for a connection
-  bool closed = false;
   // CLIENT IDs of connections lost while an ACL SETUSER was on them: Redis may still apply it, so
   // they are killed (CLIENT KILL ID) before the next command on this node.
   std::vector<long long> lost;
@@ -169,17 +104,17 @@ result<plugin::initialize_response> redis_plugin::initialize(plugin::initialize_
   if (!req.config.is_object()) return make_error(errc::invalid_request, "config must be a JSON object");
   auto s = std::make_shared<settings>();
   auto primary = std::make_unique<node>();
-  auto host = required_string(req.config, "host");
+  auto host = common::required_string(req.config, "host");
   if (!host) return std::move(host).err();
   auto pit = req.config.find("port");
   if (pit == req.config.end() || pit->is_null()) return make_error(errc::invalid_request, "port cannot be empty");
-  auto port = port_of(*pit, "port");
+  auto port = common::port(*pit, "port");
   if (!port) return std::move(port).err();
-  auto user = required_string(req.config, "username");
+  auto user = common::required_string(req.config, "username");
   if (!user) return std::move(user).err();
-  auto pass = required_string(req.config, "password");
+  auto pass = common::required_string(req.config, "password");
   if (!pass) return std::move(pass).err();
-  if (truthy(req.config, "tls")) {
+  if (common::flag(req.config, "tls")) {
     return make_error(errc::invalid_request, "tls not supported by this build (Debian's hiredis 0.14 has no TLS support)");
   }
   primary->host = std::move(*host);
@@ -200,16 +135,16 @@ result<plugin::initialize_response> redis_plugin::initialize(plugin::initialize_
         const auto colon = hp.rfind(':');
         if (colon == std::string::npos || colon == 0) return make_error(errc::invalid_request, what + " must be \"host:port\"");
         n->host = hp.substr(0, colon);
-        auto p = port_of(hp.substr(colon + 1), what + " port");
+        auto p = common::port(hp.substr(colon + 1), what + " port");
         if (!p) return std::move(p).err();
         n->port = *p;
       } else if (r.is_object()) {
-        auto h = required_string(r, "host");
+        auto h = common::required_string(r, "host");
         if (!h) return make_error(errc::invalid_request, what + ": " + h.err().message);
         n->host = *h;
         auto rp = r.find("port");
         if (rp == r.end()) return make_error(errc::invalid_request, what + ": port cannot be empty");
-        auto p = port_of(*rp, what + " port");
+        auto p = common::port(*rp, what + " port");
         if (!p) return std::move(p).err();
         n->port = *p;
         if (auto u = r.find("username"); u != r.end() && u->is_string()) n->username = u->get<std::string>();
@@ -223,19 +158,18 @@ result<plugin::initialize_response> redis_plugin::initialize(plugin::initialize_
       s->nodes.push_back(std::move(n));
     }
   }
-  auto timeout = int_field(req.config, "connect_timeout", 5, 1, 300);
+  auto timeout = common::integer_in(req.config, "connect_timeout", 5, 1, 300);
   if (!timeout) return std::move(timeout).err();
   s->timeout_seconds = static_cast<int>(*timeout);
-  auto max_open = int_field(req.config, "max_open_connections", 8, 1, 1024);
+  auto max_open = common::integer_in(req.config, "max_open_connections", 8, 1, 1024);
   if (!max_open) return std::move(max_open).err();
   s->max_open = static_cast<std::size_t>(*max_open);
-  if (auto it = req.config.find("username_template"); it != req.config.end() && !it->is_null()) {
-    if (!it->is_string()) return make_error(errc::invalid_request, "username_template must be a string");
-    s->username_template = it->get<std::string>();
-    if (!s->username_template.empty()) {
-      if (auto v = plugin::validate_template(s->username_template); !v) {
-        return make_error(errc::invalid_request, "invalid username template: " + v.err().message);
-      }
+  auto tmpl = common::optional_string(req.config, "username_template");
+  if (!tmpl) return std::move(tmpl).err();
+  s->username_template = std::move(*tmpl);
+  if (!s->username_template.empty()) {
+    if (auto v = plugin::validate_template(s->username_template); !v) {
+      return make_error(errc::invalid_request, "invalid username template: " + v.err().message);
     }
   }
   std::string mode = "none";
@@ -258,6 +192,10 @@ result<plugin::initialize_response> redis_plugin::initialize(plugin::initialize_
   }
   s->boot = req.boot_id;
   s->tag = plugin::session_tag(req.boot_id);
+  common::pool_limits limits;
+  limits.max_open = s->max_open;
+  limits.max_idle = s->max_open;  // every healthy connection stays; none is reaped
+  for (const auto& n : s->nodes) n->pool.open(limits);
 
   stop_saver();  // a re-initialisation replaces everything
   {
@@ -294,10 +232,10 @@ plugin::pool_stats redis_plugin::pool() const {
   plugin::pool_stats p;
   if (!s) return p;
   for (const auto& n : s->nodes) {
-    std::lock_guard lock(n->mu);
-    p.open += n->open;
-    p.in_use += n->open - std::min(n->open, n->idle.size());
-    p.waiters += n->waiting;
+    const auto c = n->pool.counts();
+    p.open += c.open;
+    p.in_use += c.in_use;
+    p.waiters += c.waiters;
     p.max_open += s->max_open;
   }
   return p;
@@ -318,39 +256,24 @@ result<redis_plugin::reply_view> redis_plugin::command(const settings& s, std::s
     lens.push_back(a.size());
   }
   for (int attempt = 0;; ++attempt) {
-    node::conn c;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(s.timeout_seconds);
+    auto got = n.pool.acquire(deadline);
+    if (got.refused == node_pool::refusal::timed_out) {
+      return make_error(errc::unavailable, n.name() + ": timed out after " + std::to_string(s.timeout_seconds) +
+                                               "s waiting for a connection (max_open_connections=" +
+                                               std::to_string(s.max_open) + ")");
+    }
+    if (!got) return make_error(errc::internal, "plugin is closed");
+    node::conn c = std::move(got.e.session);
     std::vector<long long> lost;
     {
-      std::unique_lock lock(n.mu);
-      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(s.timeout_seconds);
-      while (!n.closed && n.idle.empty() && n.open >= s.max_open) {
-        ++n.waiting;
-        const auto woke = n.cv.wait_until(lock, deadline);
-        --n.waiting;
-        if (woke == std::cv_status::timeout) {
-          return make_error(errc::unavailable, n.name() + ": timed out after " + std::to_string(s.timeout_seconds) +
-                                                   "s waiting for a connection (max_open_connections=" +
-                                                   std::to_string(s.max_open) + ")");
-        }
-      }
-      if (n.closed) return make_error(errc::internal, "plugin is closed");
-      if (!n.idle.empty()) {
-        c = std::move(n.idle.back());
-        n.idle.pop_back();
-      } else {
-        ++n.open;
-      }
+      std::lock_guard lock(n.mu);
       lost = n.lost;
     }
     // Gives the connection back (kept = healthy) and wakes one waiter.
-    auto release = [&n](node::conn conn, bool keep) {
-      std::lock_guard lock(n.mu);
-      if (keep && !n.closed) {
-        n.idle.push_back(std::move(conn));
-      } else {
-        --n.open;
-      }
-      n.cv.notify_one();
+    auto release = [&n, slot = std::move(got.e)](node::conn conn, bool keep) mutable {
+      slot.session = std::move(conn);
+      (void)n.pool.give_back(std::move(slot), !keep);
     };
     if (!c.ctx) {
       c.ctx.reset(redisConnectWithTimeout(n.host.c_str(), n.port, tv));
@@ -732,12 +655,7 @@ result<plugin::close_response> redis_plugin::close() {
     old = std::exchange(settings_, nullptr);
   }
   if (old) {
-    for (const auto& n : old->nodes) {
-      std::lock_guard lock(n->mu);
-      n->closed = true;
-      n->idle.clear();
-      n->cv.notify_all();
-    }
+    for (const auto& n : old->nodes) n->pool.close();
   }
   return plugin::close_response{};
 }

@@ -24,7 +24,8 @@
 // creation is then rolled back by the engine (delete is idempotent everywhere), a deletion is retried
 // by the lease manager until every node has dropped the user, never reported as success.
 //
-// Pool: per node, at most max_open_connections authenticated connections; a connection that fails
+// Pool (plugins/common/session_pool.hpp): per node, at most max_open_connections authenticated
+// connections; a connection that fails
 // with an I/O error is dropped and the command retried once on a fresh one (every command here is
 // idempotent), so a restarted Redis costs no failed request.
 //
@@ -45,6 +46,7 @@
 
 #include "broker/core/secret.hpp"
 #include "broker/plugin/database_plugin.hpp"
+#include "plugins/common/session_pool.hpp"
 
 namespace credbroker::plugins::redis {
 
@@ -76,6 +78,8 @@ class redis_plugin final : public plugin::database_plugin {
   // ACL SAVE rounds sent so far (tests check the debounce).
   std::size_t saves() const;
 
+  struct node_conn;  // an authenticated hiredis connection (hiredis stays out of this header)
+  using node_pool = common::session_pool<node_conn>;
   struct node;
   struct settings;
 
