@@ -16,6 +16,19 @@ struct string_case {
   std::string error;
 };
 
+// A case either reads `want` or fails with invalid_request and exactly `error`.
+template <typename T, typename W>
+void expect_outcome(const result<T>& r, const W& want, const std::string& error) {
+  if (error.empty()) {
+    ASSERT_TRUE(r) << r.err().message;
+    EXPECT_EQ(*r, want);
+  } else {
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.err().code, make_error_code(errc::invalid_request));
+    EXPECT_EQ(r.err().message, error);
+  }
+}
+
 TEST(config_reader, strings) {
   const std::vector<string_case> cases = {
       {"optional absent", json::object(), false, "", ""},
@@ -32,14 +45,7 @@ TEST(config_reader, strings) {
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
     auto r = c.required ? required_string(c.cfg, "k") : optional_string(c.cfg, "k");
-    if (c.error.empty()) {
-      ASSERT_TRUE(r) << r.err().message;
-      EXPECT_EQ(*r, c.want);
-    } else {
-      ASSERT_FALSE(r);
-      EXPECT_EQ(r.err().code, make_error_code(errc::invalid_request));
-      EXPECT_EQ(r.err().message, c.error);
-    }
+    expect_outcome(r, c.want, c.error);
   }
 }
 
@@ -74,14 +80,7 @@ TEST(config_reader, integers) {
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
     auto r = c.ranged ? integer_in(c.cfg, "n", 7, 1, 10) : integer(c.cfg, "n", 7);
-    if (c.error.empty()) {
-      ASSERT_TRUE(r) << r.err().message;
-      EXPECT_EQ(*r, c.want);
-    } else {
-      ASSERT_FALSE(r);
-      EXPECT_EQ(r.err().code, make_error_code(errc::invalid_request));
-      EXPECT_EQ(r.err().message, c.error);
-    }
+    expect_outcome(r, c.want, c.error);
   }
 }
 
@@ -106,14 +105,7 @@ TEST(config_reader, ports) {
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
     auto r = port(c.value, "port");
-    if (c.error.empty()) {
-      ASSERT_TRUE(r) << r.err().message;
-      EXPECT_EQ(*r, c.want);
-    } else {
-      ASSERT_FALSE(r);
-      EXPECT_EQ(r.err().code, make_error_code(errc::invalid_request));
-      EXPECT_EQ(r.err().message, c.error);
-    }
+    expect_outcome(r, c.want, c.error);
   }
 }
 
