@@ -9,15 +9,12 @@ former active after the next active's first write (a trigger numbers every row w
 session that made it), the resumed node is a standby again, and a standby answers 429 on sys/health,
 forwards creds, and redirects with 307 when asked not to forward.
 Run with Debian's /usr/bin/python3; CREDBROKER_BIN names the binary."""
-import json
 import os
 import random
 import re
 import secrets
 import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -27,74 +24,10 @@ import unittest
 import requests
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
-from broker import BIN, free_port, pg_connect, pg_url, roles_with_prefix, shared_pg, wait_for  # noqa: E402
+from broker import BIN, pg_connect, pg_url, roles_with_prefix, shared_pg, wait_for  # noqa: E402
+from ha_cluster import TTL_S, Node, start_cluster  # noqa: E402
 
-TTL_S = 3  # storage.postgresql.ha_lock_ttl
 LEASES = int(os.environ.get("HA3_LEASES", "10000"))
-
-
-class Node:
-    def __init__(self, name, root_dir, pg, table, ha_table):
-        self.name = name
-        self.dir = os.path.join(root_dir, name)
-        os.makedirs(self.dir)
-        self.port = free_port()
-        self.addr = f"http://127.0.0.1:{self.port}"
-        self.key_file = os.path.join(self.dir, "unseal.key")
-        os.close(os.open(self.key_file, os.O_WRONLY | os.O_CREAT, 0o600))
-        url = f"postgresql://{pg['user']}:{pg['password']}@{pg['host']}:{pg['port']}/{pg['dbname']}"
-        cfg = {"listener": {"tcp": {"address": f"127.0.0.1:{self.port}", "tls_disable": True}},
-               "storage": {"postgresql": {"connection_url": url, "table": table, "ha_enabled": True,
-                                          "ha_table": ha_table, "ha_lock_ttl": f"{TTL_S}s", "max_parallel": 24}},
-               "api_addr": self.addr, "cluster_addr": f"https://127.0.0.1:{self.port + 1}",
-               "unseal_key_file": self.key_file, "log_level": "info", "worker_threads": 32, "executor_threads": 16}
-        self.config_path = os.path.join(self.dir, "config.json")
-        with open(self.config_path, "w") as f:
-            json.dump(cfg, f)
-        self.proc = None
-        self.log = open(os.path.join(self.dir, "server.log"), "a+")
-
-    def start(self):
-        self.proc = subprocess.Popen([BIN, "server", "-config", self.config_path], stdout=self.log, stderr=self.log)
-        deadline = time.time() + 20
-        while True:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"{self.name} exited with {self.proc.returncode}: {self.logs()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                if time.time() > deadline:
-                    raise AssertionError(f"{self.name} did not start listening")
-                time.sleep(0.05)
-
-    def health(self, query=""):
-        try:
-            return requests.get(f"{self.addr}/v1/sys/health{query}", timeout=2).status_code
-        except requests.RequestException:
-            return None
-
-    def leader(self):
-        return requests.get(f"{self.addr}/v1/sys/leader", timeout=2).json()
-
-    def logs(self):
-        self.log.flush()
-        with open(self.log.name) as f:
-            return f.read()
-
-    def signal(self, sig):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGCONT)
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 class ThreeNodes(unittest.TestCase):
@@ -124,24 +57,7 @@ class ThreeNodes(unittest.TestCase):
         for n in nodes:
             self.addCleanup(n.stop)
         a = nodes[0]
-        a.start()
-        # The first node of a new cluster takes the leadership (within a round of its loop) and can
-        # then be initialised; before that, init answers that this node does not hold it.
-        init = wait_for(lambda: (lambda r: r if r.status_code == 200 else None)(
-            requests.put(f"{a.addr}/v1/sys/init", json={"secret_shares": 1, "secret_threshold": 1}, timeout=30)),
-            20, "init through the first node")
-        token = init.json()["root_token"]
-        for n in nodes:
-            with open(n.key_file, "w") as f:
-                f.write(init.json()["keys"][0] + "\n")
-        # Sealed after init, as Vault; the others unseal themselves from their key files at start.
-        r = requests.put(f"{a.addr}/v1/sys/unseal", json={"key": init.json()["keys"][0]}, timeout=30)
-        self.assertEqual((r.status_code, r.json()["sealed"]), (200, False), r.text)
-        wait_for(lambda: a.health() == 200, 20, "a active")
-        for n in nodes[1:]:
-            n.start()
-        for n in nodes[1:]:
-            wait_for(lambda: n.health() == 429 and n.leader()["leader_address"] == a.addr, 20, f"{n.name} a standby")
+        token = start_cluster(nodes)
         H = {"X-Vault-Token": token}
 
         # Standbys: Vault's health codes and sys/leader.
