@@ -18,9 +18,8 @@ import requests
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration", "support"))
-sys.path.insert(0, os.path.join(HERE, "..", "tests", "integration", "ha"))
 from broker import pg_connect, pg_url, roles_with_prefix, shared_pg, wait_for  # noqa: E402
-from three_node_test import Node  # noqa: E402
+from ha_cluster import Node  # noqa: E402
 
 DURATION = int(os.environ.get("DURATION", "10"))
 

@@ -60,7 +60,7 @@ class RotateRootKill(unittest.TestCase):
         a, b = nodes = [Node(n, root_dir, self.pg, table, ha_table) for n in ("a", "b")]
         for n in nodes:
             self.addCleanup(n.stop)
-        token = start_cluster(nodes, first_env={"CREDBROKER_CRASH_AT": step})
+        token = start_cluster(nodes, first_env={"CREDBROKER_CRASH_AT": step})["root_token"]
         H = {"X-Vault-Token": token}
 
         def call(node, method, path, body=None):

@@ -57,7 +57,7 @@ class ThreeNodes(unittest.TestCase):
         for n in nodes:
             self.addCleanup(n.stop)
         a = nodes[0]
-        token = start_cluster(nodes)
+        token = start_cluster(nodes)["root_token"]
         H = {"X-Vault-Token": token}
 
         # Standbys: Vault's health codes and sys/leader.

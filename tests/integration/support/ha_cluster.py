@@ -86,7 +86,8 @@ class Node:
 def start_cluster(nodes, first_env=None):
     """Starts nodes[0] (with `first_env`), initialises the cluster through it, writes the unseal key to
     every node's key file, unseals it and waits until it is active; then starts the others and waits
-    until each is a standby that names nodes[0] as the active. Returns the root token."""
+    until each is a standby that names nodes[0] as the active. Returns init's answer (root_token,
+    keys, keys_base64)."""
     first = nodes[0]
     first.start(first_env)
     # The first node of a new cluster takes the leadership (within a round of its loop) and can
@@ -107,4 +108,4 @@ def start_cluster(nodes, first_env=None):
         n.start()
     for n in nodes[1:]:
         wait_for(lambda: n.health() == 429 and n.leader()["leader_address"] == first.addr, 20, f"{n.name} a standby")
-    return init.json()["root_token"]
+    return init.json()
