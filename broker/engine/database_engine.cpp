@@ -17,118 +17,6 @@ using std::chrono::seconds;
 
 constexpr std::chrono::seconds db_expiry_buffer{5};  // VALID UNTIL outlives the lease by this much
 
-std::int64_t ms(time_point t) { return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count(); }
-time_point from_ms(std::int64_t v) { return time_point{std::chrono::milliseconds{v}}; }
-
-}  // namespace
-
-nlohmann::json rotation_to_json(const rotation_state& r) {
-  return {{"period", r.period.count()}, {"schedule", r.schedule},  {"window", r.window.count()},
-          {"last", ms(r.last)},         {"next", ms(r.next)},      {"attempts", r.attempts},
-          {"error", r.last_error},      {"next_attempt", ms(r.next_attempt)}, {"disabled", r.disabled}};
-}
-
-rotation_state rotation_from_json(const nlohmann::json& j) {
-  rotation_state r;
-  if (!j.is_object()) return r;
-  r.period = seconds(j.value("period", std::int64_t{0}));
-  r.schedule = j.value("schedule", "");
-  r.window = seconds(j.value("window", std::int64_t{0}));
-  r.last = from_ms(j.value("last", std::int64_t{0}));
-  r.next = from_ms(j.value("next", std::int64_t{0}));
-  r.attempts = j.value("attempts", 0);
-  r.last_error = j.value("error", "");
-  r.next_attempt = from_ms(j.value("next_attempt", std::int64_t{0}));
-  r.disabled = j.value("disabled", false);
-  return r;
-}
-
-namespace {
-
-nlohmann::json to_json(const connection_config& c) {
-  return {{"name", c.name},
-          {"plugin_name", c.plugin_name},
-          {"plugin_version", c.plugin_version},
-          {"verify_connection", c.verify_connection},
-          {"allowed_roles", c.allowed_roles},
-          {"root_credentials_rotate_statements", c.root_rotation_statements},
-          {"password_policy", c.password_policy},
-          {"skip_static_role_import_rotation", c.skip_static_role_import_rotation},
-          {"connection_details", c.details},
-          {"root_rotation", rotation_to_json(c.root_rotation)}};
-}
-
-std::optional<connection_config> config_from_json(std::string_view text) {
-  const auto j = nlohmann::json::parse(text, nullptr, false);
-  if (!j.is_object()) return std::nullopt;
-  try {
-    connection_config c;
-    c.name = j.value("name", "");
-    c.plugin_name = j.value("plugin_name", "");
-    c.plugin_version = j.value("plugin_version", "");
-    c.verify_connection = j.value("verify_connection", true);
-    c.allowed_roles = j.value("allowed_roles", std::vector<std::string>{});
-    c.root_rotation_statements = j.value("root_credentials_rotate_statements", std::vector<std::string>{});
-    c.password_policy = j.value("password_policy", "");
-    c.skip_static_role_import_rotation = j.value("skip_static_role_import_rotation", false);
-    c.details = j.value("connection_details", nlohmann::json::object());
-    c.root_rotation = rotation_from_json(j.value("root_rotation", nlohmann::json::object()));
-    return c;
-  } catch (const nlohmann::json::exception&) {
-    return std::nullopt;
-  }
-}
-
-nlohmann::json to_json(const role& r) {
-  return {{"name", r.name},
-          {"db_name", r.db_name},
-          {"default_ttl", r.default_ttl.count()},
-          {"max_ttl", r.max_ttl.count()},
-          {"creation_statements", r.creation_statements},
-          {"revocation_statements", r.revocation_statements},
-          {"rollback_statements", r.rollback_statements},
-          {"renew_statements", r.renew_statements},
-          {"credential_type", r.credential_type},
-          {"credential_config", r.credential_config}};
-}
-
-std::optional<role> role_from_json(std::string_view text) {
-  const auto j = nlohmann::json::parse(text, nullptr, false);
-  if (!j.is_object()) return std::nullopt;
-  try {
-    role r;
-    r.name = j.value("name", "");
-    r.db_name = j.value("db_name", "");
-    r.default_ttl = seconds(j.value("default_ttl", std::int64_t{0}));
-    r.max_ttl = seconds(j.value("max_ttl", std::int64_t{0}));
-    r.creation_statements = j.value("creation_statements", std::vector<std::string>{});
-    r.revocation_statements = j.value("revocation_statements", std::vector<std::string>{});
-    r.rollback_statements = j.value("rollback_statements", std::vector<std::string>{});
-    r.renew_statements = j.value("renew_statements", std::vector<std::string>{});
-    r.credential_type = j.value("credential_type", "password");
-    r.credential_config = j.value("credential_config", nlohmann::json::object());
-    return r;
-  } catch (const nlohmann::json::exception&) {
-    return std::nullopt;
-  }
-}
-
-// "scheme://user:pass@host/..." -> the span of "pass" when it is a literal (not a {{template}}).
-std::optional<std::pair<std::size_t, std::size_t>> literal_url_password(const std::string& url) {
-  const auto scheme = url.find("://");
-  if (scheme == std::string::npos) return std::nullopt;
-  const auto start = scheme + 3;
-  const auto at = url.find('@', start);
-  const auto slash = url.find('/', start);
-  if (at == std::string::npos || (slash != std::string::npos && slash < at)) return std::nullopt;
-  const auto colon = url.find(':', start);
-  if (colon == std::string::npos || colon > at) return std::nullopt;
-  const std::string userinfo = url.substr(start, at - start);
-  if (userinfo.find('{') != std::string::npos) return std::nullopt;  // templated: Go's URL parser gives up too
-  if (colon + 1 == at) return std::nullopt;
-  return std::make_pair(colon + 1, at - colon - 1);
-}
-
 // Vault's connection-pool keys (its SQL connection producer): changing only these needs no new login.
 bool only_pool_settings_differ(const nlohmann::json& before, const nlohmann::json& after) {
   auto without_pool = [](nlohmann::json j) {
@@ -141,34 +29,6 @@ bool only_pool_settings_differ(const nlohmann::json& before, const nlohmann::jso
 }
 
 }  // namespace
-
-std::string role_password_policy(const connection_config& c, const nlohmann::json& credential_config) {
-  if (auto p = credential_config.find("password_policy"); p != credential_config.end() && p->is_string()) {
-    return p->get<std::string>();
-  }
-  return c.password_policy;
-}
-
-bool glob_match(std::string_view p, std::string_view s) {
-  // Iterative wildcard match with backtracking on the last '*'.
-  std::size_t pi = 0, si = 0, star = std::string_view::npos, mark = 0;
-  while (si < s.size()) {
-    if (pi < p.size() && p[pi] == '*') {
-      star = pi++;
-      mark = si;
-    } else if (pi < p.size() && p[pi] == s[si]) {
-      ++pi;
-      ++si;
-    } else if (star != std::string_view::npos) {
-      pi = star + 1;
-      si = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (pi < p.size() && p[pi] == '*') ++pi;
-  return pi == p.size();
-}
 
 database_engine::database_engine(storage::physical& store, const plugin::registry& plugins, leases::lease_manager& leases,
                                  password_policies& passwords, const clock& clk, std::string mount, std::string prefix,
@@ -187,41 +47,7 @@ database_engine::database_engine(storage::physical& store, const plugin::registr
 
 database_engine::~database_engine() { close_all(); }
 
-nlohmann::json database_engine::redacted(const connection_config& c) {
-  nlohmann::json details = c.details;
-  for (const char* k : {"password", "private_key", "service_account_json"}) details.erase(k);
-  if (auto url = details.find("connection_url"); url != details.end() && url->is_string()) {
-    std::string u = url->get<std::string>();
-    if (auto span = literal_url_password(u)) {
-      u.replace(span->first, span->second, "xxxxx");
-      *url = u;
-    }
-  }
-  nlohmann::json out = {{"plugin_name", c.plugin_name},
-                        {"plugin_version", c.plugin_version},
-                        {"connection_details", details},
-                        {"allowed_roles", c.allowed_roles},
-                        {"root_credentials_rotate_statements", c.root_rotation_statements},
-                        {"password_policy", c.password_policy},
-                        {"verify_connection", c.verify_connection},
-                        {"skip_static_role_import_rotation", c.skip_static_role_import_rotation}};
-  // Root rotation, with Vault's field names (credbroker's earlier root_rotation_* too; see
-  // docs/rotation.md), and when it ran and runs next.
-  const rotation_state& r = c.root_rotation;
-  out["rotation_period"] = r.period.count();
-  out["rotation_schedule"] = r.schedule;
-  out["rotation_window"] = r.window.count();
-  out["disable_automated_rotation"] = r.disabled;
-  if (r.period.count() > 0) out["root_rotation_period"] = r.period.count();
-  if (!r.schedule.empty()) out["root_rotation_schedule"] = r.schedule;
-  out["last_root_rotation"] = r.last == time_point{} ? nlohmann::json(nullptr) : nlohmann::json(format_rfc3339_nano(r.last));
-  out["next_root_rotation"] = r.next == time_point{} ? nlohmann::json(nullptr) : nlohmann::json(format_rfc3339_nano(r.next));
-  if (!r.last_error.empty()) {
-    out["root_rotation_error"] = r.last_error;
-    out["root_rotation_next_attempt"] = format_rfc3339_nano(r.next_attempt);
-  }
-  return out;
-}
+nlohmann::json database_engine::redacted(const connection_config& c) { return redacted_config(c); }
 
 template <class T, class Parse>
 result<std::shared_ptr<const T>> database_engine::cached(std::map<std::string, std::shared_ptr<const T>>& cache,
@@ -281,45 +107,7 @@ result<std::shared_ptr<const connection_config>> database_engine::must_config(co
 }
 
 status database_engine::apply_root_rotation(const config_update& u, rotation_state& r) {
-  const bool period_given = u.root_rotation_period && u.root_rotation_period->count() > 0;
-  const bool schedule_given = u.root_rotation_schedule && !u.root_rotation_schedule->empty();
-  if (period_given && schedule_given) {
-    return make_error(errc::invalid_request,
-                      "mutually exclusive fields rotation_schedule and rotation_period were both specified; only one of them can be provided");
-  }
-  if (u.root_rotation_window && u.root_rotation_window->count() > 0 && period_given) {
-    return make_error(errc::invalid_request, "rotation_window does not apply to period");
-  }
-  if (u.root_rotation_period) {
-    if (period_given && *u.root_rotation_period < seconds(5)) {
-      return make_error(errc::invalid_request, "rotation_period must be 5 seconds or more");
-    }
-    r.period = *u.root_rotation_period;
-    if (period_given) {
-      r.schedule.clear();
-      r.window = seconds(0);
-    }
-  }
-  if (u.root_rotation_schedule) {
-    if (schedule_given) {
-      if (auto cs = cron_schedule::parse(*u.root_rotation_schedule); !cs) {
-        return make_error(errc::invalid_request, "could not parse rotation_schedule: " + cs.err().message);
-      }
-      r.period = seconds(0);
-    }
-    r.schedule = *u.root_rotation_schedule;
-  }
-  if (u.root_rotation_window) {
-    if (u.root_rotation_window->count() > 0 && r.schedule.empty()) {
-      return make_error(errc::invalid_request, "rotation_window does not apply to period");
-    }
-    if (u.root_rotation_window->count() > 0 && *u.root_rotation_window < seconds(3600)) {
-      return make_error(errc::invalid_request, "rotation_window must be 3600 seconds or more");
-    }
-    r.window = *u.root_rotation_window;
-  }
-  if (u.disable_automated_rotation) r.disabled = *u.disable_automated_rotation;
-  return ok_v;
+  return apply_root_rotation_fields(u, r);
 }
 
 result<std::vector<std::string>> database_engine::write_config(config_update u) {
@@ -490,7 +278,7 @@ result<std::optional<role>> database_engine::read_role(const std::string& name) 
 }
 
 status database_engine::store_config(const connection_config& c) {
-  if (auto s = store_.put(prefix_ + "config/" + c.name, to_json(c).dump()); !s) return s;
+  if (auto s = store_.put(prefix_ + "config/" + c.name, config_to_json(c).dump()); !s) return s;
   cache_set_config(c.name, std::make_shared<const connection_config>(c));
   return ok_v;
 }
@@ -528,7 +316,7 @@ result<std::vector<std::string>> database_engine::write_role(role r) {
   strip(r.revocation_statements);
   strip(r.rollback_statements);
   strip(r.renew_statements);
-  if (auto s = store_.put(prefix_ + "role/" + r.name, to_json(r).dump()); !s) return std::move(s).err();
+  if (auto s = store_.put(prefix_ + "role/" + r.name, role_to_json(r).dump()); !s) return std::move(s).err();
   std::vector<std::string> warnings;
   add_policy_warnings(r.db_name, r.credential_config, warnings);
   const std::string name = r.name;
@@ -691,11 +479,6 @@ result<bool> database_engine::resolve_pending(const leases::lease& l) {
   if (auto d = (*inst)->delete_user({l.username, l.revocation_statements}); !d) return std::move(d).err();
   if (auto s = leases_.forget(l.id); !s) return std::move(s).err();
   return false;
-}
-
-bool reconcile_report::clean() const {
-  return std::all_of(nodes.begin(), nodes.end(),
-                     [](const node_report& n) { return n.leases_without_user.empty() && n.users_without_lease.empty(); });
 }
 
 result<reconcile_report> database_engine::reconcile(const std::string& connection) {

@@ -43,129 +43,14 @@
 #include "broker/core/clock.hpp"
 #include "broker/core/secret.hpp"
 #include "broker/engine/password_policy.hpp"
+#include "broker/engine/record_codec.hpp"
+#include "broker/engine/records.hpp"
+#include "broker/engine/rotation_timing.hpp"
 #include "broker/plugin/registry.hpp"
 #include "broker/storage/physical.hpp"
 #include "leases/lease_manager.hpp"
 
 namespace credbroker::engine {
-
-// When a root credential or a static account is rotated, and how its last attempts went.
-struct rotation_state {
-  std::chrono::seconds period{0};  // rotate every period after the last rotation, or ...
-  std::string schedule;            // ... at the times of this 5-field cron (UTC); neither: manual only
-  std::chrono::seconds window{0};  // with a schedule: a rotation more than this late waits for the next
-  bool disabled = false;           // disable_automated_rotation: kept, but not scheduled
-  time_point last{};               // epoch: never
-  time_point next{};               // epoch: not scheduled
-  int attempts = 0;                // failed attempts since the last success
-  std::string last_error;
-  time_point next_attempt{};
-};
-
-struct connection_config {
-  std::string name;
-  std::string plugin_name;
-  std::string plugin_version;
-  bool verify_connection = true;
-  std::vector<std::string> allowed_roles;
-  std::vector<std::string> root_rotation_statements;
-  std::string password_policy;  // checked when a password is generated, not when written (as Vault)
-  bool skip_static_role_import_rotation = false;  // default of a new static role's skip_import_rotation
-  nlohmann::json details = nlohmann::json::object();  // connection_details, root password included
-  // Vault's rotation_period / rotation_schedule / rotation_window / disable_automated_rotation, also
-  // written as credbroker's earlier root_rotation_period / root_rotation_schedule.
-  rotation_state root_rotation;
-};
-
-// A config write as the API received it: unset optionals keep the stored values on update.
-struct config_update {
-  std::string name;
-  std::optional<std::string> plugin_name;
-  std::optional<std::string> plugin_version;
-  std::optional<bool> verify_connection;
-  std::optional<std::vector<std::string>> allowed_roles;
-  std::optional<std::vector<std::string>> root_rotation_statements;
-  std::optional<std::string> password_policy;
-  std::optional<bool> skip_static_role_import_rotation;
-  std::optional<std::chrono::seconds> root_rotation_period;
-  std::optional<std::string> root_rotation_schedule;
-  std::optional<std::chrono::seconds> root_rotation_window;
-  std::optional<bool> disable_automated_rotation;
-  // Every other key, merged over the stored ones. Keys the plugin does not read
-  // (database_plugin::config_keys) are dropped with a warning instead of being stored.
-  nlohmann::json details = nlohmann::json::object();
-};
-
-// A pre-existing database account whose password the broker rotates (Vault's static-roles).
-struct static_role {
-  std::string name;
-  std::string db_name;
-  std::string username;
-  std::vector<std::string> rotation_statements;
-  std::string credential_type = "password";
-  nlohmann::json credential_config = nlohmann::json::object();
-  secret password;  // the current password (stored through the barrier; returned by static-creds)
-  rotation_state rotation;
-};
-
-// A static-roles write as the API received it: unset optionals keep the stored values on update.
-struct static_role_update {
-  std::string name;
-  std::optional<std::string> db_name;
-  std::optional<std::string> username;
-  std::optional<std::chrono::seconds> rotation_period;
-  std::optional<std::string> rotation_schedule;
-  std::optional<std::chrono::seconds> rotation_window;
-  std::optional<std::vector<std::string>> rotation_statements;
-  std::optional<std::string> credential_type;
-  std::optional<nlohmann::json> credential_config;
-  // On create only (an update answers 400): do not rotate now; the default is the connection's
-  // skip_static_role_import_rotation. `password` is then the account's current one, kept until the
-  // first rotation (without it static-creds answers an empty password until then).
-  std::optional<bool> skip_import_rotation;
-  std::optional<secret> password;
-};
-
-struct role {
-  std::string name;
-  std::string db_name;
-  std::chrono::seconds default_ttl{0};
-  std::chrono::seconds max_ttl{0};
-  std::vector<std::string> creation_statements;
-  std::vector<std::string> revocation_statements;
-  std::vector<std::string> rollback_statements;
-  std::vector<std::string> renew_statements;
-  std::string credential_type = "password";
-  nlohmann::json credential_config = nlohmann::json::object();
-};
-
-struct caller_info {
-  std::string display_name = "token";  // feeds username templates
-  std::string token_accessor;          // revoking that token revokes the lease
-};
-
-// What a reconciliation found on one connection (GET <mount>/reconcile/:name, and the periodic check).
-struct reconcile_report {
-  struct node_report {
-    std::string node;                       // "host:port"
-    std::size_t users = 0;                  // users on the node with the broker's prefix
-    std::vector<std::string> leases_without_user;  // active leases whose user is gone from this node
-    std::vector<std::string> users_without_lease;  // broker-prefixed users no lease knows
-  };
-  std::string connection;
-  std::string prefix;        // the broker's usernames start with it
-  std::size_t leases = 0;    // active leases of the connection compared
-  std::vector<node_report> nodes;
-  bool clean() const;
-};
-
-struct issued_creds {
-  std::string lease_id;
-  std::string username;
-  secret password;
-  std::chrono::seconds ttl{0};
-  std::vector<std::string> warnings;
-};
 
 class rotation_scheduler;
 
@@ -297,7 +182,6 @@ class database_engine : public std::enable_shared_from_this<database_engine> {
   status rotate_static_locked(static_role& r, const char* why);
   void schedule_static(const static_role& r);
   void schedule_root(const connection_config& c);
-  void retry_later(rotation_state& s, const error& e);
   // Ends the sessions of broker run `boot` on the connection unless that was done already in this
   // process (or `boot` is this process's): no creation of that run can commit afterwards.
   status end_sessions_of(const std::string& connection, plugin::database_plugin& inst, const std::string& boot);
@@ -326,18 +210,6 @@ class database_engine : public std::enable_shared_from_this<database_engine> {
   std::map<std::string, std::set<std::string>> ended_boots_;
   std::map<std::string, std::shared_ptr<std::mutex>> end_locks_;  // one end_sessions per connection at a time
 };
-
-// The next rotation after `from` by period or schedule; epoch when neither is set.
-time_point next_rotation_time(const rotation_state& r, time_point from);
-nlohmann::json rotation_to_json(const rotation_state& r);
-rotation_state rotation_from_json(const nlohmann::json& j);
-
-// Vault's StrListContainsGlob: '*' anywhere in an entry matches any run of characters.
-bool glob_match(std::string_view pattern, std::string_view s);
-
-// The password policy of a role or static role: its credential_config's password_policy, else the
-// connection's ("" = the default generator).
-std::string role_password_policy(const connection_config& c, const nlohmann::json& credential_config);
 
 // The lease manager's revoker for every database mount: routes a lease to the engine whose mount
 // its id starts with. Thread-safe; mounts come and go while leases are revoked.

@@ -19,53 +19,10 @@ namespace {
 
 using std::chrono::seconds;
 
-constexpr seconds retry_base{10};
-constexpr seconds retry_cap{3600};
-
-nlohmann::json static_to_json(const static_role& r) {
-  return {{"name", r.name},
-          {"db_name", r.db_name},
-          {"username", r.username},
-          {"rotation_statements", r.rotation_statements},
-          {"credential_type", r.credential_type},
-          {"credential_config", r.credential_config},
-          {"password", r.password.reveal()},
-          {"rotation", rotation_to_json(r.rotation)}};
-}
-
-std::optional<static_role> static_from_json(std::string_view text) {
-  const auto j = nlohmann::json::parse(text, nullptr, false);
-  if (!j.is_object()) return std::nullopt;
-  try {
-    static_role r;
-    r.name = j.value("name", "");
-    r.db_name = j.value("db_name", "");
-    r.username = j.value("username", "");
-    r.rotation_statements = j.value("rotation_statements", std::vector<std::string>{});
-    r.credential_type = j.value("credential_type", "password");
-    r.credential_config = j.value("credential_config", nlohmann::json::object());
-    r.password = secret(j.value("password", ""));
-    r.rotation = rotation_from_json(j.value("rotation", nlohmann::json::object()));
-    return r;
-  } catch (const nlohmann::json::exception&) {
-    return std::nullopt;
-  }
-}
-
 std::string wal_root_key(const std::string& prefix, const std::string& name) { return prefix + "wal/root/" + name; }
 std::string wal_static_key(const std::string& prefix, const std::string& name) { return prefix + "wal/static/" + name; }
 
 }  // namespace
-
-time_point next_rotation_time(const rotation_state& r, time_point from) {
-  if (r.period.count() > 0) return from + r.period;
-  if (!r.schedule.empty()) {
-    if (auto c = cron_schedule::parse(r.schedule)) {
-      if (auto n = c->next(from)) return *n;
-    }
-  }
-  return time_point{};
-}
 
 std::shared_ptr<std::shared_mutex> database_engine::static_lock(const std::string& name) {
   std::lock_guard lock(mu_);
@@ -79,12 +36,6 @@ std::shared_ptr<std::mutex> database_engine::root_lock(const std::string& name) 
   auto& l = root_locks_[name];
   if (!l) l = std::make_shared<std::mutex>();
   return l;
-}
-
-void database_engine::retry_later(rotation_state& s, const error& e) {
-  s.attempts += 1;
-  s.last_error = e.message;
-  s.next_attempt = clock_.now() + doubling_backoff(retry_base, retry_cap, s.attempts);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -203,7 +154,7 @@ void database_engine::schedule_root(const connection_config& c) {
     rotations_->cancel(key);
     return;
   }
-  const time_point at = r.attempts > 0 ? r.next_attempt : r.next;
+  const time_point at = rotation_due(r);
   if (at == time_point{}) return;
   std::weak_ptr<database_engine> self = weak_from_this();
   const std::string name = c.name;
@@ -214,8 +165,7 @@ void database_engine::schedule_root(const connection_config& c) {
     if (auto cfg = e->must_config(name); cfg) {
       const rotation_state& rs = (*cfg)->root_rotation;
       const time_point now = e->clock_.now();
-      if (rs.attempts == 0 && !rs.schedule.empty() && rs.window.count() > 0 && rs.next != time_point{} &&
-          now > rs.next + rs.window) {
+      if (past_window(rs, now)) {
         connection_config late = **cfg;
         late.root_rotation.next = next_rotation_time(late.root_rotation, now);
         if (e->store_config(late)) e->schedule_root(late);
@@ -227,7 +177,7 @@ void database_engine::schedule_root(const connection_config& c) {
       auto cfg = e->must_config(name);
       if (!cfg) return;
       connection_config c2 = **cfg;
-      e->retry_later(c2.root_rotation, s.err());
+      record_failure(c2.root_rotation, s.err(), e->clock_.now());
       if (e->store_config(c2)) e->schedule_root(c2);
     }
   }, mount_ + "|" + c.name);  // one rotation at a time per connection
@@ -240,13 +190,13 @@ result<std::optional<static_role>> database_engine::load_static_role(const std::
   auto raw = store_.get(prefix_ + "static-role/" + name);
   if (!raw) return std::move(raw).err();
   if (!raw->has_value()) return std::optional<static_role>();
-  auto r = static_from_json(**raw);
+  auto r = static_role_from_json(**raw);
   if (!r) return make_error(errc::internal, "stored static role \"" + name + "\" is damaged");
   return r;
 }
 
 status database_engine::store_static_role(const static_role& r) {
-  return store_.put(prefix_ + "static-role/" + r.name, static_to_json(r).dump());
+  return store_.put(prefix_ + "static-role/" + r.name, static_role_to_json(r).dump());
 }
 
 result<std::optional<static_role>> database_engine::read_static_role(const std::string& name) {
@@ -278,33 +228,7 @@ result<std::vector<std::string>> database_engine::write_static_role(static_role_
     r.username = *u.username;
   }
   if (r.username.empty()) return make_error(errc::invalid_request, "username is a required field to create a static account");
-  const bool period_given = u.rotation_period.has_value() && u.rotation_period->count() > 0;
-  const bool schedule_given = u.rotation_schedule.has_value() && !u.rotation_schedule->empty();
-  if (period_given && schedule_given) {
-    return make_error(errc::invalid_request,
-                      "mutually exclusive fields rotation_period and rotation_schedule were both specified; only one of them can be provided");
-  }
-  if (period_given) {
-    if (*u.rotation_period < seconds(5)) return make_error(errc::invalid_request, "rotation_period must be 5 seconds or more");
-    r.rotation.period = *u.rotation_period;
-    r.rotation.schedule.clear();
-    r.rotation.window = seconds(0);
-  }
-  if (schedule_given) {
-    if (auto c = cron_schedule::parse(*u.rotation_schedule); !c) {
-      return make_error(errc::invalid_request, "could not parse rotation_schedule: " + c.err().message);
-    }
-    r.rotation.schedule = *u.rotation_schedule;
-    r.rotation.period = seconds(0);
-  }
-  if (u.rotation_window && u.rotation_window->count() > 0) {
-    if (r.rotation.schedule.empty()) return make_error(errc::invalid_request, "rotation_window is invalid with use of rotation_period");
-    if (*u.rotation_window < seconds(3600)) return make_error(errc::invalid_request, "rotation_window must be 3600 seconds or more");
-    r.rotation.window = *u.rotation_window;
-  }
-  if (create && r.rotation.period.count() == 0 && r.rotation.schedule.empty()) {
-    return make_error(errc::invalid_request, "one of rotation_schedule or rotation_period must be provided to create a static account");
-  }
+  if (auto s = apply_static_rotation_fields(u, create, r.rotation); !s) return std::move(s).err();
   if (u.rotation_statements) r.rotation_statements = *u.rotation_statements;
   std::erase_if(r.rotation_statements, [](const std::string& s) { return s.find_first_not_of(" \t\r\n") == std::string::npos; });
   if (u.credential_type) r.credential_type = u.credential_type->empty() ? "password" : *u.credential_type;
@@ -383,7 +307,7 @@ status database_engine::rotate_static_locked(static_role& r, const char* why) {
   auto fail = [&](const error& e) -> status {
     if (creating) return make_error(e.code == make_error_code(errc::invalid_request) ? errc::invalid_request : errc::internal,
                                     "unable to set the password of static account \"" + r.username + "\": " + e.message);
-    retry_later(r.rotation, e);
+    record_failure(r.rotation, e, clock_.now());
     if (auto s = store_static_role(r); s) schedule_static(r);
     return make_error(errc::internal,
                       "unable to finish rotating credentials; retries will continue in the background but it is also "
@@ -448,7 +372,7 @@ status database_engine::roll_forward_static_wal(const std::string& name) {
   u.username = role.username;
   u.password = plugin::change_password{pw, role.rotation_statements};
   if (auto changed = (*inst)->update_user(u); !changed) {
-    retry_later(role.rotation, changed.err());  // the scheduled retry uses a fresh password
+    record_failure(role.rotation, changed.err(), clock_.now());  // the scheduled retry uses a fresh password
     (void)store_static_role(role);
     return std::move(changed).err();
   }
@@ -465,7 +389,7 @@ status database_engine::roll_forward_static_wal(const std::string& name) {
 
 void database_engine::schedule_static(const static_role& r) {
   if (rotations_ == nullptr) return;
-  const time_point at = r.rotation.attempts > 0 ? r.rotation.next_attempt : r.rotation.next;
+  const time_point at = rotation_due(r.rotation);
   if (at == time_point{}) return;
   std::weak_ptr<database_engine> self = weak_from_this();
   const std::string name = r.name;
@@ -479,8 +403,7 @@ void database_engine::schedule_static(const static_role& r) {
     static_role& sr = **role;
     // With a schedule and a window: a rotation later than the window waits for the next time.
     const time_point now = e->clock_.now();
-    if (sr.rotation.attempts == 0 && !sr.rotation.schedule.empty() && sr.rotation.window.count() > 0 &&
-        sr.rotation.next != time_point{} && now > sr.rotation.next + sr.rotation.window) {
+    if (past_window(sr.rotation, now)) {
       sr.rotation.next = next_rotation_time(sr.rotation, now);
       if (e->store_static_role(sr)) e->schedule_static(sr);
       return;
