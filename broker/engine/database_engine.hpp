@@ -3,8 +3,10 @@
 // connection configs, dynamic roles, and issuance of credentials with a lease.
 //
 // Storage, under the mount's prefix (e.g. "logical/<mount uuid>/"), through the barrier:
-//   config/<name>   connection_config as JSON (holds the root password: never returned as is)
-//   role/<name>     role as JSON
+//   config/<name>         connection_config as JSON (holds the root password: never returned as is)
+//   role/<name>           role as JSON
+//   static-role/<name>    static_role as JSON (holds the account's current password)
+//   wal/root/<name>       an open root rotation; wal/static/<name>: a static one (docs/rotation.md)
 //
 // Issuance (crash-safe, ARCHITECTURE.md "Durability"):
 //   1. username (plugin.generate_username), password (password policy), lease id, expiry
@@ -23,9 +25,6 @@
 // that boot's sessions (end_sessions: terminate, then wait until none is left), once per connection
 // and boot in this process; if that fails, the lease is neither settled nor revoked (kept pending,
 // or revoking with the error), and tried again later.
-//
-// Storage also holds static-role/<name> (static_role, its current password included) and the
-// rotation WALs wal/root/<name>, wal/static/<name> (docs/rotation.md).
 //
 // The engine is a facade over one class per job, each in its own file:
 //   connections        connection configs (cached) and their plugin instances, config writes,
