@@ -2,7 +2,7 @@
 // role-id, secret-id create/list/lookup/destroy (by value and by accessor), custom-secret-id, the
 // per-field role endpoints (role/:name/policies, .../secret-id-ttl, ...: read, update, delete as
 // Vault's path_role.go) and tidy/secret-id.
-#include "api/auth_mounts.hpp"
+#include "api/mount_routes.hpp"
 #include "api/sys_routes.hpp"
 #include "broker/core/duration.hpp"
 

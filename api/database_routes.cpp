@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <functional>
 
-#include "api/secret_mounts.hpp"
+#include "api/mount_routes.hpp"
 #include "api/sys_routes.hpp"
 #include "broker/core/duration.hpp"
 #include "broker/core/encoding.hpp"

@@ -3,10 +3,8 @@
 #include <openssl/hmac.h>
 
 #include "api/audit_hook.hpp"
-#include "api/auth_mounts.hpp"
 #include "api/request_metrics.hpp"
 #include "api/response_wrapping.hpp"
-#include "api/secret_mounts.hpp"
 #include "api/sys_audit.hpp"
 #include "api/sys_metrics.hpp"
 #include "api/sys_routes.hpp"
@@ -58,11 +56,11 @@ service::service(const services& svc)
   }
   if (svc.auth_methods != nullptr) {
     for (auto& r : sys_auth_routes(*svc.auth_methods)) sys->routes.push_back(std::move(r));
-    svc.auth_methods->attach(router_);
+    svc.auth_methods->observe(&auth_routes_);
   }
   if (svc.secrets != nullptr) {
     for (auto& r : sys_mount_routes(*svc.secrets, svc.auth_methods)) sys->routes.push_back(std::move(r));
-    svc.secrets->attach(router_);
+    svc.secrets->observe(&secret_routes_);
   }
   for (auto& r : sys_internal_ui_routes(svc.secrets, svc.auth_methods, authn_, policies_)) sys->routes.push_back(std::move(r));
   if (svc.passwords != nullptr) {

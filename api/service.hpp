@@ -37,6 +37,7 @@
 #include "api/sys_routes.hpp"
 #include "api/wire.hpp"
 #include "broker/audit/audit_broker.hpp"
+#include "api/mount_routes.hpp"
 #include "broker/audit/audit_table.hpp"
 #include "broker/auth/authenticator.hpp"
 #include "broker/auth/policy_store.hpp"
@@ -44,9 +45,7 @@
 
 namespace credbroker::api {
 
-class auth_mounts;
 class response_wrapping;
-class secret_mounts;
 struct metrics_services;
 
 // What the API serves; a null member leaves its routes out (unit tests wire only what they test).
@@ -58,8 +57,8 @@ struct services {
   const clock* clk = nullptr;
   auth::policy_store* policies = nullptr;    // ACLs and sys/policy routes; null: only root passes
   auth::token_store* tokens = nullptr;       // auth/token routes
-  auth_mounts* auth_methods = nullptr;       // sys/auth routes and the auth methods' mounts
-  secret_mounts* secrets = nullptr;          // sys/mounts routes and the secrets engines' mounts
+  mounts::auth_mounts* auth_methods = nullptr;       // sys/auth routes and the auth methods' mounts
+  mounts::secret_mounts* secrets = nullptr;          // sys/mounts routes and the secrets engines' mounts
   engine::password_policies* passwords = nullptr;  // sys/policies/password routes
   audit::audit_table* audit_devices = nullptr;     // sys/audit routes
   audit::audit_broker* audit = nullptr;            // every request and response is audited (audit_hook.hpp)
@@ -105,6 +104,8 @@ class service final : public request_handler {
   std::string cluster_;  // the cluster label of the metrics with one (request_metrics.hpp)
   response_wrapping* wrapping_ = nullptr;
   router router_;
+  secret_mount_routes secret_routes_{router_};  // the tables' mounts into router_
+  auth_mount_routes auth_routes_{router_};
   secret log_key_;  // keys the HMACs in loggable_path; random per process
 };
 

@@ -5,7 +5,7 @@
 //   GET    sys/auth/approle/tune    its TTLs and description
 //   POST   sys/auth/approle/tune    "" keeps a TTL, "system" resets it (never enables "approle/tune")
 //   DELETE sys/auth/approle         disable (revokes the tokens it issued)
-#include "api/auth_mounts.hpp"
+#include "api/mount_json.hpp"
 #include "api/sys_routes.hpp"
 
 namespace credbroker::api {
@@ -28,11 +28,11 @@ reply top_level(nlohmann::json data) {
 
 }  // namespace
 
-std::vector<route> sys_auth_routes(auth_mounts& mounts) {
+std::vector<route> sys_auth_routes(mounts::auth_mounts& mounts) {
   std::vector<route> out;
   route list;
   list.pattern = "auth";
-  list.operations[operation::read] = [&mounts](request&, const field_data&) { return top_level(mounts.table()); };
+  list.operations[operation::read] = [&mounts](request&, const field_data&) { return top_level(mount_table(mounts)); };
   out.push_back(std::move(list));
 
   route one;
@@ -52,18 +52,18 @@ std::vector<route> sys_auth_routes(auth_mounts& mounts) {
   one.operations[operation::read] = [&mounts](request& req, const field_data&) {
     std::string mount;
     if (strip_tune(req.captures.at("path"), mount)) {
-      auto t = mounts.read_tune(mount);
+      auto t = mount_tune_json(mounts, mount);
       if (!t) return reply::fail(400, "cannot fetch sysview for path \"auth/" + mount + "\"");
       return top_level(std::move(*t));
     }
-    auto d = mounts.describe(req.captures.at("path"));
+    auto d = describe_mount(mounts, req.captures.at("path"));
     if (!d) return reply::fail(400, "No auth engine at auth/" + req.captures.at("path"));
     return top_level(std::move(*d));
   };
   one.operations[operation::update] = [&mounts](request& req, const field_data& fd) {
     std::string mount;
     if (strip_tune(req.captures.at("path"), mount)) {
-      mount_tune t;
+      mounts::mount_tune t;
       auto d = parse_tune_ttl(fd.raw().value("default_lease_ttl", nlohmann::json(nullptr)));
       if (!d) return reply::fail(400, "invalid default_lease_ttl: " + d.err().message);
       auto m = parse_tune_ttl(fd.raw().value("max_lease_ttl", nlohmann::json(nullptr)));

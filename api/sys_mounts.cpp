@@ -14,8 +14,7 @@
 #include <map>
 #include <mutex>
 
-#include "api/auth_mounts.hpp"
-#include "api/secret_mounts.hpp"
+#include "api/mount_json.hpp"
 #include "api/sys_routes.hpp"
 #include "broker/core/random.hpp"
 
@@ -41,8 +40,8 @@ bool under_auth(const std::string& p, std::string& rest) {
 }
 
 // The tune fields of a POST .../tune body (or of an enable's "config" object).
-result<mount_tune> tune_of(const nlohmann::json& raw, const field_data* fd) {
-  mount_tune t;
+result<mounts::mount_tune> tune_of(const nlohmann::json& raw, const field_data* fd) {
+  mounts::mount_tune t;
   auto d = parse_tune_ttl(raw.value("default_lease_ttl", nlohmann::json(nullptr)));
   if (!d) return make_error(errc::invalid_request, "invalid default_lease_ttl: " + d.err().message);
   auto m = parse_tune_ttl(raw.value("max_lease_ttl", nlohmann::json(nullptr)));
@@ -78,11 +77,11 @@ struct migrations {
 
 }  // namespace
 
-std::vector<route> sys_mount_routes(secret_mounts& mounts, auth_mounts* auth) {
+std::vector<route> sys_mount_routes(mounts::secret_mounts& mounts, mounts::auth_mounts* auth) {
   std::vector<route> out;
   route list;
   list.pattern = "mounts";
-  list.operations[operation::read] = [&mounts](request&, const field_data&) { return top_level(mounts.table()); };
+  list.operations[operation::read] = [&mounts](request&, const field_data&) { return top_level(mount_table(mounts)); };
   out.push_back(std::move(list));
 
   route one;
@@ -95,9 +94,9 @@ std::vector<route> sys_mount_routes(secret_mounts& mounts, auth_mounts* auth) {
     if (!tune) mount = path;
     std::optional<nlohmann::json> found;
     if (under_auth(mount, rest) && auth != nullptr) {
-      found = tune ? auth->read_tune(rest) : auth->describe(rest);
+      found = tune ? mount_tune_json(*auth, rest) : describe_mount(*auth, rest);
     } else {
-      found = tune ? mounts.read_tune(mount) : mounts.describe(mount);
+      found = tune ? mount_tune_json(mounts, mount) : describe_mount(mounts, mount);
     }
     if (!found) {
       if (tune) return reply::fail(400, "cannot fetch sysview for path \"" + mount + "\"");
@@ -168,7 +167,7 @@ std::vector<route> sys_mount_routes(secret_mounts& mounts, auth_mounts* auth) {
   return out;
 }
 
-std::vector<route> sys_internal_ui_routes(secret_mounts* mounts, auth_mounts* auth, auth::authenticator& authn,
+std::vector<route> sys_internal_ui_routes(mounts::secret_mounts* mounts, mounts::auth_mounts* auth, auth::authenticator& authn,
                                           auth::policy_store* policies) {
   // Who may see a mount: root sees all; another token a mount where its policies grant anything on
   // the mount's path or on the path it asked about (Vault walks every rule under the mount).
@@ -186,11 +185,11 @@ std::vector<route> sys_internal_ui_routes(secret_mounts* mounts, auth_mounts* au
   all.operations[operation::read] = [mounts, auth, &authn, visible](request& req, const field_data&) {
     nlohmann::json secret = nlohmann::json::object(), methods = nlohmann::json::object();
     if (auto who = req.token.empty() ? std::nullopt : authn.authenticate_from(req.token, req.client_address).caller) {
-      const nlohmann::json engines = mounts != nullptr ? mounts->table() : nlohmann::json::object();
+      const nlohmann::json engines = mounts != nullptr ? mount_table(*mounts) : nlohmann::json::object();
       for (const auto& [path, info] : engines.items()) {
         if (visible(*who, path, path)) secret[path] = info;
       }
-      const nlohmann::json auths = auth != nullptr ? auth->table() : nlohmann::json::object();
+      const nlohmann::json auths = auth != nullptr ? mount_table(*auth) : nlohmann::json::object();
       for (const auto& [path, info] : auths.items()) {
         if (visible(*who, "auth/" + path, "auth/" + path)) methods[path] = info;
       }
@@ -215,11 +214,11 @@ std::vector<route> sys_internal_ui_routes(secret_mounts* mounts, auth_mounts* au
     std::string shown;  // Vault answers an auth method's path without "auth/"
     if (under_auth(asked, rest) && auth != nullptr) {
       shown = auth->mount_of(rest);
-      if (!shown.empty()) info = auth->describe(shown);
+      if (!shown.empty()) info = describe_mount(*auth, shown);
       path = "auth/" + shown;
     } else if (mounts != nullptr) {
       path = shown = mounts->mount_of(asked);
-      if (!path.empty()) info = mounts->describe(path);
+      if (!path.empty()) info = describe_mount(*mounts, path);
     }
     if (!info || !visible(*who, path, asked)) return denied;
     (*info)["path"] = shown;

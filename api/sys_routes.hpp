@@ -8,6 +8,8 @@
 #include "broker/barrier/seal_manager.hpp"
 #include "broker/core/node_status.hpp"
 #include "broker/engine/password_policy.hpp"
+#include "broker/mounts/auth_mounts.hpp"
+#include "broker/mounts/secret_mounts.hpp"
 #include "leases/lease_manager.hpp"
 
 namespace credbroker::api {
@@ -74,18 +76,16 @@ std::vector<route> sys_policy_routes(auth::policy_store& policies);
 // sys/capabilities, sys/capabilities-self, sys/capabilities-accessor (sys_policy.cpp).
 std::vector<route> sys_capabilities_routes(auth::policy_store& policies, auth::token_store& tokens);
 
-class auth_mounts;
-class secret_mounts;
 // sys/mounts, sys/mounts/:path[/tune] (also auth/... paths, when auth is given), sys/remount
 // (sys_mounts.cpp).
-std::vector<route> sys_mount_routes(secret_mounts& mounts, auth_mounts* auth = nullptr);
+std::vector<route> sys_mount_routes(mounts::secret_mounts& mounts, mounts::auth_mounts* auth = nullptr);
 // sys/internal/ui/mounts[/:path] (sys_mounts.cpp): unauthenticated routes that read the token themselves.
-std::vector<route> sys_internal_ui_routes(secret_mounts* mounts, auth_mounts* auth, auth::authenticator& authn,
+std::vector<route> sys_internal_ui_routes(mounts::secret_mounts* mounts, mounts::auth_mounts* auth, auth::authenticator& authn,
                                           auth::policy_store* policies);
 // sys/policies/password[/:name[/generate]] (database_routes.cpp).
 std::vector<route> sys_password_policy_routes(engine::password_policies& p);
 // sys/auth, sys/auth/:path and sys/auth/:path/tune (sys_auth.cpp).
-std::vector<route> sys_auth_routes(auth_mounts& mounts);
+std::vector<route> sys_auth_routes(mounts::auth_mounts& mounts);
 
 class response_wrapping;
 // sys/wrapping/wrap, unwrap, lookup, rewrap (sys_wrapping.cpp).

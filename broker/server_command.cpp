@@ -17,10 +17,8 @@
 #include <functional>
 #include <optional>
 
-#include "api/auth_mounts.hpp"
 #include "api/http_server.hpp"
 #include "api/response_wrapping.hpp"
-#include "api/secret_mounts.hpp"
 #include "api/service.hpp"
 #include "api/standby_forwarding.hpp"
 #include "api/sys_metrics.hpp"
@@ -28,6 +26,8 @@
 #include "broker/config/server_config.hpp"
 #include "broker/core/cidr.hpp"
 #include "broker/core/logging.hpp"
+#include "broker/mounts/auth_mounts.hpp"
+#include "broker/mounts/secret_mounts.hpp"
 #include "broker/node/node.hpp"
 #include "broker/storage/rename.hpp"
 #include "broker/telemetry/audit_source.hpp"
@@ -70,17 +70,17 @@ const std::vector<cli::flag_spec> server_flags = {
 void register_security_state(barrier::store_layout& layout, storage::physical& store, auth::token_store& tokens) {
   layout.require({auth::token_store::salt_key, "the token salt",
                   "every token, root included, and every AppRole role ID and secret ID stops working",
-                  auth::token_store::new_salt, {"auth/token/id/", api::auth_mounts::data_prefix}});
-  layout.require({api::secret_mounts::table_key, "the secrets engine mount table",
+                  auth::token_store::new_salt, {"auth/token/id/", mounts::auth_mounts::data_prefix}});
+  layout.require({mounts::secret_mounts::table_key, "the secrets engine mount table",
                   "every secrets engine mount is dropped with its roles and connections; its leases stay and are "
                   "revoked when due",
                   [] { return std::string("[]"); }, {"logical/", leases::lease_storage_prefix}});
-  layout.require({api::auth_mounts::table_key, "the auth method table",
+  layout.require({mounts::auth_mounts::table_key, "the auth method table",
                   "every auth method (AppRole) is dropped with its roles and secret IDs",
-                  [] { return std::string("[]"); }, {api::auth_mounts::data_prefix}});
+                  [] { return std::string("[]"); }, {mounts::auth_mounts::data_prefix}});
   layout.add_upgrade({2, "token and secret-ID accessors in storage keys replaced by their HMACs", [&store, &tokens] {
                         if (auto s = tokens.salt_accessor_keys(); !s) return s;
-                        if (auto s = auth::approle_backend::salt_accessor_keys(store, tokens, api::auth_mounts::data_prefix); !s) {
+                        if (auto s = auth::approle_backend::salt_accessor_keys(store, tokens, mounts::auth_mounts::data_prefix); !s) {
                           return s;
                         }
                         // The lease manager's index of the leases each token created.
@@ -196,7 +196,7 @@ class api_layer final : public node::mount_tables {
   explicit api_layer(node::node& n)
       : seal_routes_{n.seal(), n.encrypted(), n.tokens()},
         auth_methods_(n.encrypted(), n.tokens(), n.wall()),
-        secret_engines_(api::engine_services{n.encrypted(), n.plugins(), n.leases(), n.passwords(), n.engines(), n.wall(),
+        secret_engines_(mounts::engine_services{n.encrypted(), n.plugins(), n.leases(), n.passwords(), n.engines(), n.wall(),
                                              n.limits(), &n.rotations()}),
         wrapping_(n.encrypted(), n.tokens()),  // wrapped responses through the barrier
         metrics_{telemetry::global_registry(),
@@ -227,8 +227,8 @@ class api_layer final : public node::mount_tables {
 
  private:
   api::seal_services seal_routes_;
-  api::auth_mounts auth_methods_;
-  api::secret_mounts secret_engines_;
+  mounts::auth_mounts auth_methods_;
+  mounts::secret_mounts secret_engines_;
   api::response_wrapping wrapping_;
   const api::metrics_services metrics_;
   const std::vector<telemetry::registration> node_metrics_;

@@ -1,7 +1,7 @@
 #pragma once
 // audit_broker: hands every audit event to every enabled device and keeps Vault's promise —
 // with devices enabled, an event that no device recorded is an error, and the API refuses the
-// request (500): before its handler runs when the request entry failed, and instead of its answer
+// request (an internal error): before its handler runs when the request entry failed, and instead of its answer
 // when the response entry failed (the handler's effects stay: a credential issued then is revoked
 // at its lease's expiry, as in Vault). With no device enabled every event is a success and costs
 // one atomic load (enabled()).
@@ -17,7 +17,7 @@
 // vault_audit_log_response_failure (failures(), and telemetry's counters of the same names).
 //
 // Example: devices file/ (working) and socket/ (peer gone): every request is served, file/ has every
-// entry, the log says once that socket/ fails. Disable file/: every request is refused with 500 and
+// entry, the log says once that socket/ fails. Disable file/: every request is refused (internal) and
 // request_failure counts each, until the peer is back.
 // Thread: log_* run concurrently from the worker pool; set_devices swaps the set under devices_mu_,
 // which is held only to copy or replace the shared pointer (never across a write); an event uses

@@ -14,8 +14,8 @@
 //
 // CIDR bindings (Vault's path_role.go and path_login.go): a role's secret_id_bound_cidrs and
 // token_bound_cidrs, a secret ID's cidr_list and token_bound_cidrs; blocks are validated when
-// written (400 "failed to validate CIDR blocks: invalid CIDR address: x"; token_bound_cidrs also take
-// bare addresses), and a secret ID's must lie inside its role's. A login from outside them is a 400
+// written (invalid_request "failed to validate CIDR blocks: invalid CIDR address: x"; token_bound_cidrs also take
+// bare addresses), and a secret ID's must lie inside its role's. A login from outside them is invalid_request
 // "source address \"a\" unauthorized by CIDR restrictions on the role" (or "... on the secret ID").
 //
 // Contracts: every method is idempotent where Vault's is (destroy of an unknown secret ID is a

@@ -36,7 +36,7 @@ struct identity {
 struct presented_token {
   std::optional<identity> caller;  // accepted (one use spent, except by check_from)
   // The token is valid but bound to CIDR blocks (token_bound_cidrs) the address is outside: Vault's
-  // 403 "permission denied" without "invalid token" (the holder keeps its token); no use spent.
+  // permission_denied "permission denied" without "invalid token" (the holder keeps its token); no use spent.
   bool address_refused = false;
 };
 

@@ -1,7 +1,7 @@
 #pragma once
 // mount_tables: what the node activates above itself. The secrets engine and auth method tables
-// (api/secret_mounts, api/auth_mounts) live in api/ today; the composition root (server_command)
-// adapts them to this interface, so the node steps them up and down without knowing HTTP.
+// (broker/mounts) sit beside the node; the composition root (server_command) adapts them to this
+// interface, so the node steps them up and down without knowing them or the API.
 // Thread: the node calls load/unload from its step-up and step-down (one at a time), the others from
 // executor threads.
 #include "broker/core/result.hpp"

@@ -1,6 +1,6 @@
 #pragma once
 // Vault's two audit metrics, as counters of telemetry::global_registry():
-//   vault_audit_log_request_failure   requests no enabled audit device could record (refused: 500)
+//   vault_audit_log_request_failure   requests no enabled audit device could record (refused)
 //   vault_audit_log_response_failure  responses no enabled audit device could record
 // The audit broker calls the hooks, once per request or response that no device recorded:
 //   if (!any_device_logged) telemetry::count_audit_request_failure();

@@ -5,7 +5,7 @@
 // run_due() is the scheduler's wake-up at the clock's now (lease expiry and rotations), waited for.
 #include <gtest/gtest.h>
 
-#include "api/secret_mounts.hpp"
+#include "broker/mounts/secret_mounts.hpp"
 #include "api/service.hpp"
 #include "broker/engine/rotation_scheduler.hpp"
 #include "broker/storage/inmem_backend.hpp"
@@ -41,8 +41,8 @@ class engine_api : public ::testing::Test {
     o.max_attempts = 3;
     o.limits = limits_;
     leases_ = std::make_unique<leases::lease_manager>(store_, engines_, clock_, time_->sched, time_->exec, o);
-    mounts_ = std::make_unique<api::secret_mounts>(
-        api::engine_services{store_, plugins_, *leases_, passwords_, engines_, clock_, limits_, rotations_.get(), boot_});
+    mounts_ = std::make_unique<mounts::secret_mounts>(
+        mounts::engine_services{store_, plugins_, *leases_, passwords_, engines_, clock_, limits_, rotations_.get(), boot_});
     api::services s{node_, authn_};
     s.leases = leases_.get();
     s.clk = &clock_;
@@ -115,7 +115,7 @@ class engine_api : public ::testing::Test {
   std::unique_ptr<manual_time> time_;  // before its clients: they leave it when destroyed
   std::unique_ptr<engine::rotation_scheduler> rotations_;
   std::unique_ptr<leases::lease_manager> leases_;
-  std::unique_ptr<api::secret_mounts> mounts_;
+  std::unique_ptr<mounts::secret_mounts> mounts_;
   std::unique_ptr<api::service> svc_;
   int boots_ = 0;
   std::string boot_;  // the current "process"'s boot id

@@ -2,7 +2,7 @@
 // sudo paths, the token and policy endpoints, and AppRole — every answer checked against Vault's.
 #include <gtest/gtest.h>
 
-#include "api/auth_mounts.hpp"
+#include "broker/mounts/auth_mounts.hpp"
 #include "api/service.hpp"
 #include "support/api_call.hpp"
 #include "support/seal.hpp"
@@ -51,7 +51,7 @@ class acl_api : public testing::Test {
   no_db revoker_;
   test::manual_time time_{clock_};
   leases::lease_manager leases_{store_, revoker_, clock_, time_.sched, time_.exec};
-  api::auth_mounts methods_{store_, tokens_, clock_};
+  mounts::auth_mounts methods_{store_, tokens_, clock_};
   std::unique_ptr<api::service> svc_;
   std::string root_;
 };

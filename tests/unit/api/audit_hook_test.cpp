@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "api/audit_hook.hpp"
-#include "api/auth_mounts.hpp"
+#include "broker/mounts/auth_mounts.hpp"
 #include "api/service.hpp"
 #include "broker/storage/inmem_backend.hpp"
 #include "support/api_call.hpp"
@@ -71,7 +71,7 @@ class audit_hook_test : public testing::Test {
   no_db revoker_;
   test::manual_time time_{clock_};
   leases::lease_manager leases_{store_, revoker_, clock_, time_.sched, time_.exec};
-  api::auth_mounts methods_{store_, tokens_, clock_};
+  mounts::auth_mounts methods_{store_, tokens_, clock_};
   audit::audit_broker broker_{clock_};
   std::unique_ptr<api::service> svc_;
   recording_sink* sink_ = nullptr;

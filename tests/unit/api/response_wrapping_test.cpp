@@ -7,7 +7,7 @@
 
 #include <gtest/gtest.h>
 
-#include "api/auth_mounts.hpp"
+#include "broker/mounts/auth_mounts.hpp"
 #include "api/response_wrapping.hpp"
 #include "api/service.hpp"
 #include "broker/storage/inmem_backend.hpp"
@@ -67,7 +67,7 @@ class wrapping_api : public testing::Test {
   no_db revoker_;
   test::manual_time time_{clock_};
   leases::lease_manager leases_{store_, revoker_, clock_, time_.sched, time_.exec};
-  api::auth_mounts methods_{store_, tokens_, clock_};
+  mounts::auth_mounts methods_{store_, tokens_, clock_};
   api::response_wrapping wrapping_{store_, tokens_};
   std::unique_ptr<api::service> svc_;
   std::string root_;

@@ -2,7 +2,7 @@
 // meet them, through the whole API pipeline with real token, policy and auth-method stores.
 #include <gtest/gtest.h>
 
-#include "api/auth_mounts.hpp"
+#include "broker/mounts/auth_mounts.hpp"
 #include "api/service.hpp"
 #include "broker/storage/inmem_backend.hpp"
 #include "support/api_call.hpp"
@@ -41,7 +41,7 @@ class sys_auth : public testing::Test {
   no_db revoker_;
   test::manual_time time_{clock_};
   leases::lease_manager leases_{store_, revoker_, clock_, time_.sched, time_.exec};
-  api::auth_mounts methods_{store_, tokens_, clock_};
+  mounts::auth_mounts methods_{store_, tokens_, clock_};
   std::unique_ptr<api::service> svc_;
   std::string root_;
 };

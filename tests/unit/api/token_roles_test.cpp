@@ -3,7 +3,7 @@
 // suffix, renewability, uses, and roles surviving a new token store over the same storage.
 #include <gtest/gtest.h>
 
-#include "api/auth_mounts.hpp"
+#include "broker/mounts/auth_mounts.hpp"
 #include "api/service.hpp"
 #include "broker/storage/inmem_backend.hpp"
 #include "support/api_call.hpp"
