@@ -3,8 +3,10 @@
 // connection configs, dynamic roles, and issuance of credentials with a lease.
 //
 // Storage, under the mount's prefix (e.g. "logical/<mount uuid>/"), through the barrier:
-//   config/<name>   connection_config as JSON (holds the root password: never returned as is)
-//   role/<name>     role as JSON
+//   config/<name>         connection_config as JSON (holds the root password: never returned as is)
+//   role/<name>           role as JSON
+//   static-role/<name>    static_role as JSON (holds the account's current password)
+//   wal/root/<name>       an open root rotation; wal/static/<name>: a static one (docs/rotation.md)
 //
 // Issuance (crash-safe, ARCHITECTURE.md "Durability"):
 //   1. username (plugin.generate_username), password (password policy), lease id, expiry
@@ -24,10 +26,40 @@
 // and boot in this process; if that fails, the lease is neither settled nor revoked (kept pending,
 // or revoking with the error), and tried again later.
 //
+// The engine is a facade over one class per job, each in its own file:
+//   connections        connection configs (cached) and their plugin instances, config writes,
+//                      ending the sessions of an earlier boot                     (connections.hpp)
+//   role_store         dynamic roles (cached)                                     (role_store.hpp)
+//   static_role_store  stored static roles and their locks                 (static_role_store.hpp)
+//   issuance           creds, revoke, renew, pending leases                         (issuance.hpp)
+//   reconciler         database users vs. active leases                       (reconciliation.hpp)
+//   root_rotation      rotate-root, its WAL, scheduled root rotations          (root_rotation.hpp)
+//   static_rotation    static roles' writes, creds and rotations, their WALs (static_rotation.hpp)
+// and plain functions: records.hpp (the records), record_codec.hpp (their JSON, the redacted
+// config), rotation_timing.hpp (next rotation, window, backoff, the rotation-field checks).
+//
 // Thread: all methods are safe concurrently. Plugin instances are made lazily per connection and
 // shared; reset() and config writes replace them. Configs and roles are cached in memory once read
 // (this process is the only writer of its storage); every write or delete here updates the cache,
-// and a read that raced a write never installs what it read (a generation counter).
+// and a read that raced a write never installs what it read (a generation counter per cache).
+// The engine's locks, each named by what it guards (an arrow: may be taken while holding):
+//   root lock (per connection, root_rotation)     one root rotation, root-WAL settlement, config
+//                                                 write or config delete of a connection at a time
+//   static lock (per static role, static_role_store)  exclusive: a write, delete, rotation or WAL
+//                                                 roll-forward of the role; shared: a read, creds
+//     The two are never held together. Both are held across database calls.
+//     -> init lock (per connection, connections)  one plugin initialisation (a login) at a time
+//          -> the leaves below
+//     -> password_policies' lock, rotation_scheduler::mu_ (schedule, cancel), storage
+//   end lock (per connection, connections)        one end_sessions of a connection at a time; taken
+//                                                 with no other engine lock held (a revocation may
+//                                                 hold its lease's lock around it)
+//     -> connections::mu_
+//   leaves, never held across a plugin call or storage I/O: connections::mu_ (instance table,
+//   init/end lock tables, ended boots), the config and role caches' locks, static_role_store::mu_
+//   and root_rotation::mu_ (their lock tables), reconciler::mu_ (last checks), engine_router::mu_
+// A scheduled rotation job runs on the blocking executor and takes the root or static lock like a
+// request; it holds the engine alive (a weak_ptr locked) while it runs.
 #include <functional>
 #include <map>
 #include <memory>
@@ -42,130 +74,22 @@
 
 #include "broker/core/clock.hpp"
 #include "broker/core/secret.hpp"
+#include "broker/engine/connections.hpp"
+#include "broker/engine/issuance.hpp"
 #include "broker/engine/password_policy.hpp"
+#include "broker/engine/reconciliation.hpp"
+#include "broker/engine/record_codec.hpp"
+#include "broker/engine/records.hpp"
+#include "broker/engine/role_store.hpp"
+#include "broker/engine/root_rotation.hpp"
+#include "broker/engine/rotation_timing.hpp"
+#include "broker/engine/static_role_store.hpp"
+#include "broker/engine/static_rotation.hpp"
 #include "broker/plugin/registry.hpp"
 #include "broker/storage/physical.hpp"
 #include "leases/lease_manager.hpp"
 
 namespace credbroker::engine {
-
-// When a root credential or a static account is rotated, and how its last attempts went.
-struct rotation_state {
-  std::chrono::seconds period{0};  // rotate every period after the last rotation, or ...
-  std::string schedule;            // ... at the times of this 5-field cron (UTC); neither: manual only
-  std::chrono::seconds window{0};  // with a schedule: a rotation more than this late waits for the next
-  bool disabled = false;           // disable_automated_rotation: kept, but not scheduled
-  time_point last{};               // epoch: never
-  time_point next{};               // epoch: not scheduled
-  int attempts = 0;                // failed attempts since the last success
-  std::string last_error;
-  time_point next_attempt{};
-};
-
-struct connection_config {
-  std::string name;
-  std::string plugin_name;
-  std::string plugin_version;
-  bool verify_connection = true;
-  std::vector<std::string> allowed_roles;
-  std::vector<std::string> root_rotation_statements;
-  std::string password_policy;  // checked when a password is generated, not when written (as Vault)
-  bool skip_static_role_import_rotation = false;  // default of a new static role's skip_import_rotation
-  nlohmann::json details = nlohmann::json::object();  // connection_details, root password included
-  // Vault's rotation_period / rotation_schedule / rotation_window / disable_automated_rotation, also
-  // written as credbroker's earlier root_rotation_period / root_rotation_schedule.
-  rotation_state root_rotation;
-};
-
-// A config write as the API received it: unset optionals keep the stored values on update.
-struct config_update {
-  std::string name;
-  std::optional<std::string> plugin_name;
-  std::optional<std::string> plugin_version;
-  std::optional<bool> verify_connection;
-  std::optional<std::vector<std::string>> allowed_roles;
-  std::optional<std::vector<std::string>> root_rotation_statements;
-  std::optional<std::string> password_policy;
-  std::optional<bool> skip_static_role_import_rotation;
-  std::optional<std::chrono::seconds> root_rotation_period;
-  std::optional<std::string> root_rotation_schedule;
-  std::optional<std::chrono::seconds> root_rotation_window;
-  std::optional<bool> disable_automated_rotation;
-  // Every other key, merged over the stored ones. Keys the plugin does not read
-  // (database_plugin::config_keys) are dropped with a warning instead of being stored.
-  nlohmann::json details = nlohmann::json::object();
-};
-
-// A pre-existing database account whose password the broker rotates (Vault's static-roles).
-struct static_role {
-  std::string name;
-  std::string db_name;
-  std::string username;
-  std::vector<std::string> rotation_statements;
-  std::string credential_type = "password";
-  nlohmann::json credential_config = nlohmann::json::object();
-  secret password;  // the current password (stored through the barrier; returned by static-creds)
-  rotation_state rotation;
-};
-
-// A static-roles write as the API received it: unset optionals keep the stored values on update.
-struct static_role_update {
-  std::string name;
-  std::optional<std::string> db_name;
-  std::optional<std::string> username;
-  std::optional<std::chrono::seconds> rotation_period;
-  std::optional<std::string> rotation_schedule;
-  std::optional<std::chrono::seconds> rotation_window;
-  std::optional<std::vector<std::string>> rotation_statements;
-  std::optional<std::string> credential_type;
-  std::optional<nlohmann::json> credential_config;
-  // On create only (an update answers 400): do not rotate now; the default is the connection's
-  // skip_static_role_import_rotation. `password` is then the account's current one, kept until the
-  // first rotation (without it static-creds answers an empty password until then).
-  std::optional<bool> skip_import_rotation;
-  std::optional<secret> password;
-};
-
-struct role {
-  std::string name;
-  std::string db_name;
-  std::chrono::seconds default_ttl{0};
-  std::chrono::seconds max_ttl{0};
-  std::vector<std::string> creation_statements;
-  std::vector<std::string> revocation_statements;
-  std::vector<std::string> rollback_statements;
-  std::vector<std::string> renew_statements;
-  std::string credential_type = "password";
-  nlohmann::json credential_config = nlohmann::json::object();
-};
-
-struct caller_info {
-  std::string display_name = "token";  // feeds username templates
-  std::string token_accessor;          // revoking that token revokes the lease
-};
-
-// What a reconciliation found on one connection (GET <mount>/reconcile/:name, and the periodic check).
-struct reconcile_report {
-  struct node_report {
-    std::string node;                       // "host:port"
-    std::size_t users = 0;                  // users on the node with the broker's prefix
-    std::vector<std::string> leases_without_user;  // active leases whose user is gone from this node
-    std::vector<std::string> users_without_lease;  // broker-prefixed users no lease knows
-  };
-  std::string connection;
-  std::string prefix;        // the broker's usernames start with it
-  std::size_t leases = 0;    // active leases of the connection compared
-  std::vector<node_report> nodes;
-  bool clean() const;
-};
-
-struct issued_creds {
-  std::string lease_id;
-  std::string username;
-  secret password;
-  std::chrono::seconds ttl{0};
-  std::vector<std::string> warnings;
-};
 
 class rotation_scheduler;
 
@@ -261,83 +185,20 @@ class database_engine : public std::enable_shared_from_this<database_engine> {
   static nlohmann::json redacted(const connection_config& c);
 
  private:
-  result<std::shared_ptr<plugin::database_plugin>> instance(const std::string& name);
-  // The plugin's warnings about passwords of `policy` ("" = the default). A policy that does not
-  // exist yet gives none: it is checked when a password is generated.
-  std::vector<std::string> policy_warnings(const plugin::database_plugin& inst, const std::string& policy);
-  // Adds policy_warnings for a role's policy on `db_name` when its connection exists.
-  void add_policy_warnings(const std::string& db_name, const nlohmann::json& credential_config,
-                           std::vector<std::string>& warnings);
-  // A new plugin instance of `plugin_name`, initialised with `details` (verify: log in now); not
-  // registered anywhere yet.
-  result<std::shared_ptr<plugin::database_plugin>> open_instance(const std::string& plugin_name,
-                                                                 const nlohmann::json& details, bool verify);
-  // Makes `inst` the connection's instance and closes the one it replaces (calls in flight on the
-  // old one finish: they hold it).
-  void install_instance(const std::string& name, std::shared_ptr<plugin::database_plugin> inst);
-  result<std::shared_ptr<const connection_config>> must_config(const std::string& name);
-  void drop_instance(const std::string& name);
-  // The cached or stored value; null when absent.
-  result<std::shared_ptr<const connection_config>> config_ptr(const std::string& name);
-  result<std::shared_ptr<const role>> role_ptr(const std::string& name);
-  template <class T, class Parse>
-  result<std::shared_ptr<const T>> cached(std::map<std::string, std::shared_ptr<const T>>& cache, const std::string& key,
-                                          const std::string& what, const std::string& name, Parse parse);
-  void cache_set_config(const std::string& name, std::shared_ptr<const connection_config> c);
-  void cache_set_role(const std::string& name, std::shared_ptr<const role> r);
-  status store_config(const connection_config& c);
-  status store_static_role(const static_role& r);
-  result<std::optional<static_role>> load_static_role(const std::string& name);
-  std::shared_ptr<std::shared_mutex> static_lock(const std::string& name);
-  std::shared_ptr<std::mutex> root_lock(const std::string& name);
-  // Settles an open root WAL; ok once the config holds a password that logs in.
-  status resolve_root_wal(const std::string& name);
-  status roll_forward_static_wal(const std::string& name);
-  // One attempt: true on success; on failure the state records it and a retry is scheduled.
-  status rotate_static_locked(static_role& r, const char* why);
-  void schedule_static(const static_role& r);
-  void schedule_root(const connection_config& c);
-  void retry_later(rotation_state& s, const error& e);
-  // Ends the sessions of broker run `boot` on the connection unless that was done already in this
-  // process (or `boot` is this process's): no creation of that run can commit afterwards.
-  status end_sessions_of(const std::string& connection, plugin::database_plugin& inst, const std::string& boot);
-
   storage::physical& store_;
-  const plugin::registry& plugins_;
-  leases::lease_manager& leases_;
-  password_policies& passwords_;
   const clock& clock_;
-  std::string mount_;
-  std::string prefix_;
-  std::function<leases::ttl_limits()> limits_;
-  mutable std::mutex mu_;
-  std::map<std::string, std::shared_ptr<plugin::database_plugin>> instances_;
-  std::map<std::string, std::shared_ptr<std::mutex>> init_locks_;
-  std::map<std::string, std::shared_ptr<const connection_config>> configs_;
-  std::map<std::string, std::shared_ptr<const role>> roles_;
-  std::uint64_t generation_ = 0;  // bumped by every write or delete of a config or role
-  std::map<std::string, time_point> last_reconcile_;
-  rotation_scheduler* rotations_ = nullptr;
-  std::map<std::string, std::shared_ptr<std::shared_mutex>> static_locks_;  // rotate exclusive, read shared
-  std::map<std::string, std::shared_ptr<std::mutex>> root_locks_;           // one root rotation at a time
-  std::string boot_;  // this process's boot id: written into pending leases, given to every plugin
-  // Per connection, the earlier boots whose sessions were ended (guarded by mu_); forgotten when the
-  // connection gets a new plugin instance (it may point elsewhere).
-  std::map<std::string, std::set<std::string>> ended_boots_;
-  std::map<std::string, std::shared_ptr<std::mutex>> end_locks_;  // one end_sessions per connection at a time
+  const std::string mount_;
+  const std::string prefix_;
+  rotation_scheduler* const rotations_;
+  // The jobs, in construction order (each refers only to those above it).
+  connections connections_;
+  static_role_store static_roles_;
+  role_store roles_;
+  issuance issuance_;
+  reconciler reconciler_;
+  root_rotation root_;
+  static_rotation statics_;
 };
-
-// The next rotation after `from` by period or schedule; epoch when neither is set.
-time_point next_rotation_time(const rotation_state& r, time_point from);
-nlohmann::json rotation_to_json(const rotation_state& r);
-rotation_state rotation_from_json(const nlohmann::json& j);
-
-// Vault's StrListContainsGlob: '*' anywhere in an entry matches any run of characters.
-bool glob_match(std::string_view pattern, std::string_view s);
-
-// The password policy of a role or static role: its credential_config's password_policy, else the
-// connection's ("" = the default generator).
-std::string role_password_policy(const connection_config& c, const nlohmann::json& credential_config);
 
 // The lease manager's revoker for every database mount: routes a lease to the engine whose mount
 // its id starts with. Thread-safe; mounts come and go while leases are revoked.
