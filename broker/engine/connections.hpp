@@ -59,7 +59,7 @@ class connections {
 
   // The cached or stored config; null when absent.
   result<std::shared_ptr<const connection_config>> find(const std::string& name);
-  // The same; absent is an error: "failed to find entry for connection with name: \"x\"" (500).
+  // The same; absent is an error: "failed to find entry for connection with name: \"x\"" (internal).
   result<std::shared_ptr<const connection_config>> must(const std::string& name);
   status store(const connection_config& c);
   // Deletes the stored config (the instance stays until drop()).
@@ -72,7 +72,7 @@ class connections {
     connection_config config;  // as stored
     std::vector<std::string> warnings;
   };
-  // A config write (see above), the caller holding the connection's root lock. Errors (400):
+  // A config write (see above), the caller holding the connection's root lock. Errors (invalid_request):
   // "empty plugin name", "error creating database object: ...", the rotation fields'.
   result<written> write(config_update u);
   // A new instance from the stored config (must exist).

@@ -65,8 +65,6 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <set>
-#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -107,7 +105,7 @@ class database_engine : public std::enable_shared_from_this<database_engine> {
   time_point now() const { return clock_.now(); }
 
   result<std::optional<connection_config>> read_config(const std::string& name);
-  // Returns warnings (also the plugin's about the connection's password policy). Errors (400):
+  // Returns warnings (also the plugin's about the connection's password policy). Errors (invalid_request):
   // "empty plugin name", "error creating database object: ...".
   result<std::vector<std::string>> write_config(config_update u);
   status delete_config(const std::string& name);
@@ -121,8 +119,8 @@ class database_engine : public std::enable_shared_from_this<database_engine> {
   status delete_role(const std::string& name);
   result<std::vector<std::string>> list_roles();
 
-  // Vault's creds/:name. Errors: "unknown role: x" (400), "\"x\" is not an allowed role" (500),
-  // plugin errors (500), database unreachable (errc::unavailable).
+  // Vault's creds/:name. Errors: "unknown role: x" (invalid_request), "\"x\" is not an allowed role" (role_not_allowed),
+  // plugin errors (internal), database unreachable (errc::unavailable).
   result<issued_creds> issue(const std::string& role_name, const caller_info& caller);
 
   // For the lease manager (via the mount dispatcher).
@@ -134,7 +132,7 @@ class database_engine : public std::enable_shared_from_this<database_engine> {
   result<bool> resolve_pending(const leases::lease& l);
 
   // Compares the users a connection's database holds (plugin list_users: Redis ACL USERS on every
-  // node) with its active leases. Errors: unknown connection, a plugin that cannot list users (400).
+  // node) with its active leases. Errors: unknown connection, a plugin that cannot list users (invalid_request).
   // Leases issued during the check and users dropped during it are not reported.
   result<reconcile_report> reconcile(const std::string& connection);
   // Reconciles the connections whose reconcile_interval (config, default 5m; 0 = never; only plugins
@@ -144,8 +142,8 @@ class database_engine : public std::enable_shared_from_this<database_engine> {
   // Root rotation (rotate-root/:name), crash-safe (docs/rotation.md): a durable WAL {old, new}, the
   // change in the database, a fresh login with the new password, the new config stored, the WAL
   // deleted. Issuance and revocation keep working meanwhile. Errors: unknown connection, no username
-  // or password in the config (500 "unable to rotate root credentials: no username|password in
-  // configuration"), a failed change (500; the old password keeps working).
+  // or password in the config (internal "unable to rotate root credentials: no username|password in
+  // configuration"), a failed change (internal; the old password keeps working).
   status rotate_root(const std::string& name);
 
   // Static roles (static-roles/:name, static-creds/:name, rotate-role/:name). A create rotates the
@@ -155,9 +153,9 @@ class database_engine : public std::enable_shared_from_this<database_engine> {
   result<std::vector<std::string>> write_static_role(static_role_update u);
   status delete_static_role(const std::string& name);  // the database account stays
   result<std::vector<std::string>> list_static_roles();
-  // The current credentials; errors as Vault's (400 "unknown role: x", 500 not allowed).
+  // The current credentials; errors as Vault's (invalid_request "unknown role: x", role_not_allowed).
   result<static_role> static_creds(const std::string& name);
-  // A rotation now. Error 400 "no static role found for role name"; a failure is retried in the
+  // A rotation now. Error invalid_request "no static role found for role name"; a failure is retried in the
   // background with backoff and fresh passwords.
   status rotate_static(const std::string& name);
 
@@ -176,7 +174,7 @@ class database_engine : public std::enable_shared_from_this<database_engine> {
   status destroy_all();
 
   // Checks Vault's automated-rotation fields of a config write and applies them to `r`. Errors
-  // (400): "mutually exclusive fields rotation_schedule and rotation_period were both specified; only
+  // (invalid_request): "mutually exclusive fields rotation_schedule and rotation_period were both specified; only
   // one of them can be provided", "rotation_window does not apply to period", a period under 5 s, a
   // window under 1 h, a schedule that does not parse.
   static status apply_root_rotation(const config_update& u, rotation_state& r);

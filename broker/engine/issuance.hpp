@@ -34,7 +34,7 @@ class issuance {
   issuance(connections& conns, role_store& roles, leases::lease_manager& leases, password_policies& passwords,
            const clock& clk, std::string mount, std::function<leases::ttl_limits()> limits);
 
-  // Errors: "unknown role: x" (400), "\"x\" is not an allowed role" (500), plugin errors (500),
+  // Errors: "unknown role: x" (invalid_request), "\"x\" is not an allowed role" (role_not_allowed), plugin errors (internal),
   // database unreachable (errc::unavailable).
   result<issued_creds> issue(const std::string& role_name, const caller_info& caller);
   status revoke(const leases::lease& l);

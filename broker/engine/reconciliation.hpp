@@ -30,7 +30,7 @@ class reconciler {
  public:
   reconciler(connections& conns, leases::lease_manager& leases, const clock& clk, std::string mount);
 
-  // Errors: unknown connection, a plugin that cannot list users (400 "connection \"x\" cannot be
+  // Errors: unknown connection, a plugin that cannot list users (invalid_request "connection \"x\" cannot be
   // reconciled: ...").
   result<reconcile_report> reconcile(const std::string& connection);
   // Reconciles the connections that are due and logs what is not clean (never the users' passwords).

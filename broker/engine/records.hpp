@@ -95,7 +95,7 @@ struct static_role_update {
   std::optional<std::vector<std::string>> rotation_statements;
   std::optional<std::string> credential_type;
   std::optional<nlohmann::json> credential_config;
-  // On create only (an update answers 400): do not rotate now; the default is the connection's
+  // On create only (an update is invalid_request): do not rotate now; the default is the connection's
   // skip_static_role_import_rotation. `password` is then the account's current one, kept until the
   // first rotation (without it static-creds answers an empty password until then).
   std::optional<bool> skip_import_rotation;

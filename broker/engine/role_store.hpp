@@ -36,7 +36,7 @@ class role_store {
   // The cached or stored role; null when absent.
   result<std::shared_ptr<const role>> find(const std::string& name) { return roles_.get(name); }
   result<std::optional<role>> read(const std::string& name);
-  // Returns warnings. Errors (400): "database name is required", "Role and Static Role names must be
+  // Returns warnings. Errors (invalid_request): "database name is required", "Role and Static Role names must be
   // unique", "invalid credential_type \"x\"".
   result<std::vector<std::string>> write(role r);
   status remove(const std::string& name);

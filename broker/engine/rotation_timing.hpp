@@ -36,7 +36,7 @@ bool past_window(const rotation_state& r, time_point now);
 // Records a failed attempt: attempts + 1, the error's message, the retry time with backoff.
 void record_failure(rotation_state& r, const error& e, time_point now);
 
-// Checks the automated-rotation fields of a config write and applies them to `r`. Errors (400):
+// Checks the automated-rotation fields of a config write and applies them to `r`. Errors (invalid_request):
 // "mutually exclusive fields rotation_schedule and rotation_period were both specified; only one of
 // them can be provided", "rotation_window does not apply to period", a period under 5 s, a window
 // under 1 h, a schedule that does not parse.

@@ -63,7 +63,7 @@ class static_rotation {
   void schedule_all();
 
  private:
-  // The update's fields over the stored role (or a new one), checked. Errors as Vault's (400).
+  // The update's fields over the stored role (or a new one), checked. Errors as Vault's (invalid_request).
   static result<static_role> merged(const static_role_update& u, const std::optional<static_role>& existing,
                                     bool create);
   // One attempt, the role's lock held exclusively (see above).

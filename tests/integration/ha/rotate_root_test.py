@@ -19,7 +19,7 @@ import requests
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from broker import BIN, pg_connect, pg_url, roles_with_prefix, shared_pg, wait_for  # noqa: E402
-from ha_cluster import Node, start_cluster  # noqa: E402
+from ha_cluster import Node, drop_all, start_cluster  # noqa: E402
 
 CRASH_STEPS = ("rotate-root:after-wal", "rotate-root:after-db", "rotate-root:after-config")
 
@@ -54,7 +54,7 @@ class RotateRootKill(unittest.TestCase):
         password = secrets.token_urlsafe(18)
         root_dir = tempfile.mkdtemp(prefix="credbroker-harr-")
         self.addCleanup(shutil.rmtree, root_dir, True)
-        self.addCleanup(self.drop, [table, ha_table], root, prefix)
+        self.addCleanup(drop_all, self.pg, [table, ha_table], prefix, [root])
         with pg_connect(self.pg) as c, c.cursor() as cur:
             cur.execute(f'CREATE ROLE "{root}" SUPERUSER LOGIN PASSWORD %s', (password,))
         a, b = nodes = [Node(n, root_dir, self.pg, table, ha_table) for n in ("a", "b")]
@@ -115,15 +115,6 @@ class RotateRootKill(unittest.TestCase):
             for secret in [password] + [c["password"] for c in issued]:
                 self.assertNotIn(secret, logs)
         print(f"\n{step}: the active killed there; the standby took over, settled the WAL and rotated again")
-
-    def drop(self, tables, root, prefix):
-        with pg_connect(self.pg) as c, c.cursor() as cur:
-            for t in tables:
-                cur.execute(f"DROP TABLE IF EXISTS {t} CASCADE")
-            for name in roles_with_prefix(self.pg, prefix):
-                cur.execute(f'DROP ROLE IF EXISTS "{name}"')
-            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (root,))
-            cur.execute(f'DROP ROLE IF EXISTS "{root}"')
 
 
 if __name__ == "__main__":

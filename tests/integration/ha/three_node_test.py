@@ -25,7 +25,7 @@ import requests
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from broker import BIN, pg_connect, pg_url, roles_with_prefix, shared_pg, wait_for  # noqa: E402
-from ha_cluster import TTL_S, Node, start_cluster  # noqa: E402
+from ha_cluster import TTL_S, Node, drop_all, start_cluster  # noqa: E402
 
 LEASES = int(os.environ.get("HA3_LEASES", "10000"))
 
@@ -41,7 +41,7 @@ class ThreeNodes(unittest.TestCase):
         prefix = f"ha3{tag}-"
         root_dir = tempfile.mkdtemp(prefix="credbroker-ha3-")
         self.addCleanup(shutil.rmtree, root_dir, True)
-        self.addCleanup(self.drop, pg, [table, ha_table, writes, revoked], prefix)
+        self.addCleanup(drop_all, pg, [table, ha_table, writes, revoked], prefix)
         with pg_connect(pg) as c, c.cursor() as cur:
             # Every row write numbered in execution order with the session that made it.
             cur.execute(f"CREATE TABLE {table} (key bytea PRIMARY KEY, value bytea NOT NULL)")
@@ -266,14 +266,6 @@ class ThreeNodes(unittest.TestCase):
         self.assertLessEqual(takeover, 5.0, f"takeover took {takeover:.2f}s")
         for n in nodes:
             self.assertNotIn(pg["password"], n.logs())
-
-    @staticmethod
-    def drop(pg, tables, prefix):
-        with pg_connect(pg) as c, c.cursor() as cur:
-            for t in tables:
-                cur.execute(f"DROP TABLE IF EXISTS {t} CASCADE")
-            for name in roles_with_prefix(pg, prefix):
-                cur.execute(f'DROP ROLE IF EXISTS "{name}"')
 
 
 if __name__ == "__main__":

@@ -9,9 +9,11 @@ import socket
 import subprocess
 import time
 
+import psycopg2
+import psycopg2.errors
 import requests
 
-from broker import BIN, free_port, wait_for
+from broker import BIN, free_port, pg_connect, roles_with_prefix, wait_for
 
 TTL_S = 3  # storage.postgresql.ha_lock_ttl
 
@@ -109,3 +111,24 @@ def start_cluster(nodes, first_env=None):
     for n in nodes[1:]:
         wait_for(lambda: n.health() == 429 and n.leader()["leader_address"] == first.addr, 20, f"{n.name} a standby")
     return init.json()
+
+
+def drop_all(pg, tables, role_prefix, extra_roles=()):
+    """Drops a test's tables and roles on the shared PostgreSQL. Another test's DDL running at the same
+    time can make a catalog update fail with "tuple concurrently updated" (SQLSTATE XX000): tried
+    again, a few times."""
+    for attempt in range(5):
+        try:
+            with pg_connect(pg) as c, c.cursor() as cur:
+                for t in tables:
+                    cur.execute(f"DROP TABLE IF EXISTS {t} CASCADE")
+                for name in roles_with_prefix(pg, role_prefix):
+                    cur.execute(f'DROP ROLE IF EXISTS "{name}"')
+                for name in extra_roles:
+                    cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = %s", (name,))
+                    cur.execute(f'DROP ROLE IF EXISTS "{name}"')
+            return
+        except psycopg2.errors.InternalError_:
+            if attempt == 4:
+                raise
+            time.sleep(0.2 * (attempt + 1))
