@@ -24,11 +24,6 @@ result<std::vector<std::string>> inmem_backend::list(const std::string& prefix) 
 }
 
 status inmem_backend::apply(std::vector<operation> ops) {
-  if (fail_writes_) {
-    return make_error(errc::storage_failure,
-                      "storage write failed for \"" + (ops.empty() ? std::string() : ops.front().key) +
-                          "\": injected failure");
-  }
   std::unique_lock lock(mu_);
   for (auto& op : ops) {
     if (op.k == operation::kind::put) {
@@ -48,16 +43,6 @@ status inmem_backend::scan(const std::string& prefix,
     if (!visit(it->first, it->second)) break;
   }
   return ok_v;
-}
-
-std::map<std::string, std::string> inmem_backend::snapshot() const {
-  std::shared_lock lock(mu_);
-  return data_;
-}
-
-void inmem_backend::poke(const std::string& key, std::string value) {
-  std::unique_lock lock(mu_);
-  data_[key] = std::move(value);
 }
 
 }  // namespace credbroker::storage

@@ -6,7 +6,7 @@
 #include "api/service.hpp"
 #include "support/api_call.hpp"
 #include "support/seal.hpp"
-#include "broker/storage/inmem_backend.hpp"
+#include "support/test_store.hpp"
 #include "support/manual_time.hpp"
 
 using namespace credbroker;
@@ -43,7 +43,7 @@ class acl_api : public testing::Test {
     return a.body["auth"]["client_token"].get<std::string>();
   }
 
-  storage::inmem_backend store_;
+  test::test_store store_;
   fake_clock clock_;
   fixed_node_status node_{unsealed()};
   auth::token_store tokens_{store_, clock_};

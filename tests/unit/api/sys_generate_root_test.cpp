@@ -118,7 +118,7 @@ TEST_F(sys_generate_root, foreign_shares_abort_and_keep_the_attempt) {
   ASSERT_EQ(st, 200);
   const std::string nonce = started["nonce"];
   // A share of another store: same length, wrong polynomial.
-  storage::inmem_backend other;
+  test::test_store other;
   barrier::barrier ob(other);
   barrier::seal_manager os(other, ob, "inmem", "o");
   auto foreign = os.init(5, 3);
@@ -143,7 +143,7 @@ TEST_F(sys_generate_root, sealed_and_uninitialised_answers) {
   EXPECT_EQ(call("PUT", "sys/generate-root/update", {{"key", keys_[0]}, {"nonce", "n"}}), sealed);
   EXPECT_EQ(call("DELETE", "sys/generate-root/attempt"), sealed);
 
-  storage::inmem_backend empty;
+  test::test_store empty;
   barrier::barrier eb(empty);
   barrier::seal_manager fresh(empty, eb, "inmem", "test");
   ASSERT_TRUE(fresh.load().ok());

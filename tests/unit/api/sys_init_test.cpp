@@ -4,7 +4,7 @@
 #include "api/service.hpp"
 #include "broker/auth/token_store.hpp"
 #include "broker/barrier/seal_manager.hpp"
-#include "broker/storage/inmem_backend.hpp"
+#include "support/test_store.hpp"
 
 using namespace credbroker;
 using nlohmann::json;
@@ -29,7 +29,7 @@ class sys_init : public ::testing::Test {
     return {res.status, res.body.empty() ? json(nullptr) : json::parse(res.body)};
   }
 
-  storage::inmem_backend backend_;
+  test::test_store backend_;
   barrier::barrier barrier_{backend_};
   barrier::seal_manager seal_{backend_, barrier_, "inmem", "test"};
   system_clock clock_;

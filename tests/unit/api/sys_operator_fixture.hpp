@@ -7,7 +7,7 @@
 #include "api/service.hpp"
 #include "broker/auth/token_store.hpp"
 #include "broker/barrier/seal_manager.hpp"
-#include "broker/storage/inmem_backend.hpp"
+#include "support/test_store.hpp"
 
 namespace credbroker::test {
 
@@ -56,7 +56,7 @@ class operator_api : public ::testing::Test {
 
   static nlohmann::json errors(const std::string& message) { return {{"errors", {message}}}; }
 
-  storage::inmem_backend backend_;
+  test::test_store backend_;
   barrier::barrier barrier_{backend_};
   barrier::seal_manager seal_{backend_, barrier_, "inmem", "test"};
   system_clock clock_;

@@ -5,7 +5,7 @@
 
 #include "broker/mounts/auth_mounts.hpp"
 #include "api/service.hpp"
-#include "broker/storage/inmem_backend.hpp"
+#include "support/test_store.hpp"
 #include "support/api_call.hpp"
 #include "support/seal.hpp"
 
@@ -34,7 +34,7 @@ class token_roles_api : public testing::Test {
     ASSERT_EQ(call("PUT", "sys/policy/" + name, root_, {{"policy", text}}).status, 204);
   }
 
-  storage::inmem_backend store_;
+  test::test_store store_;
   fake_clock clock_;
   fixed_node_status node_{credbroker::test::unsealed()};
   std::unique_ptr<auth::token_store> tokens_ = std::make_unique<auth::token_store>(store_, clock_);

@@ -4,7 +4,7 @@
 
 #include <gtest/gtest.h>
 
-#include "broker/storage/inmem_backend.hpp"
+#include "support/test_store.hpp"
 #include "broker/storage/rename.hpp"
 
 namespace credbroker::auth {
@@ -31,7 +31,7 @@ class approle : public testing::Test {
     return false;
   }
 
-  storage::inmem_backend store_;
+  test::test_store store_;
   fake_clock clock_;
   token_store tokens_{store_, clock_};
   approle_backend backend_{store_, tokens_, clock_, "auth/method/m1/", "approle/"};

@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "broker/storage/inmem_backend.hpp"
+#include "support/test_store.hpp"
 #include "broker/storage/rename.hpp"
 
 namespace credbroker::auth {
@@ -27,7 +27,7 @@ class tokens : public testing::Test {
     return t ? *t : issued_token{};
   }
 
-  storage::inmem_backend backend_;
+  test::test_store backend_;
   fake_clock clock_;
   token_store store_;
   secret root_token_;

@@ -3,7 +3,7 @@
 #include "broker/barrier/aes_gcm.hpp"
 #include "broker/barrier/barrier.hpp"
 #include "broker/core/random.hpp"
-#include "broker/storage/inmem_backend.hpp"
+#include "support/test_store.hpp"
 
 using namespace credbroker;
 
@@ -17,7 +17,7 @@ secret random_key() {
 class barrier_test : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(b_.initialize(root_).ok()); }
-  storage::inmem_backend backend_;
+  test::test_store backend_;
   barrier::barrier b_{backend_};
   secret root_ = random_key();
 };
@@ -40,37 +40,37 @@ TEST_F(barrier_test, same_value_twice_gives_different_ciphertexts) {
 
 struct tamper_case {
   const char* name;
-  std::function<void(storage::inmem_backend&)> damage;
+  std::function<void(test::test_store&)> damage;
   const char* expect;  // substring of the error
 };
 
 TEST_F(barrier_test, damaged_values_are_refused_naming_the_key) {
   const std::vector<tamper_case> cases = {
-      {"flipped ciphertext byte", [](storage::inmem_backend& be) {
+      {"flipped ciphertext byte", [](test::test_store& be) {
          auto v = be.snapshot().at("t/v");
          v[20] = static_cast<char>(v[20] ^ 0x01);
          be.poke("t/v", v);
        }, "failed authentication"},
-      {"flipped tag byte", [](storage::inmem_backend& be) {
+      {"flipped tag byte", [](test::test_store& be) {
          auto v = be.snapshot().at("t/v");
          v.back() = static_cast<char>(v.back() ^ 0x80);
          be.poke("t/v", v);
        }, "failed authentication"},
-      {"truncated", [](storage::inmem_backend& be) { be.poke("t/v", be.snapshot().at("t/v").substr(0, 10)); },
+      {"truncated", [](test::test_store& be) { be.poke("t/v", be.snapshot().at("t/v").substr(0, 10)); },
        "is truncated"},
-      {"truncated by one", [](storage::inmem_backend& be) {
+      {"truncated by one", [](test::test_store& be) {
          auto v = be.snapshot().at("t/v");
          v.pop_back();
          be.poke("t/v", v);
        }, "failed authentication"},
-      {"moved from another key", [](storage::inmem_backend& be) { be.poke("t/v", be.snapshot().at("t/other")); },
+      {"moved from another key", [](test::test_store& be) { be.poke("t/v", be.snapshot().at("t/other")); },
        "failed authentication"},
-      {"unknown term", [](storage::inmem_backend& be) {
+      {"unknown term", [](test::test_store& be) {
          auto v = be.snapshot().at("t/v");
          v[4] = 9;
          be.poke("t/v", v);
        }, "uses key term 9"},
-      {"unknown version", [](storage::inmem_backend& be) {
+      {"unknown version", [](test::test_store& be) {
          auto v = be.snapshot().at("t/v");
          v[0] = 7;
          be.poke("t/v", v);

@@ -2,7 +2,7 @@
 
 #include "broker/barrier/seal_manager.hpp"
 #include "broker/core/encoding.hpp"
-#include "broker/storage/inmem_backend.hpp"
+#include "support/test_store.hpp"
 
 using namespace credbroker;
 using namespace credbroker::barrier;
@@ -11,7 +11,7 @@ namespace {
 
 class seal_test : public ::testing::Test {
  protected:
-  storage::inmem_backend backend_;
+  test::test_store backend_;
   barrier::barrier b_{backend_};
   seal_manager seal_{backend_, b_, "inmem", "test"};
 };
@@ -60,7 +60,7 @@ TEST_F(seal_test, wrong_keys_reset_progress) {
   auto keys = seal_.init(3, 2);
   ASSERT_TRUE(keys.ok());
   ASSERT_TRUE(seal_.seal().ok());
-  storage::inmem_backend other_backend;
+  test::test_store other_backend;
   barrier::barrier other_barrier(other_backend);
   seal_manager unrelated(other_backend, other_barrier, "inmem", "x");
   auto foreign = unrelated.init(3, 2);
@@ -136,7 +136,7 @@ class layout_test : public ::testing::Test {
   }
   std::optional<std::string> read(const std::string& key) { return *b_->get(key); }
 
-  storage::inmem_backend backend_;
+  test::test_store backend_;
   std::unique_ptr<barrier::barrier> b_;
   std::unique_ptr<seal_manager> seal_;
   int upgrades_ = 0;
@@ -247,7 +247,7 @@ TEST_F(layout_test, load_refuses_data_without_a_seal_configuration_or_a_keyring)
   ASSERT_FALSE(k);
   EXPECT_NE(k.err().message.find("the keyring (core/keyring) is missing"), std::string::npos) << k.err().message;
   // An empty store is simply new.
-  storage::inmem_backend empty;
+  test::test_store empty;
   barrier::barrier b3(empty);
   seal_manager fresh(empty, b3, "inmem", "test");
   ASSERT_TRUE(fresh.load());

@@ -11,7 +11,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "broker/core/scheduler_driver.hpp"
-#include "broker/storage/inmem_backend.hpp"
+#include "support/test_store.hpp"
 #include "leases/lease_manager.hpp"
 #include "support/manual_time.hpp"
 #include "support/thread_state.hpp"
@@ -70,7 +70,7 @@ class lease_manager_test : public ::testing::Test {
     return l;
   }
 
-  storage::inmem_backend store_;
+  test::test_store store_;
   fake_revoker revoker_;
   fake_clock clock_{time_point{seconds{1'800'000'000}}};
   manual_time time_{clock_};  // before the managers: they leave it when destroyed
@@ -466,7 +466,7 @@ TEST_F(lease_manager_test, a_released_issuance_is_revoked_normally) {
 TEST(lease_expiry_driver, wakes_early_for_an_earlier_lease_and_sleeps_through_later_ones) {
   // The Asio driver on a fake clock (io.poll() runs what is ready and never waits); it would sleep
   // 30 s between looks, so only an early wake-up revokes in time.
-  storage::inmem_backend store;
+  test::test_store store;
   fake_clock clk{time_point{seconds{1'800'000'000}}};
   struct recording final : revoker {
     explicit recording(const credbroker::clock& c) : clk(c) {}

@@ -5,7 +5,7 @@
 #include <condition_variable>
 #include <future>
 
-#include "broker/storage/inmem_backend.hpp"
+#include "support/test_store.hpp"
 #include "support/fake_plugin.hpp"
 #include "support/manual_time.hpp"
 
@@ -46,7 +46,7 @@ class holding_store final : public storage::physical {
     cv.notify_all();
   }
 
-  storage::inmem_backend inner;
+  test::test_store inner;
   std::mutex mu;
   std::condition_variable cv;
   bool hold = false;

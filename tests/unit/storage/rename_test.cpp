@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "broker/storage/inmem_backend.hpp"
+#include "support/test_store.hpp"
 
 using namespace credbroker;
 using namespace credbroker::storage;
@@ -35,7 +35,7 @@ class failing_after : public physical {
   int allowed_;
 };
 
-std::map<std::string, std::string> seeded(inmem_backend& s) {
+std::map<std::string, std::string> seeded(test::test_store& s) {
   for (int i = 0; i < 7; ++i) s.poke("t/ab/" + std::to_string(i), "v" + std::to_string(i));
   s.poke("t/ab/deep/er", "d");
   s.poke("t/cd", "leaf");
@@ -47,7 +47,7 @@ std::map<std::string, std::string> seeded(inmem_backend& s) {
 }
 
 TEST(rename, leaves_and_folders_move_with_their_values) {
-  inmem_backend s;
+  test::test_store s;
   const auto want = seeded(s);
   ASSERT_TRUE(rename_children(s, "t/", hashed, 3));
   EXPECT_EQ(s.snapshot(), want);
@@ -58,7 +58,7 @@ TEST(rename, leaves_and_folders_move_with_their_values) {
 TEST(rename, a_cut_at_any_write_finishes_when_run_again) {
   for (int allowed = 0; allowed < 5; ++allowed) {  // the move takes 5 writes
     SCOPED_TRACE(allowed);
-    inmem_backend s;
+    test::test_store s;
     const auto want = seeded(s);
     failing_after cut(s, allowed);
     auto first = rename_children(cut, "t/", hashed, 2);
@@ -74,7 +74,7 @@ TEST(rename, a_cut_at_any_write_finishes_when_run_again) {
 }
 
 TEST(rename, an_error_from_the_renamer_stops_and_same_names_stay) {
-  inmem_backend s;
+  test::test_store s;
   s.poke("t/a", "1");
   s.poke("t/b", "2");
   auto r = rename_children(s, "t/", [](std::string_view) -> result<std::optional<std::string>> {
