@@ -37,20 +37,30 @@ nlohmann::json describe_entry(const mounts::mount_entry& e, bool auth_method) {
                         {"running_sha256", ""},
                         {"deprecation_status", builtin_system ? "" : "supported"}};
 }
-}  // namespace
 
-nlohmann::json mount_table(const mounts::secret_mounts& m) {
+// A table's JSON with its built-in mount first, and one entry of it (the built-in one included).
+template <class Table>
+nlohmann::json table_json(const Table& m, const mounts::mount_entry& builtin, bool auth_method) {
   nlohmann::json out = nlohmann::json::object();
-  out["sys/"] = describe_entry(system_mount(), false);
-  for (const auto& [path, e] : m.rows()) out[path] = describe_entry(e, false);
+  out[builtin.path] = describe_entry(builtin, auth_method);
+  for (const auto& [path, e] : m.rows()) out[path] = describe_entry(e, auth_method);
   return out;
 }
 
-std::optional<nlohmann::json> describe_mount(const mounts::secret_mounts& m, const std::string& path) {
-  if (mounts::normalise_mount_path(path) == "sys/") return describe_entry(system_mount(), false);
+template <class Table>
+std::optional<nlohmann::json> entry_json(const Table& m, const std::string& path, const mounts::mount_entry& builtin,
+                                         bool auth_method) {
+  if (mounts::normalise_mount_path(path) == builtin.path) return describe_entry(builtin, auth_method);
   auto e = m.find(path);
   if (!e) return std::nullopt;
-  return describe_entry(*e, false);
+  return describe_entry(*e, auth_method);
+}
+}  // namespace
+
+nlohmann::json mount_table(const mounts::secret_mounts& m) { return table_json(m, system_mount(), false); }
+
+std::optional<nlohmann::json> describe_mount(const mounts::secret_mounts& m, const std::string& path) {
+  return entry_json(m, path, system_mount(), false);
 }
 
 std::optional<nlohmann::json> mount_tune_json(const mounts::secret_mounts& m, const std::string& path) {
@@ -61,18 +71,10 @@ std::optional<nlohmann::json> mount_tune_json(const mounts::secret_mounts& m, co
                         {"force_no_cache", false}, {"description", e->description}};
 }
 
-nlohmann::json mount_table(const mounts::auth_mounts& m) {
-  nlohmann::json out = nlohmann::json::object();
-  out["token/"] = describe_entry(token_method(), true);
-  for (const auto& [path, e] : m.rows()) out[path] = describe_entry(e, true);
-  return out;
-}
+nlohmann::json mount_table(const mounts::auth_mounts& m) { return table_json(m, token_method(), true); }
 
 std::optional<nlohmann::json> describe_mount(const mounts::auth_mounts& m, const std::string& path) {
-  if (mounts::normalise_mount_path(path) == "token/") return describe_entry(token_method(), true);
-  auto e = m.find(path);
-  if (!e) return std::nullopt;
-  return describe_entry(*e, true);
+  return entry_json(m, path, token_method(), true);
 }
 
 std::optional<nlohmann::json> mount_tune_json(const mounts::auth_mounts& m, const std::string& path) {

@@ -44,8 +44,7 @@ connection_config merged(const std::optional<connection_config>& existing, const
 
 connections::connections(storage::physical& store, const plugin::registry& plugins, password_policies& passwords,
                          const clock& clk, std::string mount, std::string prefix, std::string boot)
-    : store_(store),
-      plugins_(plugins),
+    : plugins_(plugins),
       passwords_(passwords),
       clock_(clk),
       mount_(std::move(mount)),
@@ -63,18 +62,12 @@ result<std::shared_ptr<const connection_config>> connections::must(const std::st
 }
 
 status connections::store(const connection_config& c) {
-  if (auto s = store_.put(configs_.dir() + c.name, config_to_json(c).dump()); !s) return s;
-  configs_.set(c.name, std::make_shared<const connection_config>(c));
-  return ok_v;
+  return configs_.put(c.name, config_to_json(c).dump(), c);
 }
 
-status connections::remove(const std::string& name) {
-  if (auto s = store_.remove(configs_.dir() + name); !s) return s;
-  configs_.set(name, nullptr);
-  return ok_v;
-}
+status connections::remove(const std::string& name) { return configs_.erase(name); }
 
-result<std::vector<std::string>> connections::list() { return store_.list(configs_.dir()); }
+result<std::vector<std::string>> connections::list() { return configs_.names(); }
 
 void connections::drop_unread_keys(const plugin::database_plugin& inst, const config_update& u, connection_config& c,
                                    std::vector<std::string>& warnings) {

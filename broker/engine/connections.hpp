@@ -109,7 +109,6 @@ class connections {
   static void drop_unread_keys(const plugin::database_plugin& inst, const config_update& u, connection_config& c,
                                std::vector<std::string>& warnings);
 
-  storage::physical& store_;
   const plugin::registry& plugins_;
   password_policies& passwords_;
   const clock& clock_;

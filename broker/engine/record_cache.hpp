@@ -6,6 +6,8 @@
 //
 //   get("pg")        cached -> it; else storage dir + "pg" parsed and cached; absent -> null
 //   set("pg", c)     after a write (null: after a delete)
+//   put("pg", text, c) stores text, then caches c
+//   erase("pg")      deletes the stored record and forgets it; names(): the stored ones
 //   clear()          after the mount's data was deleted
 //
 // Invariant: a get() that raced a set() or clear() never installs what it read (it may be older
@@ -22,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "broker/core/result.hpp"
 #include "broker/storage/physical.hpp"
@@ -66,6 +69,20 @@ class record_cache {
     else entries_.erase(name);
   }
 
+  // Stores `text` (the record's stored form), then caches `value` (as set(name, value)).
+  status put(const std::string& name, std::string text, T value) {
+    if (auto s = store_.put(dir_ + name, std::move(text)); !s) return s;
+    set(name, std::make_shared<const T>(std::move(value)));
+    return ok_v;
+  }
+  // Deletes the stored record, then forgets it (as set(name, null)).
+  status erase(const std::string& name) {
+    if (auto s = store_.remove(dir_ + name); !s) return s;
+    set(name, nullptr);
+    return ok_v;
+  }
+  // The stored records' names (storage's list of dir).
+  result<std::vector<std::string>> names() const { return store_.list(dir_); }
   void clear() {
     std::lock_guard lock(mu_);
     ++generation_;

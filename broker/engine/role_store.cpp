@@ -6,7 +6,7 @@ namespace credbroker::engine {
 
 role_store::role_store(storage::physical& store, connections& conns, static_role_store& statics,
                        const std::string& prefix)
-    : store_(store), conns_(conns), statics_(statics), roles_(store, prefix + "role/", "role", role_from_json) {}
+    : conns_(conns), statics_(statics), roles_(store, prefix + "role/", "role", role_from_json) {}
 
 result<std::optional<role>> role_store::read(const std::string& name) {
   auto r = find(name);
@@ -31,20 +31,14 @@ result<std::vector<std::string>> role_store::write(role r) {
   strip(r.revocation_statements);
   strip(r.rollback_statements);
   strip(r.renew_statements);
-  if (auto s = store_.put(roles_.dir() + r.name, role_to_json(r).dump()); !s) return std::move(s).err();
+  if (auto s = roles_.put(r.name, role_to_json(r).dump(), r); !s) return std::move(s).err();
   std::vector<std::string> warnings;
   conns_.add_policy_warnings(r.db_name, r.credential_config, warnings);
-  const std::string name = r.name;
-  roles_.set(name, std::make_shared<const role>(std::move(r)));
   return warnings;
 }
 
-status role_store::remove(const std::string& name) {
-  if (auto s = store_.remove(roles_.dir() + name); !s) return s;
-  roles_.set(name, nullptr);
-  return ok_v;
-}
+status role_store::remove(const std::string& name) { return roles_.erase(name); }
 
-result<std::vector<std::string>> role_store::list() { return store_.list(roles_.dir()); }
+result<std::vector<std::string>> role_store::list() { return roles_.names(); }
 
 }  // namespace credbroker::engine

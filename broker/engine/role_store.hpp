@@ -45,7 +45,6 @@ class role_store {
   void forget_all() { roles_.clear(); }
 
  private:
-  storage::physical& store_;
   connections& conns_;
   static_role_store& statics_;
   record_cache<role> roles_;

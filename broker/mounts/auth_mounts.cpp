@@ -100,15 +100,8 @@ status auth_mounts::tune(std::string path, const mount_tune& t) {
   if (it == next.end()) {
     return make_error(errc::invalid_request, "tune of path \"auth/" + path + "\" failed: no mount entry found");
   }
-  mount_entry& e = it->second;
-  if (t.default_ttl) e.default_ttl = t.default_ttl->count();
-  if (t.max_ttl) e.max_ttl = t.max_ttl->count();
-  if (e.max_ttl > 0 && e.default_ttl > e.max_ttl) {
-    return make_error(errc::invalid_request, "backend max lease TTL of " + std::to_string(e.max_ttl) +
-                                                 " would be less than backend default lease TTL of " +
-                                                 std::to_string(e.default_ttl));
-  }
-  if (t.description) e.description = *t.description;
+  mount_entry& e = it->second;  // a copy: the published row changes only once this is stored
+  if (auto s = apply_tune(e, t); !s) return s;
   if (auto s = store_rows(next); !s) return s;
   std::lock_guard reading(rows_mu_);
   rows_[path] = e;

@@ -27,4 +27,16 @@ result<mount_rows> decode_rows(const std::string& text, const std::string& what)
   return rows;
 }
 
+status apply_tune(mount_entry& e, const mount_tune& t) {
+  if (t.default_ttl) e.default_ttl = t.default_ttl->count();
+  if (t.max_ttl) e.max_ttl = t.max_ttl->count();
+  if (e.max_ttl > 0 && e.default_ttl > e.max_ttl) {
+    return make_error(errc::invalid_request, "backend max lease TTL of " + std::to_string(e.max_ttl) +
+                                                 " would be less than backend default lease TTL of " +
+                                                 std::to_string(e.default_ttl));
+  }
+  if (t.description) e.description = *t.description;
+  return ok_v;
+}
+
 }  // namespace credbroker::mounts

@@ -160,18 +160,11 @@ status secret_mounts::tune(std::string path, const mount_tune& t) {
   if (it == next.end()) {
     return make_error(errc::invalid_request, "tune of path \"" + path + "\" failed: no mount entry found");
   }
-  mount_entry& e = it->second;
-  if (t.default_ttl) e.default_ttl = t.default_ttl->count();
-  if (t.max_ttl) e.max_ttl = t.max_ttl->count();
-  if (e.max_ttl > 0 && e.default_ttl > e.max_ttl) {
-    return make_error(errc::invalid_request, "backend max lease TTL of " + std::to_string(e.max_ttl) +
-                                                 " would be less than backend default lease TTL of " +
-                                                 std::to_string(e.default_ttl));
-  }
+  mount_entry& e = it->second;  // a copy: the published row changes only once this is stored
+  if (auto s = apply_tune(e, t); !s) return s;
   if (e.max_ttl > s_.system_limits.max_ttl.count()) {
     return make_error(errc::invalid_request, "max lease TTL cannot be greater than the server's max_lease_ttl");
   }
-  if (t.description) e.description = *t.description;
   if (auto s = store_rows(next); !s) return s;
   std::lock_guard reading(rows_mu_);
   row& live = rows_.at(path);
@@ -185,12 +178,10 @@ status secret_mounts::remount(std::string from, std::string to) {
   auto checked = checked_mount_path(std::move(to));
   if (!checked) return std::move(checked).err();
   to = std::move(*checked);
-  auto in_use = [&](const mount_rows& rows) -> status {
-    if (!rows.contains(from)) return make_error(errc::invalid_request, "no matching mount at \"" + from + "\"");
-    for (const auto& [existing, _] : rows) {
-      if (existing != from && (to.rfind(existing, 0) == 0 || existing.rfind(to, 0) == 0)) {
-        return make_error(errc::invalid_request, "path already in use at \"" + existing + "\"");
-      }
+  auto in_use = [&](mount_rows rows) -> status {
+    if (rows.erase(from) == 0) return make_error(errc::invalid_request, "no matching mount at \"" + from + "\"");
+    if (auto existing = overlapping(rows, to)) {
+      return make_error(errc::invalid_request, "path already in use at \"" + *existing + "\"");
     }
     return ok_v;
   };

@@ -53,13 +53,6 @@ struct engine_services {
   std::string boot_id = plugin::boot_id();           // this process's (tests play several processes)
 };
 
-// A tune as Vault's: an unset field keeps the value; 0 is the server's default ("system").
-struct mount_tune {
-  std::optional<std::chrono::seconds> default_ttl;
-  std::optional<std::chrono::seconds> max_ttl;
-  std::optional<std::string> description;
-};
-
 class secret_mounts {
  public:
   static constexpr const char* table_key = "core/mounts";

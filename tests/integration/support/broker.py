@@ -47,6 +47,22 @@ def wait_for(predicate, timeout, what, interval=0.1):
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
+def wait_listening(proc, port, name, output):
+    """Waits (20 s at most) until the process `proc` listens on 127.0.0.1:port; fails naming `name`
+    (with what output() returns) if it exits first."""
+    deadline = time.time() + 20
+    while True:
+        if proc.poll() is not None:
+            raise AssertionError(f"{name} exited with {proc.returncode}: {output()}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            if time.time() > deadline:
+                raise AssertionError(f"{name} did not start listening")
+            time.sleep(0.05)
+
+
 class Broker:
     """credbroker server -config with SQLite storage in a temporary directory. start() initialises the
     storage the first time (one unseal key, kept in a 0600 key file so restarts auto-unseal)."""
@@ -78,17 +94,7 @@ class Broker:
         self.err = tempfile.TemporaryFile(mode="a+")
         self.proc = subprocess.Popen([BIN, "server", "-config", self.config_path], stdout=self.out, stderr=self.err,
                                      env={**os.environ, **(env or {})})
-        deadline = time.time() + 20
-        while True:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"server exited with {self.proc.returncode}: {self.read(self.err)}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    break
-            except OSError:
-                if time.time() > deadline:
-                    raise AssertionError("server did not start listening")
-                time.sleep(0.05)
+        wait_listening(self.proc, self.port, "server", lambda: self.read(self.err))
         if self.root_token is None:
             admin = hvac.Client(url=self.addr)
             init = admin.sys.initialize(secret_shares=1, secret_threshold=1)

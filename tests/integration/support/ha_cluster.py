@@ -5,7 +5,6 @@ standbys that unseal themselves from their key files."""
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 
@@ -13,7 +12,7 @@ import psycopg2
 import psycopg2.errors
 import requests
 
-from broker import BIN, free_port, pg_connect, roles_with_prefix, wait_for
+from broker import BIN, free_port, pg_connect, roles_with_prefix, wait_for, wait_listening
 
 TTL_S = 3  # storage.postgresql.ha_lock_ttl
 
@@ -44,17 +43,7 @@ class Node:
         until it listens."""
         self.proc = subprocess.Popen([BIN, "server", "-config", self.config_path], stdout=self.log, stderr=self.log,
                                      env={**os.environ, **(env or {})})
-        deadline = time.time() + 20
-        while True:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"{self.name} exited with {self.proc.returncode}: {self.logs()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                if time.time() > deadline:
-                    raise AssertionError(f"{self.name} did not start listening")
-                time.sleep(0.05)
+        wait_listening(self.proc, self.port, self.name, self.logs)
 
     def health(self, query=""):
         try:
