@@ -42,6 +42,10 @@ struct lease {
   int attempts = 0;
   std::string last_error;  // sanitised plugin error of the last failed revocation
   time_point next_attempt{};
+  // Not stored: set by the lease manager for a revocation attempt (lease_manager.hpp, "Inherited
+  // leases"). True when the lease was issued before this process's current term as the active node,
+  // so an earlier process may have revoked it already, or may still be revoking it.
+  bool inherited = false;
 };
 
 inline const std::string lease_storage_prefix = "sys/expire/id/";

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "broker/core/backoff.hpp"
+#include "broker/core/crash_point.hpp"
 #include "broker/core/random.hpp"
 
 namespace credbroker::leases {
@@ -256,7 +257,9 @@ status lease_manager::attempt_revoke(const std::string& id, bool force) {
   if (opts_.acting && !opts_.acting()) {
     return make_error(errc::unavailable, "this node is no longer the active node: the active node revokes the lease");
   }
+  l.inherited = l.issue_time < own_since();
   auto s = revoker_.revoke(l);
+  if (s) crash_point("revoke:after-db");  // the user is gone, the record not yet: the next process inherits it
   if (s || force) {  // force: the database's answer is ignored (Vault's revoke-force)
     std::vector<storage::operation> ops;
     ops.push_back(storage::operation::remove(lease_storage_prefix + l.id));
@@ -443,6 +446,17 @@ void lease_manager::queue_revocations(const std::vector<std::string>& ids) {
     // Failures are recorded on the lease itself (retries, irrevocable).
     post_counted(revoker_.connection_key(*l), [this, id] { (void)attempt_revoke(id); });
   }
+}
+
+void lease_manager::begin_term() {
+  const time_point since = clock_.now() + opts_.inherited_margin;
+  own_since_ms_.store(std::chrono::duration_cast<std::chrono::milliseconds>(since.time_since_epoch()).count());
+}
+
+time_point lease_manager::own_since() const {
+  const std::int64_t ms = own_since_ms_.load();
+  if (ms == std::numeric_limits<std::int64_t>::min()) return time_point::min();
+  return time_point{std::chrono::milliseconds{ms}};
 }
 
 result<restore_report> lease_manager::restore() {

@@ -26,6 +26,16 @@
 // revoke_force() asks the database as revoke does, but forgets the leases whatever it answers
 // (Vault's revoke-force: backend errors are ignored).
 //
+// Inherited leases. A revocation is two steps, the database's and then the record's deletion; a
+// process killed or paused (HA: SIGSTOP, then another node took over) between them, or with its
+// revocation transaction still open in the database, leaves a record whose user is gone or going.
+// So every attempt tells the revoker whether the lease is inherited: issued before this process's
+// current term began (begin_term(), at each step-up) plus inherited_margin for the clocks of other
+// nodes. The engine then ends the earlier processes' database sessions and asks user_exists before
+// it runs the revocation statements again (engine/issuance.hpp): each expired lease is revoked once.
+//   term began 12:00:00  lease issued 11:59:30 -> inherited   lease issued 12:00:30 -> inherited
+//                        lease issued 12:01:30 -> this term's own (no other process knew it)
+//
 // Thread: all methods are safe concurrently. Lock order (docs/architecture.md):
 //   a lease's own lock (lease_locks; renew, revocation and expire_now of one lease take turns, held
 //   across that lease's database call and storage write)
@@ -33,7 +43,10 @@
 //       -> the scheduler's wheel lock
 // on_due() runs under the scheduler's dispatch lock and takes mu_. Database calls and storage I/O
 // never run under mu_.
+#include <atomic>
 #include <condition_variable>
+#include <cstdint>
+#include <limits>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -85,6 +98,8 @@ struct manager_options {
   // i.e. before any other node can lead; the user exists by then, so if the lazy write below is lost
   // to the takeover, the new active finds the pending lease and its user, and keeps both. Empty: always.
   std::function<bool()> acting;
+  // How far ahead of this node's clock another node's may run (the issue times it wrote).
+  std::chrono::seconds inherited_margin{60};
 };
 
 struct restore_report {
@@ -142,6 +157,9 @@ class lease_manager {
   // A token was revoked: every lease it created becomes due now (revoked through the scheduler with
   // the usual retries). Uses the sys/expire/token/<accessor>/ index written by add().
   status expire_by_token(const std::string& accessor);
+  // A term as the active node begins now (node::step_up, before it serves): leases issued before it
+  // (see "Inherited leases") are revoked as inherited. Before the first call none is.
+  void begin_term();
   // Rebuilds the index from storage. Unreadable records are reported in the result and kept.
   // Safe while requests run: leases they scheduled meanwhile keep their (fresher) due times.
   result<restore_report> restore();
@@ -208,6 +226,8 @@ class lease_manager {
   // Revokes the given leases through the executor and waits; the first failure after all ran.
   status revoke_all(const std::vector<std::string>& ids, bool force);
   std::chrono::seconds backoff(int attempts);
+  // Leases issued before this are inherited (begin_term).
+  time_point own_since() const;
   result<std::vector<std::string>> ids_under(const std::string& prefix) const;
 
   storage::physical& store_;
@@ -227,6 +247,8 @@ class lease_manager {
   // Pending leases added by this process and not yet settled -> whether a revocation came meanwhile.
   std::unordered_map<std::string, bool> in_flight_;  // guarded by mu_
   in_flight tasks_;  // this manager's tasks on the executor
+  // Unix ms: leases issued before it are inherited (begin_term; min: none begun, none inherited).
+  std::atomic<std::int64_t> own_since_ms_{std::numeric_limits<std::int64_t>::min()};
 };
 
 }  // namespace credbroker::leases

@@ -235,10 +235,10 @@ status connections::end_sessions_of(const std::string& connection, plugin::datab
   if (auto r = inst.end_sessions(boot); !r) {
     error e = std::move(r).err();
     if (e.code == make_error_code(errc::unsupported_operation)) e.code = make_error_code(errc::internal);
-    e.message = "the database sessions of " + who + " could not be ended (its creations may still commit): " + e.message;
+    e.message = "the database sessions of " + who + " could not be ended (what it sent may still commit): " + e.message;
     return e;
   }
-  spdlog::info("{}{}: the database sessions of {} are gone; its pending leases can be settled", mount_, connection, who);
+  spdlog::info("{}{}: the database sessions of {} are gone: nothing it sent can commit any more", mount_, connection, who);
   std::lock_guard lock(mu_);
   ended_boots_[connection].insert(boot);
   return ok_v;

@@ -77,7 +77,9 @@ result<issued_creds> database_engine::issue(const std::string& role_name, const 
   return issuance_.issue(role_name, caller);
 }
 
-status database_engine::revoke(const leases::lease& l) { return issuance_.revoke(l); }
+status database_engine::revoke(const leases::lease& l, const std::vector<std::string>& earlier_boots) {
+  return issuance_.revoke(l, earlier_boots);
+}
 
 status database_engine::renew(const leases::lease& l, time_point new_expire) { return issuance_.renew(l, new_expire); }
 

@@ -124,7 +124,8 @@ class database_engine : public std::enable_shared_from_this<database_engine> {
   result<issued_creds> issue(const std::string& role_name, const caller_info& caller);
 
   // For the lease manager (via the mount dispatcher).
-  status revoke(const leases::lease& l);
+  // earlier_boots: for an inherited lease (issuance.hpp).
+  status revoke(const leases::lease& l, const std::vector<std::string>& earlier_boots = {});
   status renew(const leases::lease& l, time_point new_expire);
   // Settles one lease left pending by a crash: the sessions of its boot ended (if an earlier one),
   // then user complete (every node) -> active (true); absent or partial -> deleted (idempotent) and
@@ -209,10 +210,14 @@ class engine_router final : public leases::revoker {
 
   status revoke(const leases::lease& l) override;
   status renew(const leases::lease& l, time_point new_expire) override;
+  // The boot ids of the processes that were the active node before this one (node/boot_history.hpp),
+  // whose sessions an inherited lease's revocation ends first.
+  void set_earlier_boots(std::vector<std::string> boots);
 
  private:
   mutable std::mutex mu_;
-  std::map<std::string, std::shared_ptr<database_engine>> engines_;
+  std::map<std::string, std::shared_ptr<database_engine>> engines_;  // guarded by mu_
+  std::vector<std::string> earlier_boots_;                            // guarded by mu_
 };
 
 }  // namespace credbroker::engine

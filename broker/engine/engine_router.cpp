@@ -33,7 +33,18 @@ std::vector<std::shared_ptr<database_engine>> engine_router::all() const {
 status engine_router::revoke(const leases::lease& l) {
   auto e = find_for_lease(l.id);
   if (!e) return make_error(errc::unavailable, "no database mount serves lease \"" + l.id + "\"");
-  return e->revoke(l);
+  if (!l.inherited) return e->revoke(l);
+  std::vector<std::string> earlier;
+  {
+    std::lock_guard lock(mu_);
+    earlier = earlier_boots_;
+  }
+  return e->revoke(l, earlier);
+}
+
+void engine_router::set_earlier_boots(std::vector<std::string> boots) {
+  std::lock_guard lock(mu_);
+  earlier_boots_ = std::move(boots);
 }
 
 status engine_router::renew(const leases::lease& l, time_point new_expire) {

@@ -105,7 +105,7 @@ status issuance::create_and_activate(plugin::database_plugin& inst, const role& 
   return ok_v;
 }
 
-status issuance::revoke(const leases::lease& l) {
+status issuance::revoke(const leases::lease& l, const std::vector<std::string>& earlier_boots) {
   auto inst = conns_.instance(l.connection);
   if (!inst) return std::move(inst).err();
   // A lease still in doubt (pending, or a pending one whose revocation failed before) of an earlier
@@ -113,9 +113,32 @@ status issuance::revoke(const leases::lease& l) {
   if (l.state == leases::lease_state::pending || !l.boot.empty()) {
     if (auto e = conns_.end_sessions_of(l.connection, **inst, l.boot); !e) return e;
   }
+  if (l.inherited) {
+    auto gone = revoked_before(l, **inst, earlier_boots);
+    if (!gone) return std::move(gone).err();
+    if (*gone) {
+      spdlog::info("lease {}: its user is gone already (revoked by an earlier broker process); its record is removed",
+                   l.id);
+      return ok_v;
+    }
+  }
   auto r = (*inst)->delete_user({l.username, l.revocation_statements});
   if (!r) return std::move(r).err();
   return ok_v;
+}
+
+result<bool> issuance::revoked_before(const leases::lease& l, plugin::database_plugin& inst,
+                                      const std::vector<std::string>& earlier_boots) {
+  for (const auto& boot : earlier_boots) {
+    if (boot == l.boot) continue;  // ended above
+    if (auto e = conns_.end_sessions_of(l.connection, inst, boot); !e) {
+      // The revocation still runs: at worst twice, never not at all.
+      spdlog::warn("lease {}: the sessions of an earlier broker process on \"{}\" could not be ended ({}); "
+                   "if that process is still revoking it, its revocation statements may run twice",
+                   l.id, l.connection, e.err().message);
+    }
+  }
+  return inst.user_gone(l.username);
 }
 
 status issuance::renew(const leases::lease& l, time_point new_expire) {

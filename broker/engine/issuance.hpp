@@ -37,7 +37,11 @@ class issuance {
   // Errors: "unknown role: x" (invalid_request), "\"x\" is not an allowed role" (role_not_allowed), plugin errors (internal),
   // database unreachable (errc::unavailable).
   result<issued_creds> issue(const std::string& role_name, const caller_info& caller);
-  status revoke(const leases::lease& l);
+  // An inherited lease (l.inherited) is revoked as "Inherited leases" (lease_manager.hpp) asks: the
+  // sessions of `earlier_boots` (the processes that were active before this one) on its connection
+  // are ended first, so no revocation of theirs can still commit, and if the user is gone then, an
+  // earlier process revoked it and the statements do not run again.
+  status revoke(const leases::lease& l, const std::vector<std::string>& earlier_boots = {});
   status renew(const leases::lease& l, time_point new_expire);
   // User complete (every node) -> active (true); absent or partial -> deleted and forgotten (false).
   // An error leaves the lease pending.
@@ -46,6 +50,9 @@ class issuance {
  private:
   // Creates the user of the pending lease `l` and activates the lease; on any failure the user is
   // deleted and the lease forgotten (or, if the database cannot be checked, left pending).
+  // Inherited lease: true when an earlier process revoked its user already (see revoke()).
+  result<bool> revoked_before(const leases::lease& l, plugin::database_plugin& inst,
+                              const std::vector<std::string>& earlier_boots);
   status create_and_activate(plugin::database_plugin& inst, const role& ro, const leases::lease& l,
                              const generated_password& password);
 

@@ -7,6 +7,8 @@
 #include "broker/barrier/unseal_key_file.hpp"
 #include "broker/core/duration.hpp"
 #include "broker/core/random.hpp"
+#include "broker/node/boot_history.hpp"
+#include "broker/plugin/boot_id.hpp"
 #include "broker/plugin/metered_plugin.hpp"
 #include "broker/storage/inmem_backend.hpp"
 #include "broker/storage/postgresql_backend.hpp"
@@ -251,6 +253,10 @@ void node::step_up(std::uint64_t epoch) {
   (void)audit_devices_.load();
   if (auto s = policies_.ensure_default(); !s) spdlog::error("default policy: {}", s.err().message);
   if (mounts_ != nullptr) mounts_->load();
+  // Before anything is served: a revocation may come at once, and the leases issued before now are
+  // inherited (leases/lease_manager.hpp).
+  leases_.begin_term();
+  inherit_earlier_boots();
   {
     std::lock_guard seen(leader_mu_);
     active_time_ = format_rfc3339_nano(std::chrono::system_clock::now());
@@ -262,6 +268,18 @@ void node::step_up(std::uint64_t epoch) {
   blocking_.post("startup", blocking_executor::task([this, term](bool run) {
     if (run) restore_in_background(term);
   }));
+}
+
+void node::inherit_earlier_boots() {
+  auto earlier = record_active_boot(barrier_, plugin::boot_id());
+  if (!earlier) {
+    spdlog::error("the boot ids of the processes active before this one could not be read or recorded ({}); "
+                  "revocations of their leases do not end their database sessions first",
+                  earlier.err().message);
+    engines_.set_earlier_boots({});
+    return;
+  }
+  engines_.set_earlier_boots(std::move(*earlier));
 }
 
 void node::restore_in_background(std::uint64_t term) {

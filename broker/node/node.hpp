@@ -24,8 +24,11 @@
 //                     1. (HA) reload the keyring (the former active may have rotated it) and clear
 //                        the token and policy caches (it may have changed them)
 //                     2. open the audit devices; 3. the default policy; 4. the mount tables
-//                     5. active() = true: requests are served here, the timers fire
-//                     6. in the background on the executor ("startup", cap 1) while requests are
+//                     5. the lease manager's term begins (leases issued before are inherited) and
+//                        this boot is recorded in the boot history, the earlier boots handed to the
+//                        engines (boot_history.hpp)
+//                     6. active() = true: requests are served here, the timers fire
+//                     7. in the background on the executor ("startup", cap 1) while requests are
 //                        served: (HA) empty the lease index of a former term; settle the rotation
 //                        WALs, then start the rotation schedule; rebuild the lease index from storage
 //                        (what expired while no node was active fires at once); settle the pending
@@ -151,6 +154,8 @@ class node final : public node_status {
   void settle();
   void leader_seen(const std::optional<ha::leader_info>& seen);
   bool acting();  // active(), after applying the leadership's local deadline (HA)
+  // step_up: records this process in the boot history and gives the engines the earlier ones.
+  void inherit_earlier_boots();
 
   const config::server_config cfg_;
   const node_options opts_;

@@ -153,6 +153,15 @@ class database_plugin {
   // leases; a user on some nodes only is an issuance cut half-way, which the broker deletes).
   virtual result<bool> user_exists(const std::string& username) = 0;
 
+  // Whether no trace of the user is left on any node: an inherited lease's user that is gone was
+  // revoked by an earlier broker process (lease_manager.hpp, "Inherited leases"), so its revocation
+  // statements do not run again. Default, for a plugin that writes to one node: !user_exists.
+  virtual result<bool> user_gone(const std::string& username) {
+    auto exists = user_exists(username);
+    if (!exists) return std::move(exists).err();
+    return !*exists;
+  }
+
   // Crash recovery: ends every session that the broker process started as `boot` holds on the
   // database (every node), and returns only once none is left, so nothing that process sent can
   // still be applied or commit. "" is a broker version before boot ids (its sessions were named

@@ -99,6 +99,10 @@ result<bool> metered_plugin::user_exists(const std::string& username) {
   return measured(type_, "user_exists", nullptr, [&] { return inner_->user_exists(username); });
 }
 
+result<bool> metered_plugin::user_gone(const std::string& username) {
+  return measured(type_, "user_gone", nullptr, [&] { return inner_->user_gone(username); });
+}
+
 result<ok_t> metered_plugin::end_sessions(const std::string& boot) {
   return measured(type_, "end_sessions", nullptr, [&] { return inner_->end_sessions(boot); });
 }

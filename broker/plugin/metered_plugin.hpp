@@ -9,7 +9,7 @@
 //       UpdateUser of the root account), DeleteUser, Close; type: the plugin's type() ("postgres")
 //   credbroker_database_operation_duration_seconds{plugin, operation}  every verb that calls the
 //   credbroker_database_operation_errors_total{plugin, operation}      database, ours (operation:
-//       initialize, new_user, update_user, delete_user, user_exists, end_sessions, rotate_root,
+//       initialize, new_user, update_user, delete_user, user_exists, user_gone, end_sessions, rotate_root,
 //       verify, close, list_users)
 //   credbroker_database_calls_in_flight{plugin}                   calls running now
 //   credbroker_rotations_total{kind, plugin, outcome}             root (rotate_root) and static
@@ -43,6 +43,7 @@ class metered_plugin final : public database_plugin {
   result<ok_t> update_user(const update_user_request& req) override;
   result<ok_t> delete_user(const delete_user_request& req) override;
   result<bool> user_exists(const std::string& username) override;
+  result<bool> user_gone(const std::string& username) override;
   result<ok_t> end_sessions(const std::string& boot) override;
   result<initialize_response> rotate_root(const rotate_root_request& req) override;
   result<verify_response> verify() override;

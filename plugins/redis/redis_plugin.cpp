@@ -468,16 +468,31 @@ result<ok_t> redis_plugin::delete_user(const plugin::delete_user_request& req) {
   return r;
 }
 
+result<std::size_t> redis_plugin::nodes_with_user(const std::string& username) {
+  auto s = current();
+  if (!s) return std::move(s).err();
+  std::size_t found = 0;
+  for (std::size_t i = 0; i < (*s)->nodes.size(); ++i) {
+    auto r = command(**s, i, {"ACL", "GETUSER", username}, {});
+    if (!r) return std::move(r).err();
+    if (r->type != REDIS_REPLY_NIL) ++found;
+  }
+  return found;
+}
+
 result<bool> redis_plugin::user_exists(const std::string& username) {
   auto s = current();
   if (!s) return std::move(s).err();
   // Complete means on every node; a user on some nodes only was cut half-way by a crash.
-  for (std::size_t i = 0; i < (*s)->nodes.size(); ++i) {
-    auto r = command(**s, i, {"ACL", "GETUSER", username}, {});
-    if (!r) return std::move(r).err();
-    if (r->type == REDIS_REPLY_NIL) return false;
-  }
-  return true;
+  auto found = nodes_with_user(username);
+  if (!found) return std::move(found).err();
+  return *found == (*s)->nodes.size();
+}
+
+result<bool> redis_plugin::user_gone(const std::string& username) {
+  auto found = nodes_with_user(username);
+  if (!found) return std::move(found).err();
+  return *found == 0;
 }
 
 result<ok_t> redis_plugin::end_sessions(const std::string& boot) {

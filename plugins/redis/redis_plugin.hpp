@@ -67,6 +67,8 @@ class redis_plugin final : public plugin::database_plugin {
   result<ok_t> update_user(const plugin::update_user_request& req) override;
   result<ok_t> delete_user(const plugin::delete_user_request& req) override;
   result<bool> user_exists(const std::string& username) override;
+  // Absent on every node (a user left on some nodes by a revocation cut half-way is not gone).
+  result<bool> user_gone(const std::string& username) override;
   result<plugin::initialize_response> rotate_root(const plugin::rotate_root_request& req) override;
   result<plugin::verify_response> verify() override;
   result<plugin::close_response> close() override;
@@ -90,6 +92,8 @@ class redis_plugin final : public plugin::database_plugin {
     long long integer = 0;
     std::vector<std::string> elements;  // array replies of strings
   };
+  // On how many nodes ACL GETUSER finds the user.
+  result<std::size_t> nodes_with_user(const std::string& username);
   // One command on node i, on a pooled connection (retried once on a fresh one after an I/O error).
   // creates: the command makes a user (ACL SETUSER of new_user); a connection lost under it is
   // killed before the next command on the node, as it may still be applied.

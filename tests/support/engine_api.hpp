@@ -50,6 +50,11 @@ class engine_api : public ::testing::Test {
     s.passwords = &passwords_;
     svc_ = std::make_unique<api::service>(s);
     EXPECT_TRUE(mounts_->load().ok());
+    // As node::step_up: a term begins, the earlier processes (newest first) are the engines' to end.
+    leases_->begin_term();
+    std::vector<std::string> earlier;
+    for (int b = boots_ - 1; b >= 1; --b) earlier.push_back("boot" + std::to_string(b));
+    engines_.set_earlier_boots(earlier);
   }
 
   // A broker that stopped at any instant: the memory goes, the storage stays.

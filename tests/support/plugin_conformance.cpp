@@ -104,6 +104,18 @@ TEST_P(plugin_conformance, delete_twice_is_fine) {
   EXPECT_FALSE(db().logs_in(user, pw));
 }
 
+TEST_P(plugin_conformance, a_user_is_gone_only_once_deleted) {
+  auto p = connected();
+  const std::string user = make_user(*p, db(), password());
+  auto gone = p->user_gone(user);
+  ASSERT_TRUE(gone.ok()) << gone.err().message;
+  EXPECT_FALSE(*gone);
+  ASSERT_TRUE(p->delete_user({user, {}}).ok());
+  gone = p->user_gone(user);
+  ASSERT_TRUE(gone.ok()) << gone.err().message;
+  EXPECT_TRUE(*gone);
+}
+
 TEST_P(plugin_conformance, deleting_a_user_never_made_is_fine) {
   auto p = connected();
   auto name = p->generate_username(meta());

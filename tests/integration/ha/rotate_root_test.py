@@ -19,7 +19,7 @@ import requests
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from broker import BIN, pg_connect, pg_url, roles_with_prefix, shared_pg, wait_for  # noqa: E402
-from ha_cluster import Node, drop_all, start_cluster  # noqa: E402
+from ha_cluster import Node, drop_all, start_cluster, call as ha_call  # noqa: E402
 
 CRASH_STEPS = ("rotate-root:after-wal", "rotate-root:after-db", "rotate-root:after-config")
 
@@ -64,8 +64,7 @@ class RotateRootKill(unittest.TestCase):
         H = {"X-Vault-Token": token}
 
         def call(node, method, path, body=None):
-            r = requests.request(method, f"{node.addr}/v1/{path}", json=body, headers=H, timeout=30)
-            return r.status_code, (r.json() if r.content else None)
+            return ha_call(node, token, method, path, body)
 
         def ok(result):
             self.assertLess(result[0], 300, result)

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <thread>
 
@@ -179,6 +180,28 @@ TEST_F(redis_plugin, end_sessions_kills_only_that_runs_connections) {
   EXPECT_TRUE(next->end_sessions(dead_boot).ok());  // none left: a success at once
   // The killed connection is replaced transparently on the next call (it is retried once).
   EXPECT_TRUE(dead->verify().ok());
+}
+
+// A revocation cut half-way leaves the user on some nodes: it is neither complete nor gone, so an
+// inherited lease's revocation runs again and removes the rest.
+TEST_F(redis_plugin, a_user_left_on_the_replica_only_is_not_gone) {
+  const std::string replica_port = test::env_or_fail("CREDBROKER_TEST_REDIS_REPLICA_PORT");
+  json cfg = config(password_);
+  cfg["replicas"] = json::array({host_ + ":" + replica_port});
+  ASSERT_TRUE(plugin_->initialize({cfg, true}).ok());
+  const std::string user = "gone_test_" + random_alnum(12);
+  plugin::new_user_request req{user, {R"(["~gone:*", "+@read"])"}, {}, secret("Pw-" + random_alnum(20)),
+                               std::chrono::system_clock::now() + std::chrono::hours(1)};
+  ASSERT_TRUE(plugin_->new_user(req).ok());
+  const std::string cmd = "REDISCLI_AUTH='" + password_ + "' redis-cli -h " + host_ + " -p " + port_ + " --user " + user_ +
+                          " ACL DELUSER " + user + " >/dev/null 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);  // gone from the primary only
+  EXPECT_FALSE(*plugin_->user_exists(user));
+  auto gone = plugin_->user_gone(user);
+  ASSERT_TRUE(gone.ok()) << gone.err().message;
+  EXPECT_FALSE(*gone);
+  ASSERT_TRUE(plugin_->delete_user({user, {}}).ok());
+  EXPECT_TRUE(*plugin_->user_gone(user));
 }
 
 }  // namespace

@@ -74,6 +74,13 @@ class Node:
                 self.proc.wait()
 
 
+def call(node, token, method, path, body=None, timeout=30):
+    """One API request to `node`: (status, parsed JSON body or None)."""
+    r = requests.request(method, f"{node.addr}/v1/{path}", json=body, headers={"X-Vault-Token": token},
+                         timeout=timeout)
+    return r.status_code, (r.json() if r.content else None)
+
+
 def start_cluster(nodes, first_env=None):
     """Starts nodes[0] (with `first_env`), initialises the cluster through it, writes the unseal key to
     every node's key file, unseals it and waits until it is active; then starts the others and waits

@@ -157,6 +157,7 @@ TEST_F(engine_api, failed_creation_leaves_neither_user_nor_lease) {
 
 TEST_F(engine_api, database_down_keeps_the_pending_lease_until_it_can_be_revoked) {
   configure();
+  clock_.advance(seconds(61));  // a lease of this term, not an inherited one (lease_manager.hpp)
   db_->down = true;
   auto [status, body] = call("GET", "database/creds/app");
   EXPECT_EQ(status, 500);
@@ -329,6 +330,55 @@ TEST_F(engine_crash, an_expired_pending_lease_of_a_dead_process_is_revoked_only_
   clock_.advance(seconds(60));
   run_due();
   EXPECT_FALSE(lease_of(id));
+  EXPECT_EQ(users(), 0u);
+}
+
+// A revocation cut between the database and the record (a crash, or HA: the active paused and
+// another node took over): the next process inherits the record of a user that is gone.
+TEST_F(engine_crash, an_inherited_lease_whose_user_is_gone_is_not_revoked_again) {
+  configure();
+  auto [status, body] = call("GET", "database/creds/app");
+  ASSERT_EQ(status, 200) << body.dump();
+  const std::string id = body["lease_id"], user = body["data"]["username"];
+  {
+    std::lock_guard lock(db_->mu);
+    db_->users.erase(user);  // the earlier process's revocation committed; its record stayed
+    db_->calls.clear();
+  }
+  restart();
+  ASSERT_EQ(call("PUT", "sys/leases/revoke", {{"lease_id", id}}).first, 204);
+  EXPECT_FALSE(lease_of(id));
+  const auto c = calls();
+  EXPECT_EQ(std::count(c.begin(), c.end(), "delete_user " + user), 0) << "the revocation statements ran twice";
+  // The earlier process's sessions ended before the user was looked up.
+  const auto ended = std::find(c.begin(), c.end(), "end_sessions boot1");
+  const auto asked = std::find(c.begin(), c.end(), "user_exists " + user);
+  ASSERT_NE(ended, c.end());
+  ASSERT_NE(asked, c.end());
+  EXPECT_LT(ended - c.begin(), asked - c.begin());
+}
+
+TEST_F(engine_crash, an_inherited_lease_whose_user_exists_is_revoked_and_an_own_one_is_not_looked_up) {
+  configure();
+  auto [s1, inherited] = call("GET", "database/creds/app");
+  ASSERT_EQ(s1, 200) << inherited.dump();
+  restart();
+  clock_.advance(seconds(61));  // past the margin for other nodes' clocks: what is issued now is this term's
+  auto [s2, own] = call("GET", "database/creds/app");
+  ASSERT_EQ(s2, 200) << own.dump();
+  const std::vector<std::pair<json, bool>> cases = {{inherited, true}, {own, false}};
+  for (const auto& [creds, looked_up] : cases) {
+    SCOPED_TRACE(creds["lease_id"].get<std::string>());
+    {
+      std::lock_guard lock(db_->mu);
+      db_->calls.clear();
+    }
+    const std::string user = creds["data"]["username"];
+    ASSERT_EQ(call("PUT", "sys/leases/revoke", {{"lease_id", creds["lease_id"]}}).first, 204);
+    const auto c = calls();
+    EXPECT_EQ(std::count(c.begin(), c.end(), "delete_user " + user), 1);
+    EXPECT_EQ(std::count(c.begin(), c.end(), "user_exists " + user), looked_up ? 1 : 0);
+  }
   EXPECT_EQ(users(), 0u);
 }
 

@@ -31,6 +31,7 @@ class fake_revoker final : public revoker {
   status revoke(const lease& l) override {
     std::lock_guard lock(mu);
     revoked.push_back(l.id);
+    inherited[l.id] = l.inherited;
     if (failing.contains(l.id)) return make_error(errc::unavailable, "connection refused");
     return ok_v;
   }
@@ -40,6 +41,7 @@ class fake_revoker final : public revoker {
   }
   std::mutex mu;
   std::vector<std::string> revoked;
+  std::map<std::string, bool> inherited;  // lease id -> lease::inherited at its last attempt
   std::vector<std::pair<std::string, time_point>> renewed;
   std::set<std::string> failing;
 };
@@ -91,6 +93,31 @@ TEST_F(lease_manager_test, stored_record_round_trips_and_lists_like_vault) {
   EXPECT_EQ(*mgr_->list("database/creds/"), (std::vector<std::string>{"app/", "other/"}));
   EXPECT_EQ(*mgr_->list("database/creds/app/"), std::vector<std::string>{"AAAAAAAAAAAAAAAAAAAAAAAA"});
   EXPECT_EQ(mgr_->count(), 2u);
+}
+
+TEST_F(lease_manager_test, leases_issued_before_the_term_began_are_revoked_as_inherited) {
+  const std::string before = "db/creds/a/1111", early = "db/creds/a/2222", own = "db/creds/a/3333";
+  ASSERT_TRUE(mgr_->add(make(before, seconds{3600})).ok());
+  mgr_->begin_term();
+  clock_.advance(seconds{30});  // within the margin for another node's clock
+  ASSERT_TRUE(mgr_->add(make(early, seconds{3600})).ok());
+  clock_.advance(seconds{31});
+  ASSERT_TRUE(mgr_->add(make(own, seconds{3600})).ok());
+  const std::vector<std::pair<std::string, bool>> cases = {{before, true}, {early, true}, {own, false}};
+  for (const auto& [id, inherited] : cases) {
+    SCOPED_TRACE(id);
+    ASSERT_TRUE(mgr_->revoke(id).ok());
+    std::lock_guard lock(revoker_.mu);
+    ASSERT_TRUE(revoker_.inherited.contains(id));
+    EXPECT_EQ(revoker_.inherited[id], inherited);
+  }
+}
+
+TEST_F(lease_manager_test, without_a_term_no_lease_is_inherited) {
+  ASSERT_TRUE(mgr_->add(make("db/creds/a/1111", seconds{3600})).ok());
+  ASSERT_TRUE(mgr_->revoke("db/creds/a/1111").ok());
+  std::lock_guard lock(revoker_.mu);
+  EXPECT_FALSE(revoker_.inherited["db/creds/a/1111"]);
 }
 
 TEST_F(lease_manager_test, renew_table) {
