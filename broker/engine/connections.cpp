@@ -10,6 +10,12 @@
 namespace credbroker::engine {
 namespace {
 
+// Vault warns when connection_url holds a password in clear (not a {{password}} template).
+bool literal_url_password_in(const nlohmann::json& details) {
+  auto url = details.find("connection_url");
+  return url != details.end() && url->is_string() && literal_url_password(url->get<std::string>()).has_value();
+}
+
 // Vault's connection-pool keys (its SQL connection producer): changing only these needs no new login.
 bool only_pool_settings_differ(const nlohmann::json& before, const nlohmann::json& after) {
   auto without_pool = [](nlohmann::json j) {
@@ -92,8 +98,7 @@ result<connections::written> connections::write(config_update u) {
   connection_config c = merged(before, u);
   if (c.plugin_name.empty()) return make_error(errc::invalid_request, "empty plugin name");
   if (auto s = apply_root_rotation_fields(u, c.root_rotation); !s) return std::move(s).err();
-  const bool timing = u.root_rotation_period || u.root_rotation_schedule || u.disable_automated_rotation;
-  if (timing) {
+  if (u.root_rotation_period || u.root_rotation_schedule || u.disable_automated_rotation) {
     const time_point base = c.root_rotation.last == time_point{} ? clock_.now() : c.root_rotation.last;
     c.root_rotation.next = next_rotation_time(c.root_rotation, base);
   }
@@ -115,12 +120,10 @@ result<connections::written> connections::write(config_update u) {
   if (auto s = store(c); !s) return std::move(s).err();
   for (auto& w : policy_warnings(*inst, c.password_policy)) out.warnings.push_back(std::move(w));
   install(c.name, std::move(inst));
-  if (auto url = c.details.find("connection_url"); url != c.details.end() && url->is_string()) {
-    if (literal_url_password(url->get<std::string>())) {
-      out.warnings.emplace_back(
-          "Password found in connection_url, use a templated url to enable root rotation and prevent read access to "
-          "password information.");
-    }
+  if (literal_url_password_in(c.details)) {
+    out.warnings.emplace_back(
+        "Password found in connection_url, use a templated url to enable root rotation and prevent read access to "
+        "password information.");
   }
   out.config = std::move(c);
   return out;

@@ -48,24 +48,31 @@ result<issued_creds> issuance::issue(const std::string& role_name, const caller_
   auto password = passwords_.generate_rated(role_password_policy(*cfg, ro.credential_config));
   if (!password) return std::move(password).err();
 
+  const leases::lease l = pending_lease(ro, role_name, *username, now, ttl->ttl, caller);
+  if (auto s = leases_.add(l); !s) return std::move(s).err();  // durable before the user exists
+  if (auto s = create_and_activate(**inst, ro, l, *password); !s) return std::move(s).err();
+  return issued_creds{l.id, l.username, std::move(password->password), ttl->ttl, std::move(ttl->warnings)};
+}
+
+leases::lease issuance::pending_lease(const role& ro, const std::string& role_name, const std::string& username,
+                                      time_point now, seconds ttl, const caller_info& caller) const {
+  const time_point issued_at = std::chrono::floor<seconds>(now);
   leases::lease l;
   l.id = mount_ + "creds/" + role_name + "/" + leases::new_lease_suffix(now);
   l.connection = ro.db_name;
   l.role = role_name;
-  l.username = *username;
+  l.username = username;
   l.revocation_statements = ro.revocation_statements;
   l.renew_statements = ro.renew_statements;
   l.role_ttl = ro.default_ttl;
   l.role_max_ttl = ro.max_ttl;
   l.issue_time = issued_at;
-  l.expire_time = issued_at + ttl->ttl;
+  l.expire_time = issued_at + ttl;
   l.renewable = true;
   l.token_accessor = caller.token_accessor;
   l.state = leases::lease_state::pending;
   l.boot = conns_.boot();
-  if (auto s = leases_.add(l); !s) return std::move(s).err();  // durable before the user exists
-  if (auto s = create_and_activate(**inst, ro, l, *password); !s) return std::move(s).err();
-  return issued_creds{l.id, l.username, std::move(password->password), ttl->ttl, std::move(ttl->warnings)};
+  return l;
 }
 
 status issuance::create_and_activate(plugin::database_plugin& inst, const role& ro, const leases::lease& l,

@@ -42,10 +42,7 @@ status root_rotation::rotate(const std::string& name) {
   return rotate_locked(name);
 }
 
-status root_rotation::rotate_locked(const std::string& name) {
-  auto stored = conns_.must(name);
-  if (!stored) return std::move(stored).err();
-  connection_config cfg = **stored;
+result<std::string> root_rotation::root_password_of(const connection_config& cfg) {
   auto user = cfg.details.find("username");
   if (user == cfg.details.end() || !user->is_string() || user->get<std::string>().empty()) {
     return make_error(errc::internal, "unable to rotate root credentials: no username in configuration");
@@ -54,10 +51,19 @@ status root_rotation::rotate_locked(const std::string& name) {
   if (pass == cfg.details.end() || !pass->is_string() || pass->get<std::string>().empty()) {
     return make_error(errc::internal, "unable to rotate root credentials: no password in configuration");
   }
+  return pass->get<std::string>();
+}
+
+status root_rotation::rotate_locked(const std::string& name) {
+  auto stored = conns_.must(name);
+  if (!stored) return std::move(stored).err();
+  connection_config cfg = **stored;
+  auto old_password = root_password_of(cfg);
+  if (!old_password) return std::move(old_password).err();
   auto rated = passwords_.generate_rated(cfg.password_policy);
   if (!rated) return std::move(rated).err();
   const secret* fresh = &rated->password;
-  const nlohmann::json wal = {{"connection", name}, {"old_password", pass->get<std::string>()},
+  const nlohmann::json wal = {{"connection", name}, {"old_password", *old_password},
                               {"new_password", fresh->reveal()}, {"started", format_rfc3339_nano(clock_.now())}};
   if (auto s = store_.put(wal_key(name), wal.dump()); !s) return s;  // 1. durable intent
   crash_point("rotate-root:after-wal");
@@ -94,24 +100,16 @@ status root_rotation::resolve_wal(const std::string& name) {
   const auto wal = nlohmann::json::parse(**raw, nullptr, false);
   auto stored = conns_.must(name);
   if (!stored) return std::move(stored).err();
-  if (!wal.is_object() || !wal.contains("new_password")) {
+  if (!wal.is_object() || !wal.contains("new_password") || !wal["new_password"].is_string()) {
     (void)store_.remove(wal_key(name));
     return make_error(errc::internal, "the root rotation WAL of " + name + " is damaged; it was dropped");
   }
-  const connection_config& cfg = **stored;
+  return settle_wal(name, **stored, wal["new_password"].get<std::string>());
+}
+
+status root_rotation::settle_wal(const std::string& name, const connection_config& cfg, const std::string& new_password) {
   // verify: a fresh login with these credentials
   auto logs_in = [&](const nlohmann::json& details) { return conns_.open(cfg.plugin_name, details, true); };
-  // The database has the WAL's new password: store it with the rotation's time, and use it.
-  auto adopt = [&](std::shared_ptr<plugin::database_plugin> inst, const nlohmann::json& details) {
-    connection_config c = cfg;
-    c.details = details;
-    c.root_rotation.last = clock_.now();
-    c.root_rotation.next = next_rotation_time(c.root_rotation, c.root_rotation.last);
-    if (auto s = conns_.store(c); !s) return s;
-    conns_.install(name, std::move(inst));
-    (void)store_.remove(wal_key(name));
-    return status(ok_v);
-  };
   // a) The stored password still logs in: the database never changed (or was put back).
   if (auto inst = logs_in(cfg.details)) {
     (void)store_.remove(wal_key(name));
@@ -119,22 +117,34 @@ status root_rotation::resolve_wal(const std::string& name) {
   }
   // b) The WAL's new password logs in: the database changed, the config did not.
   nlohmann::json with_new = cfg.details;
-  with_new["password"] = wal["new_password"];
+  with_new["password"] = new_password;
   if (auto inst = logs_in(with_new)) {
     spdlog::info("root rotation of {}{} finished from its WAL (the database had the new password)", mount_, name);
-    return adopt(*inst, with_new);
+    return adopt_wal_password(name, cfg, *inst, with_new);
   }
   // c) Neither logs in everywhere (several nodes, cut half-way): finish the change with the new one.
   auto opened = conns_.open(cfg.plugin_name, cfg.details, false);
   if (!opened) return std::move(opened).err();
   std::shared_ptr<plugin::database_plugin> inst = std::move(*opened);
-  auto done = inst->rotate_root({secret(wal["new_password"].get<std::string>()), cfg.root_rotation_statements});
+  auto done = inst->rotate_root({secret(new_password), cfg.root_rotation_statements});
   if (!done) {
     return make_error(errc::unavailable, "neither the stored nor the new root password logs in to " + name + ": " +
                                              done.err().message);
   }
   spdlog::info("root rotation of {}{} finished from its WAL (it had reached only some nodes)", mount_, name);
-  return adopt(inst, done->config);
+  return adopt_wal_password(name, cfg, inst, done->config);
+}
+
+status root_rotation::adopt_wal_password(const std::string& name, const connection_config& cfg,
+                                         std::shared_ptr<plugin::database_plugin> inst, const nlohmann::json& details) {
+  connection_config c = cfg;
+  c.details = details;
+  c.root_rotation.last = clock_.now();
+  c.root_rotation.next = next_rotation_time(c.root_rotation, c.root_rotation.last);
+  if (auto s = conns_.store(c); !s) return s;
+  conns_.install(name, std::move(inst));
+  (void)store_.remove(wal_key(name));
+  return ok_v;
 }
 
 void root_rotation::schedule(const connection_config& c) {

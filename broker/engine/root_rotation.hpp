@@ -64,6 +64,14 @@ class root_rotation {
  private:
   // Settles an open WAL, the root lock held; ok once the config holds a password that logs in.
   status resolve_wal(const std::string& name);
+  // The WAL's cases a) to c), for a WAL that names the new password.
+  status settle_wal(const std::string& name, const connection_config& cfg, const std::string& new_password);
+  // The database has the WAL's new password (in `details`): stored with the rotation's time, the
+  // instance installed, the WAL removed.
+  status adopt_wal_password(const std::string& name, const connection_config& cfg,
+                            std::shared_ptr<plugin::database_plugin> inst, const nlohmann::json& details);
+  // The root password of a config that can be rotated (a username and a password in it).
+  static result<std::string> root_password_of(const connection_config& cfg);
   // Steps 1-4, the root lock held and no WAL open.
   status rotate_locked(const std::string& name);
   // A due scheduled job: the window check, the rotation, a failure recorded.

@@ -131,6 +131,15 @@ status static_rotation::rotate(const std::string& name) {
   return rotate_locked(**r, "manual");
 }
 
+void static_rotation::rotated(static_role& r, const secret& password) const {
+  r.password = password;
+  r.rotation.last = clock_.now();
+  r.rotation.attempts = 0;
+  r.rotation.last_error.clear();
+  r.rotation.next_attempt = time_point{};
+  r.rotation.next = next_rotation_time(r.rotation, r.rotation.last);
+}
+
 // On success the role is stored with its new password and next rotation; on failure (for an
 // existing role) it is stored with the error and a retry after backoff.
 status static_rotation::rotate_locked(static_role& r, const char* why) {
@@ -164,12 +173,7 @@ status static_rotation::rotate_locked(static_role& r, const char* why) {
     return fail(changed.err());
   }
   crash_point("static-rotate:after-db");
-  r.password = *fresh;
-  r.rotation.last = clock_.now();
-  r.rotation.attempts = 0;
-  r.rotation.last_error.clear();
-  r.rotation.next_attempt = time_point{};
-  r.rotation.next = next_rotation_time(r.rotation, r.rotation.last);
+  rotated(r, *fresh);
   if (auto s = statics_.store(r); !s) return fail(s.err());  // 3.
   crash_point("static-rotate:after-store");
   (void)store_.remove(statics_.wal_key(r.name));  // 4.
@@ -207,11 +211,7 @@ status static_rotation::roll_forward(const std::string& name) {
     (void)statics_.store(role);
     return std::move(changed).err();
   }
-  role.password = pw;
-  role.rotation.last = clock_.now();
-  role.rotation.attempts = 0;
-  role.rotation.last_error.clear();
-  role.rotation.next = next_rotation_time(role.rotation, role.rotation.last);
+  rotated(role, pw);
   if (auto s = statics_.store(role); !s) return s;
   (void)store_.remove(statics_.wal_key(name));
   spdlog::info("static role {}{}: the rotation cut by the last run was rolled forward", mount_, name);

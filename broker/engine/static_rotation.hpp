@@ -68,6 +68,8 @@ class static_rotation {
                                     bool create);
   // One attempt, the role's lock held exclusively (see above).
   status rotate_locked(static_role& r, const char* why);
+  // The database took `password`: the role holds it, its rotation succeeded now (not stored).
+  void rotated(static_role& r, const secret& password) const;
   status roll_forward(const std::string& name);
   void schedule(const static_role& r);
   // A due scheduled job: the window check and the rotation, under the role's lock.
