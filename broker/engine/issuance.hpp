@@ -40,7 +40,8 @@ class issuance {
   // An inherited lease (l.inherited) is revoked as "Inherited leases" (lease_manager.hpp) asks: the
   // sessions of `earlier_boots` (the processes that were active before this one) on its connection
   // are ended first, so no revocation of theirs can still commit, and if the user is gone then, an
-  // earlier process revoked it and the statements do not run again.
+  // earlier process revoked it and the statements do not run again (if the plugin cannot tell, they
+  // run: at worst twice, never not at all).
   status revoke(const leases::lease& l, const std::vector<std::string>& earlier_boots = {});
   status renew(const leases::lease& l, time_point new_expire);
   // User complete (every node) -> active (true); absent or partial -> deleted and forgotten (false).

@@ -35,6 +35,7 @@ struct fake_database {
   std::vector<std::string> config_keys;  // what config_keys() answers (empty: every key is read)
   std::map<std::string, std::vector<std::string>> in_flight;  // boot id -> usernames still being created
   bool fail_end_sessions = false;                              // end_sessions fails (no right to end them)
+  bool fail_lookups = false;                                   // user_exists fails (a node does not answer)
   std::vector<std::string> ended_boots;                        // every end_sessions call, in order
   std::vector<std::string> calls;  // "end_sessions <boot>", "user_exists <user>", "delete_user <user>"
   plugin::pool_stats pool;         // what pool() answers
@@ -126,7 +127,7 @@ class fake_plugin final : public plugin::database_plugin {
   result<bool> user_exists(const std::string& u) override {
     std::lock_guard lock(db_->mu);
     db_->calls.push_back("user_exists " + u);
-    if (db_->down) return make_error(errc::unavailable, "database down");
+    if (db_->down || db_->fail_lookups) return make_error(errc::unavailable, "database down");
     return db_->users.contains(u);
   }
   result<plugin::initialize_response> rotate_root(const plugin::rotate_root_request& r) override {

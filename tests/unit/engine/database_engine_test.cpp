@@ -382,6 +382,21 @@ TEST_F(engine_crash, an_inherited_lease_whose_user_exists_is_revoked_and_an_own_
   EXPECT_EQ(users(), 0u);
 }
 
+TEST_F(engine_crash, an_inherited_lease_is_revoked_when_the_plugin_cannot_tell_whether_its_user_is_gone) {
+  configure();
+  auto [status, body] = call("GET", "database/creds/app");
+  ASSERT_EQ(status, 200) << body.dump();
+  const std::string id = body["lease_id"], user = body["data"]["username"];
+  restart();
+  db_->fail_lookups = true;
+  ASSERT_EQ(call("PUT", "sys/leases/revoke", {{"lease_id", id}}).first, 204);
+  const auto c = calls();
+  EXPECT_NE(std::find(c.begin(), c.end(), "user_exists " + user), c.end());
+  EXPECT_EQ(std::count(c.begin(), c.end(), "delete_user " + user), 1);
+  EXPECT_FALSE(lease_of(id));
+  EXPECT_EQ(users(), 0u);
+}
+
 TEST_F(engine_crash, a_plugin_that_cannot_end_sessions_never_settles_by_guessing) {
   configure();
   (void)crashed_issuance("EEEEEEEEEEEEEEEEEEEEEEEE");
