@@ -449,15 +449,10 @@ void lease_manager::queue_revocations(const std::vector<std::string>& ids) {
 }
 
 void lease_manager::begin_term() {
-  const time_point since = clock_.now() + opts_.inherited_margin;
-  own_since_ms_.store(std::chrono::duration_cast<std::chrono::milliseconds>(since.time_since_epoch()).count());
+  own_since_.store((clock_.now() + opts_.inherited_margin).time_since_epoch().count());
 }
 
-time_point lease_manager::own_since() const {
-  const std::int64_t ms = own_since_ms_.load();
-  if (ms == std::numeric_limits<std::int64_t>::min()) return time_point::min();
-  return time_point{std::chrono::milliseconds{ms}};
-}
+time_point lease_manager::own_since() const { return time_point{time_point::duration{own_since_.load()}}; }
 
 result<restore_report> lease_manager::restore() {
   // One ordered pass over every record; only the header line is read (no JSON parse).

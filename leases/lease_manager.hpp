@@ -45,8 +45,6 @@
 // never run under mu_.
 #include <atomic>
 #include <condition_variable>
-#include <cstdint>
-#include <limits>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -247,8 +245,8 @@ class lease_manager {
   // Pending leases added by this process and not yet settled -> whether a revocation came meanwhile.
   std::unordered_map<std::string, bool> in_flight_;  // guarded by mu_
   in_flight tasks_;  // this manager's tasks on the executor
-  // Unix ms: leases issued before it are inherited (begin_term; min: none begun, none inherited).
-  std::atomic<std::int64_t> own_since_ms_{std::numeric_limits<std::int64_t>::min()};
+  // Leases issued before it are inherited (begin_term; the earliest time: none begun, none inherited).
+  std::atomic<time_point::rep> own_since_{time_point::min().time_since_epoch().count()};
 };
 
 }  // namespace credbroker::leases

@@ -49,14 +49,14 @@ class issuance {
   result<bool> resolve_pending(const leases::lease& l);
 
  private:
-  // Creates the user of the pending lease `l` and activates the lease; on any failure the user is
-  // deleted and the lease forgotten (or, if the database cannot be checked, left pending).
   // The lease of a new issuance, pending and with this process's boot (step 2 of database_engine.hpp).
   leases::lease pending_lease(const role& ro, const std::string& role_name, const std::string& username,
                               time_point now, std::chrono::seconds ttl, const caller_info& caller) const;
   // Inherited lease: true when an earlier process revoked its user already (see revoke()).
   result<bool> revoked_before(const leases::lease& l, plugin::database_plugin& inst,
                               const std::vector<std::string>& earlier_boots);
+  // Creates the user of the pending lease `l` and activates the lease; on any failure the user is
+  // deleted and the lease forgotten (or, if the database cannot be checked, left pending).
   status create_and_activate(plugin::database_plugin& inst, const role& ro, const leases::lease& l,
                              const generated_password& password);
 

@@ -468,32 +468,23 @@ result<ok_t> redis_plugin::delete_user(const plugin::delete_user_request& req) {
   return r;
 }
 
-result<std::size_t> redis_plugin::nodes_with_user(const std::string& username) {
+result<bool> redis_plugin::user_on_every_node(const std::string& username, bool present) {
   auto s = current();
   if (!s) return std::move(s).err();
-  std::size_t found = 0;
   for (std::size_t i = 0; i < (*s)->nodes.size(); ++i) {
     auto r = command(**s, i, {"ACL", "GETUSER", username}, {});
     if (!r) return std::move(r).err();
-    if (r->type != REDIS_REPLY_NIL) ++found;
+    if ((r->type != REDIS_REPLY_NIL) != present) return false;  // the first node that differs answers
   }
-  return found;
+  return true;
 }
 
 result<bool> redis_plugin::user_exists(const std::string& username) {
-  auto s = current();
-  if (!s) return std::move(s).err();
   // Complete means on every node; a user on some nodes only was cut half-way by a crash.
-  auto found = nodes_with_user(username);
-  if (!found) return std::move(found).err();
-  return *found == (*s)->nodes.size();
+  return user_on_every_node(username, true);
 }
 
-result<bool> redis_plugin::user_gone(const std::string& username) {
-  auto found = nodes_with_user(username);
-  if (!found) return std::move(found).err();
-  return *found == 0;
-}
+result<bool> redis_plugin::user_gone(const std::string& username) { return user_on_every_node(username, false); }
 
 result<ok_t> redis_plugin::end_sessions(const std::string& boot) {
   auto s = current();

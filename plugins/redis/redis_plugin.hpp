@@ -92,8 +92,9 @@ class redis_plugin final : public plugin::database_plugin {
     long long integer = 0;
     std::vector<std::string> elements;  // array replies of strings
   };
-  // On how many nodes ACL GETUSER finds the user.
-  result<std::size_t> nodes_with_user(const std::string& username);
+  // Whether ACL GETUSER finds the user (present) or finds none (!present) on every node; stops at the
+  // first node that differs.
+  result<bool> user_on_every_node(const std::string& username, bool present);
   // One command on node i, on a pooled connection (retried once on a fresh one after an I/O error).
   // creates: the command makes a user (ACL SETUSER of new_user); a connection lost under it is
   // killed before the next command on the node, as it may still be applied.

@@ -8,6 +8,7 @@
 #include "broker/mounts/secret_mounts.hpp"
 #include "api/service.hpp"
 #include "broker/engine/rotation_scheduler.hpp"
+#include "broker/node/boot_history.hpp"
 #include "broker/storage/inmem_backend.hpp"
 #include "support/fake_plugin.hpp"
 #include "support/json_match.hpp"
@@ -52,9 +53,9 @@ class engine_api : public ::testing::Test {
     EXPECT_TRUE(mounts_->load().ok());
     // As node::step_up: a term begins, the earlier processes (newest first) are the engines' to end.
     leases_->begin_term();
-    std::vector<std::string> earlier;
-    for (int b = boots_ - 1; b >= 1; --b) earlier.push_back("boot" + std::to_string(b));
-    engines_.set_earlier_boots(earlier);
+    auto earlier = node::record_active_boot(store_, boot_);
+    ASSERT_TRUE(earlier) << earlier.err().message;
+    engines_.set_earlier_boots(std::move(*earlier));
   }
 
   // A broker that stopped at any instant: the memory goes, the storage stays.

@@ -241,6 +241,20 @@ class engine_crash : public engine_api {
     std::lock_guard lock(db_->mu);
     return db_->calls;
   }
+  void clear_calls() {
+    std::lock_guard lock(db_->mu);
+    db_->calls.clear();
+  }
+  std::size_t count_of(const std::string& call) {
+    const auto c = calls();
+    return static_cast<std::size_t>(std::count(c.begin(), c.end(), call));
+  }
+  // Credentials of the role "app" as the API answers them (lease_id, data.username).
+  json creds() {
+    auto [status, body] = call("GET", "database/creds/app");
+    EXPECT_EQ(status, 200) << body.dump();
+    return body;
+  }
 };
 
 TEST_F(engine_crash, issuance_records_its_boot_while_the_creation_is_in_doubt) {
@@ -337,20 +351,19 @@ TEST_F(engine_crash, an_expired_pending_lease_of_a_dead_process_is_revoked_only_
 // another node took over): the next process inherits the record of a user that is gone.
 TEST_F(engine_crash, an_inherited_lease_whose_user_is_gone_is_not_revoked_again) {
   configure();
-  auto [status, body] = call("GET", "database/creds/app");
-  ASSERT_EQ(status, 200) << body.dump();
-  const std::string id = body["lease_id"], user = body["data"]["username"];
+  const json issued = creds();
+  const std::string id = issued["lease_id"], user = issued["data"]["username"];
   {
     std::lock_guard lock(db_->mu);
     db_->users.erase(user);  // the earlier process's revocation committed; its record stayed
-    db_->calls.clear();
   }
+  clear_calls();
   restart();
   ASSERT_EQ(call("PUT", "sys/leases/revoke", {{"lease_id", id}}).first, 204);
   EXPECT_FALSE(lease_of(id));
-  const auto c = calls();
-  EXPECT_EQ(std::count(c.begin(), c.end(), "delete_user " + user), 0) << "the revocation statements ran twice";
+  EXPECT_EQ(count_of("delete_user " + user), 0u) << "the revocation statements ran twice";
   // The earlier process's sessions ended before the user was looked up.
+  const auto c = calls();
   const auto ended = std::find(c.begin(), c.end(), "end_sessions boot1");
   const auto asked = std::find(c.begin(), c.end(), "user_exists " + user);
   ASSERT_NE(ended, c.end());
@@ -360,39 +373,31 @@ TEST_F(engine_crash, an_inherited_lease_whose_user_is_gone_is_not_revoked_again)
 
 TEST_F(engine_crash, an_inherited_lease_whose_user_exists_is_revoked_and_an_own_one_is_not_looked_up) {
   configure();
-  auto [s1, inherited] = call("GET", "database/creds/app");
-  ASSERT_EQ(s1, 200) << inherited.dump();
+  const json inherited = creds();
   restart();
   clock_.advance(seconds(61));  // past the margin for other nodes' clocks: what is issued now is this term's
-  auto [s2, own] = call("GET", "database/creds/app");
-  ASSERT_EQ(s2, 200) << own.dump();
+  const json own = creds();
   const std::vector<std::pair<json, bool>> cases = {{inherited, true}, {own, false}};
-  for (const auto& [creds, looked_up] : cases) {
-    SCOPED_TRACE(creds["lease_id"].get<std::string>());
-    {
-      std::lock_guard lock(db_->mu);
-      db_->calls.clear();
-    }
-    const std::string user = creds["data"]["username"];
-    ASSERT_EQ(call("PUT", "sys/leases/revoke", {{"lease_id", creds["lease_id"]}}).first, 204);
-    const auto c = calls();
-    EXPECT_EQ(std::count(c.begin(), c.end(), "delete_user " + user), 1);
-    EXPECT_EQ(std::count(c.begin(), c.end(), "user_exists " + user), looked_up ? 1 : 0);
+  for (const auto& [issued, looked_up] : cases) {
+    SCOPED_TRACE(issued["lease_id"].get<std::string>());
+    clear_calls();
+    const std::string user = issued["data"]["username"];
+    ASSERT_EQ(call("PUT", "sys/leases/revoke", {{"lease_id", issued["lease_id"]}}).first, 204);
+    EXPECT_EQ(count_of("delete_user " + user), 1u);
+    EXPECT_EQ(count_of("user_exists " + user), looked_up ? 1u : 0u);
   }
   EXPECT_EQ(users(), 0u);
 }
 
 TEST_F(engine_crash, an_inherited_lease_is_revoked_when_the_plugin_cannot_tell_whether_its_user_is_gone) {
   configure();
-  auto [status, body] = call("GET", "database/creds/app");
-  ASSERT_EQ(status, 200) << body.dump();
-  const std::string id = body["lease_id"], user = body["data"]["username"];
+  const json issued = creds();
+  const std::string id = issued["lease_id"], user = issued["data"]["username"];
   restart();
   db_->fail_lookups = true;
   ASSERT_EQ(call("PUT", "sys/leases/revoke", {{"lease_id", id}}).first, 204);
-  const auto c = calls();
-  EXPECT_NE(std::find(c.begin(), c.end(), "user_exists " + user), c.end());
-  EXPECT_EQ(std::count(c.begin(), c.end(), "delete_user " + user), 1);
+  EXPECT_EQ(count_of("user_exists " + user), 1u);
+  EXPECT_EQ(count_of("delete_user " + user), 1u);
   EXPECT_FALSE(lease_of(id));
   EXPECT_EQ(users(), 0u);
 }
